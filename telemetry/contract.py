@@ -1,0 +1,377 @@
+"""The wire contract: topics, payloads, limits and every reject reason.
+
+Topic ``{prefix}/{entity_id}/{device_id}/{channel}``, prefix ``tanzhang/v1`` by default,
+channel ``data``, ``event`` or ``status``. See docs/protocol.md for the device developer's
+version with examples.
+
+:func:`decode_message` turns one MQTT message into accepted records and rejects. It never
+raises on bad input: every problem becomes a :class:`~telemetry.model.Reject` with a reason
+code and a detail, and valid items of the same batch are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from telemetry.model import Event, Reading, Reject
+from telemetry.values import VALUE_SPECS
+
+DEFAULT_PREFIX = "tanzhang/v1"
+CHANNELS = ("data", "event", "status")
+ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_BATCH = 1000
+MAX_FUTURE_MS = 5 * 60 * 1000  # a device clock may run 5 min fast
+DEFAULT_MAX_AGE_MS = 2 * 366 * 24 * 3600 * 1000  # matches the default retention (2 years)
+
+#: Every reason a message or an item is refused, with what the sender should do.
+REJECT_REASONS: dict[str, str] = {
+    "topic_malformed": "topic must be {prefix}/{entity}/{device}/{channel}",
+    "id_invalid": "entity and device ids: lower-case letters, digits, '-' and '_', 1-64 characters",
+    "channel_unknown": "channel must be data, event or status",
+    "payload_too_large": "payload exceeds 64 KiB: split the batch",
+    "payload_not_utf8": "payload must be UTF-8 text",
+    "payload_not_json": "payload must be one JSON document",
+    "payload_not_object": "payload must be a JSON object",
+    "device_unknown": "the device is not in the registry: add it with `tanzhang registry add-device`",
+    "device_entity_mismatch": "the device is registered to another entity than the topic names",
+    "batch_invalid": "batch must be a list of 1 to 1000 readings",
+    "reading_invalid": "a reading must be an object with a 'values' object",
+    "ts_invalid": "ts must be epoch milliseconds (integer) or an RFC 3339 string with offset",
+    "ts_in_future": "ts is more than 5 minutes ahead of the gateway clock: fix the device clock",
+    "ts_too_old": "ts is older than the retention period: the reading cannot be stored",
+    "seq_invalid": "seq must be a non-negative integer",
+    "values_empty": "values must hold at least one value",
+    "value_unknown": "value name is not in the contract (see docs/protocol.md for names and units)",
+    "value_not_number": "value must be a finite JSON number",
+    "value_out_of_bounds": "value is outside its physical bounds",
+    "event_invalid": "event must carry a non-empty string 'id' and a known 'type'",
+    "event_type_unknown": "event type is not in the contract",
+    "event_field_invalid": "an event field is missing, of the wrong type or out of range",
+    "status_invalid": "status payload must be 'online' or 'offline'",
+}
+
+
+class DeviceLookup(Protocol):
+    """What the decoder needs of the registry: the entity a device belongs to, or None."""
+
+    def entity_of(self, device_id: str) -> str | None: ...
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What one message yields: accepted readings/events/status and rejected items."""
+
+    readings: list[Reading] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    status: str | None = None
+    rejects: list[Reject] = field(default_factory=list)
+    entity: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One field of an event type: python type(s), whether required, numeric bounds."""
+
+    types: tuple[type, ...]
+    required: bool = True
+    low: float | None = None
+    high: float | None = None
+
+
+_NUM = (int, float)
+EVENT_SPECS: dict[str, dict[str, FieldSpec]] = {
+    "fertilizer_applied": {
+        "product": FieldSpec((str,)),
+        "mass_kg": FieldSpec(_NUM, low=0, high=1e6),
+        "n_frac": FieldSpec(_NUM, low=0, high=1),
+        "p2o5_frac": FieldSpec(_NUM, required=False, low=0, high=1),
+        "k2o_frac": FieldSpec(_NUM, required=False, low=0, high=1),
+        "organic": FieldSpec((bool,)),
+        "area_mu": FieldSpec(_NUM, required=False, low=0, high=1e6),
+    },
+    "fuel_used": {
+        "fuel": FieldSpec((str,)),
+        "litres": FieldSpec(_NUM, low=0, high=1e6),
+    },
+    "harvest": {"mass_t": FieldSpec(_NUM, low=0, high=1e5)},
+    "practice": {
+        "practice": FieldSpec((str,)),
+        "area_mu": FieldSpec(_NUM, low=0, high=1e6),
+    },
+    "tree_survey": {
+        "trees": FieldSpec(_NUM, low=0, high=1e8),
+        "mean_trunk_diameter_cm": FieldSpec(_NUM, required=False, low=0, high=500),
+        "biomass_t": FieldSpec(_NUM, required=False, low=0, high=1e7),
+        "volume_m3": FieldSpec(_NUM, required=False, low=0, high=1e7),
+        "species": FieldSpec((str,), required=False),
+    },
+    "pesticide_applied": {
+        "mass_kg": FieldSpec(_NUM, low=0, high=1e5),
+        "class": FieldSpec((str,), required=False),
+    },
+}
+PRACTICES = ("grass_cover", "straw_return", "organic_substitution")
+
+
+class ContractError(Exception):
+    """A contract violation: ``reason`` (a key of REJECT_REASONS) and ``detail``."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str, str]:
+    """Split a topic into ``(entity, device, channel)``; raise :class:`ContractError`."""
+    head = prefix.rstrip("/") + "/"
+    if not topic.startswith(head):
+        raise ContractError("topic_malformed", f"topic {topic!r} does not start with {head!r}")
+    parts = topic[len(head) :].split("/")
+    if len(parts) != 3:
+        raise ContractError(
+            "topic_malformed", f"topic {topic!r} must have {head}<entity>/<device>/<channel>"
+        )
+    entity, device, channel = parts
+    for what, ident in (("entity", entity), ("device", device)):
+        if not ID_RE.match(ident):
+            raise ContractError("id_invalid", f"{what} id {ident!r} must match [a-z0-9_-]{{1,64}}")
+    if channel not in CHANNELS:
+        raise ContractError(
+            "channel_unknown", f"channel {channel!r} is not one of data, event, status"
+        )
+    return entity, device, channel
+
+
+def parse_ts(raw: Any, now_ms: int, max_age_ms: int) -> int:
+    """Epoch milliseconds from an RFC 3339 string or an epoch-ms integer, checked for range."""
+    if isinstance(raw, bool) or raw is None:
+        raise ContractError("ts_invalid", f"ts {raw!r} is neither epoch milliseconds nor RFC 3339")
+    if isinstance(raw, int):
+        ts = raw
+    elif isinstance(raw, float) and raw.is_integer():
+        ts = int(raw)
+    elif isinstance(raw, str):
+        try:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ContractError("ts_invalid", f"ts {raw!r} is not RFC 3339") from None
+        if parsed.tzinfo is None:
+            raise ContractError("ts_invalid", f"ts {raw!r} has no UTC offset (add Z or +08:00)")
+        ts = int(parsed.timestamp() * 1000)
+    else:
+        raise ContractError("ts_invalid", f"ts {raw!r} is neither epoch milliseconds nor RFC 3339")
+    if ts < 10**11:  # before 1973: almost surely seconds, not milliseconds
+        raise ContractError("ts_invalid", f"ts {ts} looks like seconds; send epoch milliseconds")
+    if ts > now_ms + MAX_FUTURE_MS:
+        raise ContractError(
+            "ts_in_future", f"ts {ts} is {(ts - now_ms) / 1000:.0f} s ahead of the gateway clock"
+        )
+    if ts < now_ms - max_age_ms:
+        raise ContractError(
+            "ts_too_old", f"ts {ts} is older than the retention of {max_age_ms // 86_400_000} days"
+        )
+    return ts
+
+
+def _number(name: str, raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ContractError("value_not_number", f"{name}={raw!r} is not a number")
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ContractError("value_not_number", f"{name}={raw!r} is not finite")
+    return value
+
+
+@dataclass(slots=True)
+class Decoder:
+    """Decode MQTT messages against the contract and a registry.
+
+    registry : anything with ``entity_of(device_id) -> entity_id | None``
+    prefix : topic prefix, ``tanzhang/v1`` by default
+    max_age_ms : oldest accepted reading relative to now [ms]; the store's retention
+    """
+
+    registry: DeviceLookup
+    prefix: str = DEFAULT_PREFIX
+    max_age_ms: int = DEFAULT_MAX_AGE_MS
+
+    def decode(self, topic: str, payload: bytes, now_ms: int) -> Decoded:
+        """Decode one message; never raises on bad input."""
+        out = Decoded()
+
+        def refuse(reason: str, detail: str, item: int | None = None) -> None:
+            out.rejects.append(
+                Reject(reason, detail, topic, payload, now_ms, item, out.entity, out.device)
+            )
+
+        try:
+            entity, device, channel = parse_topic(topic, self.prefix)
+            out.entity, out.device = entity, device
+            owner = self.registry.entity_of(device)
+            if owner is None:
+                raise ContractError("device_unknown", f"device {device!r} is not registered")
+            if owner != entity:
+                raise ContractError(
+                    "device_entity_mismatch",
+                    f"device {device!r} belongs to {owner!r}, not {entity!r}",
+                )
+            if len(payload) > MAX_PAYLOAD_BYTES:
+                raise ContractError(
+                    "payload_too_large",
+                    f"payload is {len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}",
+                )
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ContractError(
+                    "payload_not_utf8", f"payload is not UTF-8: {exc.reason} at byte {exc.start}"
+                ) from None
+            if channel == "status":
+                state = text.strip().strip('"')
+                if state not in ("online", "offline"):
+                    raise ContractError(
+                        "status_invalid", f"status {text[:40]!r} is not online/offline"
+                    )
+                out.status = state
+                return out
+            try:
+                doc = json.loads(text)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise ContractError("payload_not_json", f"payload is not JSON: {exc}") from None
+            if not isinstance(doc, dict):
+                raise ContractError(
+                    "payload_not_object", f"payload is a JSON {type(doc).__name__}, not an object"
+                )
+            if channel == "event":
+                out.events.append(self._event(entity, device, doc, now_ms))
+                return out
+            items = self._items(doc)
+        except ContractError as exc:
+            refuse(exc.reason, exc.detail)
+            return out
+        for index, item in items:
+            try:
+                out.readings.append(self._reading(entity, device, item, now_ms))
+            except ContractError as exc:
+                refuse(exc.reason, exc.detail, index)
+            except _PartlyRefused as part:
+                out.readings.append(part.reading)
+                for reason, detail in part.problems:
+                    refuse(reason, detail, index)
+        return out
+
+    @staticmethod
+    def _items(doc: dict[str, Any]) -> list[tuple[int | None, Any]]:
+        if "batch" not in doc:
+            return [(None, doc)]
+        batch = doc["batch"]
+        if not isinstance(batch, list) or not 1 <= len(batch) <= MAX_BATCH:
+            size = len(batch) if isinstance(batch, list) else type(batch).__name__
+            raise ContractError(
+                "batch_invalid", f"batch must be a list of 1-{MAX_BATCH} readings, got {size}"
+            )
+        return list(enumerate(batch))
+
+    def _reading(self, entity: str, device: str, item: Any, now_ms: int) -> Reading:
+        if not isinstance(item, dict) or not isinstance(item.get("values"), dict):
+            raise ContractError(
+                "reading_invalid", "reading must be an object with a 'values' object"
+            )
+        stamped = "ts" not in item
+        ts = now_ms if stamped else parse_ts(item["ts"], now_ms, self.max_age_ms)
+        seq = item.get("seq")
+        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+            raise ContractError("seq_invalid", f"seq {seq!r} is not a non-negative integer")
+        raw_values: dict[str, Any] = item["values"]
+        if not raw_values:
+            raise ContractError("values_empty", "values is empty")
+        values: dict[str, float] = {}
+        problems: list[tuple[str, str]] = []
+        for name, raw in raw_values.items():
+            spec = VALUE_SPECS.get(name)
+            try:
+                if spec is None:
+                    raise ContractError(
+                        "value_unknown", f"{name!r} is not a value name of the contract"
+                    )
+                value = _number(name, raw)
+                if not spec.low <= value <= spec.high:
+                    raise ContractError(
+                        "value_out_of_bounds",
+                        f"{name}={value:g} {spec.unit} is outside [{spec.low:g}, {spec.high:g}]",
+                    )
+                values[name] = value
+            except ContractError as exc:
+                problems.append((exc.reason, exc.detail))
+        if not values:
+            reason, detail = problems[0]
+            raise ContractError(
+                reason, "; ".join(d for _, d in problems) if len(problems) > 1 else detail
+            )
+        reading = Reading(entity, device, ts, values, seq, stamped)
+        if problems:
+            raise _PartlyRefused(reading, problems)
+        return reading
+
+    def _event(self, entity: str, device: str, doc: dict[str, Any], now_ms: int) -> Event:
+        return decode_event(entity, device, doc, now_ms, self.max_age_ms)
+
+
+class _PartlyRefused(Exception):
+    def __init__(self, reading: Reading, problems: list[tuple[str, str]]) -> None:
+        super().__init__("partly refused")
+        self.reading = reading
+        self.problems = problems
+
+
+def decode_event(
+    entity: str, device: str, doc: dict[str, Any], now_ms: int, max_age_ms: int = DEFAULT_MAX_AGE_MS
+) -> Event:
+    """Validate one field record (MQTT ``event`` channel or HTTP) into an :class:`Event`.
+
+    Raises :class:`ContractError` with a reason code and detail.
+    """
+    event_id, etype = doc.get("id"), doc.get("type")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 128:
+        raise ContractError("event_invalid", "event needs a string 'id' of 1-128 characters")
+    if not isinstance(etype, str):
+        raise ContractError("event_invalid", "event needs a string 'type'")
+    spec = EVENT_SPECS.get(etype)
+    if spec is None:
+        raise ContractError(
+            "event_type_unknown", f"event type {etype!r} is not one of {', '.join(EVENT_SPECS)}"
+        )
+    ts = now_ms if "ts" not in doc else parse_ts(doc["ts"], now_ms, max_age_ms)
+    attrs: dict[str, Any] = {}
+    for name, fs in spec.items():
+        if name not in doc:
+            if fs.required:
+                raise ContractError("event_field_invalid", f"{etype} needs field {name!r}")
+            continue
+        raw = doc[name]
+        if (bool not in fs.types and isinstance(raw, bool)) or not isinstance(raw, fs.types):
+            raise ContractError("event_field_invalid", f"{etype}.{name}={raw!r} has the wrong type")
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            value = _number(f"{etype}.{name}", raw)
+            if (fs.low is not None and value < fs.low) or (fs.high is not None and value > fs.high):
+                raise ContractError(
+                    "event_field_invalid",
+                    f"{etype}.{name}={value:g} is outside [{fs.low}, {fs.high}]",
+                )
+            attrs[name] = value
+        else:
+            attrs[name] = raw
+    if etype == "practice" and attrs["practice"] not in PRACTICES:
+        raise ContractError(
+            "event_field_invalid",
+            f"practice {attrs['practice']!r} is not one of {', '.join(PRACTICES)}",
+        )
+    return Event(entity, device, ts, event_id, etype, attrs)
