@@ -1,0 +1,380 @@
+"""The carbon ledger: posted statements with their audit trail, entries and balances.
+
+Sign convention (t CO2e): ``net = removals - emissions``; positive is a net sink.
+Each booked statement posts two entries: an ``emission_debit`` of ``-emissions_t`` and a
+``removal_credit`` of ``+removals_t``, effective at the end of the period. A restatement
+keeps the earlier version (``current=False``, ``superseded_at``), posts a ``reversal`` of
+each of its entries (same effective time, opposite amount) and the new version's entries,
+so the audit trail shows both sets of figures and every balance adds up.
+
+Every write function here is one transaction that it commits (see
+:func:`accounts.db.write_transaction`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import BigInteger, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from accounts.db import write_transaction
+from accounts.errors import InvalidStatement
+from accounts.models import (
+    GRAMS_PER_TONNE,
+    LedgerEntry,
+    PostedStatement,
+    tonnes_to_grams,
+    utcnow,
+)
+from accounts.periods import Period, _zone, as_utc
+from accounts.registry_sync import ensure_accounts, get_account, list_accounts
+
+__all__ = [
+    "Balance",
+    "audit_trail",
+    "balance",
+    "ensure_accounts",
+    "get_account",
+    "last_closed",
+    "list_accounts",
+    "post_statement",
+    "statements",
+]
+
+#: keys of a statement that don't take part in the "same figures?" comparison
+VOLATILE_KEYS = frozenset({"computed_at", "created_at", "generated_at"})
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn a statement (numpy scalars/arrays, datetimes, dataclass-like) into plain JSON."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _as_mapping(statement: Any) -> Mapping[str, Any]:
+    if isinstance(statement, Mapping):
+        return statement
+    if hasattr(statement, "to_dict"):
+        return statement.to_dict()
+    raise InvalidStatement(
+        f"statement of type {type(statement).__name__} is neither a mapping nor has to_dict()"
+    )
+
+
+def _figure(doc: Mapping[str, Any], key: str) -> float:
+    if key not in doc:
+        raise InvalidStatement(f"statement has no {key!r} figure [t CO2e]; keys: {sorted(doc)}")
+    try:
+        value = float(doc[key])
+    except (TypeError, ValueError):
+        raise InvalidStatement(f"statement {key!r} = {doc[key]!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InvalidStatement(f"statement {key!r} = {value} is not finite")
+    return value
+
+
+def _digest(doc: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in doc.items() if k not in VOLATILE_KEYS}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def post_statement(
+    session: Session,
+    entity_id: str,
+    period: Period,
+    statement: Mapping[str, Any] | Any,
+    *,
+    reason: str,
+    book: bool | None = None,
+) -> PostedStatement:
+    """Post an entity's statement for a period; idempotent; restates a changed period.
+
+    Parameters
+    ----------
+    session : Session
+    entity_id : str
+    period : Period
+    statement : mapping (or object with ``to_dict()``)
+        Must hold ``emissions_t`` [t CO2e, >= 0] and ``removals_t`` [t CO2e; negative when
+        a pool lost carbon]; may hold ``factor_set`` ({name, version, ...}),
+        ``data_window`` and ``coverage`` [0..1]. Stored whole as JSON.
+    reason : str
+        Why it is posted ("scheduled close", "late reading", ...); kept in the audit trail.
+    book : bool, optional
+        Whether it posts ledger entries; by default when ``period.kind`` is the account's
+        ``booking_period``.
+
+    Returns
+    -------
+    PostedStatement
+        The current version: the existing one when the statement is identical to it (same
+        content, keys in :data:`VOLATILE_KEYS` aside), otherwise a new version.
+    """
+    doc = _jsonable(_as_mapping(statement))
+    emissions_t = _figure(doc, "emissions_t")
+    removals_t = _figure(doc, "removals_t")
+    if emissions_t < 0:
+        raise InvalidStatement(
+            f"emissions_t = {emissions_t} is negative: avoided emissions are not emissions; "
+            "report them apart, and report carbon gained by a pool as removals"
+        )
+    factor_set = doc.get("factor_set")
+    if isinstance(factor_set, str):
+        factor_set = {"name": factor_set}
+    window = doc.get("data_window")
+    if window is not None and not isinstance(window, dict):
+        window = {"window": window}
+    coverage = doc.get("coverage")
+    if not reason:
+        raise InvalidStatement("reason is required: say why this statement is posted")
+    digest = _digest(doc)
+    with write_transaction(session):
+        acct = get_account(session, entity_id, lock=True)
+        current = session.scalars(
+            select(PostedStatement)
+            .where(
+                PostedStatement.account_id == acct.id,
+                PostedStatement.period_kind == period.kind,
+                PostedStatement.period_start == period.start,
+                PostedStatement.current.is_(True),
+            )
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if current is not None and current.digest == digest:
+            return current
+        now = utcnow()
+        do_book = (period.kind == acct.booking_period) if book is None else book
+        new = PostedStatement(
+            account=acct,
+            period_kind=period.kind,
+            period_start=period.start,
+            period_end=period.end,
+            version=1 if current is None else current.version + 1,
+            current=True,
+            emissions_t=emissions_t,
+            removals_t=removals_t,
+            net_t=(tonnes_to_grams(removals_t) - tonnes_to_grams(emissions_t)) / GRAMS_PER_TONNE,
+            statement=doc,
+            digest=digest,
+            factor_set=factor_set,
+            data_window=window,
+            coverage=None if coverage is None else float(coverage),
+            booked=do_book,
+            reason=reason,
+            created_at=now,
+        )
+        if current is not None:
+            current.current = False
+            current.superseded_at = now
+            session.flush()  # the old version stops being current before the new one is
+        session.add(new)
+        session.flush()
+        if current is not None:
+            originals = session.scalars(
+                select(LedgerEntry).where(
+                    LedgerEntry.statement_id == current.id,
+                    LedgerEntry.kind.in_(("emission_debit", "removal_credit")),
+                )
+            ).all()
+            for e in originals:
+                session.add(
+                    LedgerEntry(
+                        account_id=acct.id,
+                        statement_id=new.id,
+                        reverses_id=e.id,
+                        kind="reversal",
+                        amount_t=-e.amount_t,
+                        effective_at=e.effective_at,
+                        posted_at=now,
+                    )
+                )
+        if do_book:
+            for kind, amount in (("emission_debit", -emissions_t), ("removal_credit", removals_t)):
+                session.add(
+                    LedgerEntry(
+                        account_id=acct.id,
+                        statement_id=new.id,
+                        kind=kind,
+                        amount_t=amount,
+                        effective_at=period.end,
+                        posted_at=now,
+                    )
+                )
+    return new
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An account's balance [t CO2e].
+
+    Attributes
+    ----------
+    entity_id : str
+    emissions_t, removals_t : float
+        Sums over the booked periods that ended by the cut-off (restatements applied).
+    net_t : float
+        ``removals_t - emissions_t``; positive is a net sink.
+    redeemed_t : float
+        Sum of redemptions made by the cut-off.
+    available_t : float
+        What can still be redeemed: ``max(net_t - redeemed_t, 0)``. It is 0, never
+        negative, when the account is a net source or when a downward restatement left
+        less net fixed carbon than was already redeemed (``net_t - redeemed_t < 0`` then
+        shows the shortfall, which later net removals make up first).
+    """
+
+    entity_id: str
+    emissions_t: float
+    removals_t: float
+    net_t: float
+    redeemed_t: float
+    available_t: float
+
+
+def _cutoff(at: date | datetime | None, tz: str | tzinfo | None) -> datetime | None:
+    if at is None:
+        return None
+    if isinstance(at, datetime):
+        return as_utc(at)
+    return as_utc(datetime(at.year, at.month, at.day, tzinfo=_zone(tz)) + timedelta(days=1))
+
+
+def _sums_g(
+    session: Session,
+    account_id: int,
+    cutoff: datetime | None,
+    known_at: datetime | None,
+) -> dict[str, int]:
+    """Signed sums of entries [g] by original kind (a reversal counts with what it reverses)."""
+    reversed_ = aliased(LedgerEntry)
+    kind = func.coalesce(reversed_.kind, LedgerEntry.kind)
+    q = (
+        select(kind, func.sum(LedgerEntry.amount_t, type_=BigInteger))
+        .outerjoin(reversed_, LedgerEntry.reverses_id == reversed_.id)
+        .where(LedgerEntry.account_id == account_id)
+        .group_by(kind)
+    )
+    if cutoff is not None:
+        q = q.where(LedgerEntry.effective_at <= cutoff)
+    if known_at is not None:
+        q = q.where(LedgerEntry.posted_at <= as_utc(known_at))
+    return {k: int(v or 0) for k, v in session.execute(q)}
+
+
+def _balance_from(entity_id: str, sums: dict[str, int]) -> Balance:
+    emis = -sums.get("emission_debit", 0)
+    rem = sums.get("removal_credit", 0)
+    red = -sums.get("redemption", 0)
+    net = rem - emis
+    return Balance(
+        entity_id=entity_id,
+        emissions_t=emis / GRAMS_PER_TONNE,
+        removals_t=rem / GRAMS_PER_TONNE,
+        net_t=net / GRAMS_PER_TONNE,
+        redeemed_t=red / GRAMS_PER_TONNE,
+        available_t=max(net - red, 0) / GRAMS_PER_TONNE,
+    )
+
+
+def balance(
+    session: Session,
+    entity_id: str,
+    at: date | datetime | None = None,
+    *,
+    known_at: datetime | None = None,
+    tz: str | tzinfo | None = None,
+) -> Balance:
+    """The balance of an account at a date, as the ledger knows it now (or at ``known_at``).
+
+    Parameters
+    ----------
+    at : date or datetime, optional
+        Cut-off on the entries' effective time: a datetime includes periods that ended at or
+        before it; a date includes periods that ended by the end of that day (in ``tz``,
+        UTC by default). None: everything.
+    known_at : datetime, optional
+        Count only entries posted by then: the balance as it was reported at that time,
+        before later restatements.
+    """
+    acct = get_account(session, entity_id)
+    return _balance_from(entity_id, _sums_g(session, acct.id, _cutoff(at, tz), known_at))
+
+
+def statements(
+    session: Session,
+    entity_id: str,
+    period_kind: str,
+    start: datetime,
+    end: datetime,
+    *,
+    include_superseded: bool = False,
+) -> list[PostedStatement]:
+    """Statements of ``period_kind`` whose period starts in ``[start, end)``.
+
+    Ordered by period start, then version. Only current versions unless
+    ``include_superseded``.
+    """
+    acct = get_account(session, entity_id)
+    q = (
+        select(PostedStatement)
+        .where(
+            PostedStatement.account_id == acct.id,
+            PostedStatement.period_kind == period_kind,
+            PostedStatement.period_start >= as_utc(start),
+            PostedStatement.period_start < as_utc(end),
+        )
+        .order_by(PostedStatement.period_start, PostedStatement.version)
+    )
+    if not include_superseded:
+        q = q.where(PostedStatement.current.is_(True))
+    return list(session.scalars(q))
+
+
+def audit_trail(session: Session, entity_id: str, period: Period) -> list[PostedStatement]:
+    """Every version posted for one period, oldest first, each with its ledger entries.
+
+    ``v.entries`` of a restating version lists the reversals of the version before it
+    (``kind == "reversal"``, ``reverses_id`` set) followed by its own entries.
+    """
+    acct = get_account(session, entity_id)
+    q = (
+        select(PostedStatement)
+        .where(
+            PostedStatement.account_id == acct.id,
+            PostedStatement.period_kind == period.kind,
+            PostedStatement.period_start == period.start,
+        )
+        .order_by(PostedStatement.version)
+        .options(selectinload(PostedStatement.entries))
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(q))
+
+
+def last_closed(session: Session, entity_id: str, period_kind: str) -> datetime | None:
+    """End of the latest period of ``period_kind`` posted for the entity, or None."""
+    acct = get_account(session, entity_id)
+    return session.scalar(
+        select(func.max(PostedStatement.period_end)).where(
+            PostedStatement.account_id == acct.id,
+            PostedStatement.period_kind == period_kind,
+        )
+    )

@@ -1,0 +1,148 @@
+"""Redeeming net fixed carbon: the Changshan exchange.
+
+Changshan county's huyou programme lets an account holder exchange each tonne of net fixed
+carbon [t CO2e] for one tonne of commercial organic fertiliser (programme description, as
+given; see METHODOLOGY.md §1.3: the figures are unverified and whether the tonne is t C or
+t CO2 is open). The ratio and the unit are therefore configuration (:class:`ExchangeRule`).
+
+A redemption can never overdraw: the account row is locked (``SELECT ... FOR UPDATE`` on
+PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite) before the available amount is computed, so two
+concurrent redemptions are serialized and the second sees the first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from accounts.db import write_transaction
+from accounts.errors import IdempotencyConflict, InsufficientBalance, InvalidAmount
+from accounts.ledger import _balance_from, _sums_g
+from accounts.models import GRAMS_PER_TONNE, LedgerEntry, Redemption, tonnes_to_grams, utcnow
+from accounts.registry_sync import get_account
+
+
+@dataclass(frozen=True)
+class ExchangeRule:
+    """What one tonne of net fixed carbon buys.
+
+    Attributes
+    ----------
+    ratio : float
+        Fertiliser received per tonne of CO2e redeemed [unit / t CO2e].
+    unit : str
+        Unit of the fertiliser amount.
+    """
+
+    ratio: float = 1.0
+    unit: str = "t"
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.ratio) and self.ratio > 0):
+            raise InvalidAmount(f"exchange ratio {self.ratio} must be a positive number")
+
+
+#: 1 t CO2e net fixed → 1 t commercial organic fertiliser (Changshan programme description)
+CHANGSHAN = ExchangeRule(ratio=1.0, unit="t")
+
+
+def _existing(session: Session, key: str, entity_id: str, amount_g: int) -> Redemption | None:
+    found = session.scalars(
+        select(Redemption).where(Redemption.key == key).execution_options(populate_existing=True)
+    ).one_or_none()
+    if found is None:
+        return None
+    if found.account.entity_id != entity_id or tonnes_to_grams(found.amount_t) != amount_g:
+        raise IdempotencyConflict(
+            key,
+            f"{found.amount_t:.6f} t for entity {found.account.entity_id!r} at "
+            f"{found.created_at.isoformat()}",
+        )
+    return found
+
+
+def redeem(
+    session: Session,
+    entity_id: str,
+    amount_t: float,
+    *,
+    key: str,
+    rule: ExchangeRule = CHANGSHAN,
+    reference: str | None = None,
+) -> Redemption:
+    """Redeem ``amount_t`` [t CO2e] of an account's available net fixed carbon; commit.
+
+    Parameters
+    ----------
+    amount_t : float
+        Tonnes of CO2e to redeem, > 0 (rounded to the gram).
+    key : str
+        Idempotency key chosen by the caller (for example the request id): resending the same
+        request returns the first redemption and redeems nothing more.
+    rule : ExchangeRule
+        Fertiliser received per tonne; default :data:`CHANGSHAN` (1 t per t).
+    reference : str, optional
+        Free text kept with the redemption (voucher number, depot).
+
+    Raises
+    ------
+    UnknownAccount
+    InvalidAmount
+        ``amount_t`` not a positive finite number, or an empty key.
+    InsufficientBalance
+        ``amount_t`` exceeds :attr:`accounts.ledger.Balance.available_t`.
+    IdempotencyConflict
+        ``key`` was used before for another entity or amount.
+    """
+    try:
+        amount_g = tonnes_to_grams(amount_t)
+    except (TypeError, ValueError):
+        raise InvalidAmount(f"amount {amount_t!r} is not a finite number of tonnes") from None
+    if amount_g <= 0:
+        raise InvalidAmount(f"amount {amount_t!r} t must be positive (at least 1 g)")
+    if not key:
+        raise InvalidAmount("an idempotency key is required (for example the request id)")
+    try:
+        with write_transaction(session):
+            acct = get_account(session, entity_id, lock=True)
+            if (found := _existing(session, key, entity_id, amount_g)) is not None:
+                return found
+            bal = _balance_from(entity_id, _sums_g(session, acct.id, None, None))
+            available_g = tonnes_to_grams(bal.available_t)
+            if amount_g > available_g:
+                raise InsufficientBalance(entity_id, amount_g / GRAMS_PER_TONNE, bal.available_t)
+            now = utcnow()
+            amount = amount_g / GRAMS_PER_TONNE
+            red = Redemption(
+                account=acct,
+                key=key,
+                amount_t=amount,
+                ratio=rule.ratio,
+                fertiliser_amount=amount * rule.ratio,
+                fertiliser_unit=rule.unit,
+                reference=reference,
+                created_at=now,
+            )
+            session.add(red)
+            session.flush()
+            session.add(
+                LedgerEntry(
+                    account_id=acct.id,
+                    redemption_id=red.id,
+                    kind="redemption",
+                    amount_t=-amount,
+                    effective_at=now,
+                    posted_at=now,
+                )
+            )
+        return red
+    except IntegrityError:
+        # the same key was committed meanwhile for another account (keys are global)
+        found = _existing(session, key, entity_id, amount_g)
+        if found is None:
+            raise
+        return found
