@@ -21,9 +21,12 @@ second. Anything else is :class:`StoreError`.
 
 from __future__ import annotations
 
+import hashlib
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -86,6 +89,84 @@ class StoredReject:
     device: str | None
 
 
+#: Aggregates :meth:`TelemetryStore.downsample` knows; each is the InfluxQL function of that name.
+Aggregate = Literal["mean", "max", "min", "last", "sum", "count"]
+AGGREGATES: tuple[str, ...] = ("mean", "max", "min", "last", "sum", "count")
+
+#: Fields of ``telemetry`` that are bookkeeping, not values of the contract.
+BOOKKEEPING_FIELDS = frozenset({"ts_stamped"})
+
+_DURATION_RE = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
+_DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def duration_ms(text: str) -> int:
+    """An InfluxQL duration such as ``104w``, ``30d``, ``12h`` [ms]; ``INF`` or ``0`` gives 0 (keep all)."""
+    t = text.strip().lower()
+    if t in ("inf", "0", "0s"):
+        return 0
+    parts = re.findall(r"\d+(?:ms|s|m|h|d|w)", t)
+    if not parts or "".join(parts) != t:
+        raise ValueError(f"not an InfluxQL duration: {text!r} (examples: 104w, 730d, 12h)")
+    total = 0
+    for p in parts:
+        m = _DURATION_RE.match(p)
+        assert m is not None
+        total += int(m.group(1)) * _DURATION_MS[m.group(2)]
+    return total
+
+
+def reject_ts_ns(reject: Reject) -> int:
+    """Storage timestamp of a quarantined message [ns]; also its id (as a string).
+
+    ``received_ms`` plus a stable sub-millisecond offset from the reject's content, so two
+    different rejects in the same millisecond are both kept and a re-quarantined identical one
+    overwrites itself (same scheme as :attr:`telemetry.model.Event.ts_ns`).
+    """
+    h = hashlib.blake2b(digest_size=8)
+    for part in (reject.reason, reject.topic, reject.detail, str(reject.item)):
+        h.update(part.encode())
+        h.update(b"\0")
+    h.update(reject.payload)
+    return reject.received_ms * 1_000_000 + int.from_bytes(h.digest(), "big") % 1_000_000
+
+
+def event_fields(event: Event) -> dict[str, float | str]:
+    """The stored fields of an event: ``id`` plus attrs, numbers as floats, flags as 0.0/1.0.
+
+    Raises ValueError for a non-finite number or a value of another type, or an attribute
+    named like a tag (``entity``, ``device``, ``type``).
+    """
+    out: dict[str, float | str] = {"id": event.id}
+    for k, v in event.attrs.items():
+        if k in ("entity", "device", "type", "id", "time"):
+            raise ValueError(f"event attribute {k!r} clashes with a stored column")
+        if isinstance(v, bool):
+            out[k] = 1.0 if v else 0.0
+        elif isinstance(v, int | float):
+            f = float(v)
+            if not math.isfinite(f):
+                raise ValueError(f"event attribute {k}={v!r} is not finite")
+            out[k] = f
+        elif isinstance(v, str):
+            out[k] = v
+        elif v is None:
+            continue
+        else:
+            raise ValueError(f"event attribute {k}={v!r}: only numbers, text and flags are stored")
+    return out
+
+
+def event_from_fields(
+    entity: str, device: str, type_: str, ts_ms: int, fields: dict[str, Any]
+) -> Event:
+    """Rebuild an :class:`Event` from its stored fields (the inverse of :func:`event_fields`)."""
+    attrs = {k: v for k, v in fields.items() if k != "id" and v is not None}
+    return Event(
+        entity=entity, device=device, ts_ms=ts_ms, id=str(fields["id"]), type=type_, attrs=attrs
+    )
+
+
 class TelemetryStore(Protocol):
     """What the gateway writes to and the accounting, API and dashboards read from."""
 
@@ -136,6 +217,29 @@ class TelemetryStore(Protocol):
         self, *, since_ms: int | None = None, reason: str | None = None, limit: int = 100
     ) -> list[StoredReject]:
         """Quarantined messages, newest first."""
+
+    def downsample(
+        self,
+        field: str,
+        start_ms: int,
+        end_ms: int,
+        every_s: int,
+        *,
+        entities: Sequence[str] | None = None,
+        fn: Aggregate = "mean",
+    ) -> dict[tuple[str, str], Series]:
+        """One aggregate per ``every_s`` bucket of one field in ``[start_ms, end_ms)``.
+
+        Buckets are aligned to the Unix epoch (InfluxQL ``GROUP BY time(every_s s)``); each
+        point's ``ts_ms`` is its bucket's start; empty buckets are left out (``fill(none)``).
+        fn : one of :data:`AGGREGATES`
+        """
+
+    def purge_older_than(self, cutoff_ms: int) -> None:
+        """Delete everything stamped before ``cutoff_ms`` [ms] (retention by hand)."""
+
+    def delete_rejects(self, ids: Sequence[str]) -> None:
+        """Remove quarantined messages by :attr:`StoredReject.id` (after a successful replay)."""
 
     def close(self) -> None:
         """Release connections."""
