@@ -15,7 +15,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from telemetry.model import Event, Reading, Reject
@@ -23,10 +23,12 @@ from telemetry.values import VALUE_SPECS
 
 DEFAULT_PREFIX = "tanzhang/v1"
 CHANNELS = ("data", "event", "status")
-ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+ID_RE = re.compile(r"^[a-z0-9_-]{1,64}\Z")  # \Z, not $: "$" would let a trailing newline in
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_BATCH = 1000
 MAX_FUTURE_MS = 5 * 60 * 1000  # a device clock may run 5 min fast
+MAX_SEQ = 2**63 - 1  # seq fits a signed 64-bit integer
+MAX_DETAIL = 300  # characters of a reject's detail
 DEFAULT_MAX_AGE_MS = 2 * 366 * 24 * 3600 * 1000  # matches the default retention (2 years)
 
 #: Every reason a message or an item is refused, with what the sender should do.
@@ -45,7 +47,7 @@ REJECT_REASONS: dict[str, str] = {
     "ts_invalid": "ts must be epoch milliseconds (integer) or an RFC 3339 string with offset",
     "ts_in_future": "ts is more than 5 minutes ahead of the gateway clock: fix the device clock",
     "ts_too_old": "ts is older than the retention period: the reading cannot be stored",
-    "seq_invalid": "seq must be a non-negative integer",
+    "seq_invalid": "seq must be an integer from 0 to 2^63-1",
     "values_empty": "values must hold at least one value",
     "value_unknown": "value name is not in the contract (see docs/protocol.md for names and units)",
     "value_not_number": "value must be a finite JSON number",
@@ -124,6 +126,8 @@ class ContractError(Exception):
     """A contract violation: ``reason`` (a key of REJECT_REASONS) and ``detail``."""
 
     def __init__(self, reason: str, detail: str) -> None:
+        if len(detail) > MAX_DETAIL:  # a detail quotes sender input: keep it readable
+            detail = detail[: MAX_DETAIL - 3] + "..."
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -154,6 +158,7 @@ def parse_ts(raw: Any, now_ms: int, max_age_ms: int) -> int:
     """Epoch milliseconds from an RFC 3339 string or an epoch-ms integer, checked for range."""
     if isinstance(raw, bool) or raw is None:
         raise ContractError("ts_invalid", f"ts {raw!r} is neither epoch milliseconds nor RFC 3339")
+    numeric = isinstance(raw, int | float)
     if isinstance(raw, int):
         ts = raw
     elif isinstance(raw, float) and raw.is_integer():
@@ -165,14 +170,16 @@ def parse_ts(raw: Any, now_ms: int, max_age_ms: int) -> int:
             raise ContractError("ts_invalid", f"ts {raw!r} is not RFC 3339") from None
         if parsed.tzinfo is None:
             raise ContractError("ts_invalid", f"ts {raw!r} has no UTC offset (add Z or +08:00)")
-        ts = int(parsed.timestamp() * 1000)
+        # exact integer arithmetic: datetime.timestamp() is a float and overflows on year 1
+        delta = parsed - datetime(1970, 1, 1, tzinfo=UTC)
+        ts = (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
     else:
         raise ContractError("ts_invalid", f"ts {raw!r} is neither epoch milliseconds nor RFC 3339")
-    if ts < 10**11:  # before 1973: almost surely seconds, not milliseconds
+    if numeric and 0 <= ts < 10**11:  # before 1973: almost surely seconds, not milliseconds
         raise ContractError("ts_invalid", f"ts {ts} looks like seconds; send epoch milliseconds")
     if ts > now_ms + MAX_FUTURE_MS:
         raise ContractError(
-            "ts_in_future", f"ts {ts} is {(ts - now_ms) / 1000:.0f} s ahead of the gateway clock"
+            "ts_in_future", f"ts {ts} is {(ts - now_ms) // 1000} s ahead of the gateway clock"
         )
     if ts < now_ms - max_age_ms:
         raise ContractError(
@@ -184,7 +191,10 @@ def parse_ts(raw: Any, now_ms: int, max_age_ms: int) -> int:
 def _number(name: str, raw: Any) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise ContractError("value_not_number", f"{name}={raw!r} is not a number")
-    value = float(raw)
+    try:
+        value = float(raw)
+    except OverflowError:  # an integer beyond the float range (JSON ints are unbounded)
+        raise ContractError("value_not_number", f"{name} is an integer beyond 1e308") from None
     if not math.isfinite(value):
         raise ContractError("value_not_number", f"{name}={raw!r} is not finite")
     return value
@@ -244,7 +254,10 @@ class Decoder:
                 return out
             try:
                 doc = json.loads(text)
-            except (json.JSONDecodeError, RecursionError) as exc:
+            except (
+                ValueError,
+                RecursionError,
+            ) as exc:  # ValueError: JSONDecodeError, int > 4300 digits
                 raise ContractError("payload_not_json", f"payload is not JSON: {exc}") from None
             if not isinstance(doc, dict):
                 raise ContractError(
@@ -288,8 +301,10 @@ class Decoder:
         stamped = "ts" not in item
         ts = now_ms if stamped else parse_ts(item["ts"], now_ms, self.max_age_ms)
         seq = item.get("seq")
-        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
-            raise ContractError("seq_invalid", f"seq {seq!r} is not a non-negative integer")
+        if seq is not None and (
+            isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ
+        ):
+            raise ContractError("seq_invalid", f"seq {seq!r} is not an integer from 0 to 2^63-1")
         raw_values: dict[str, Any] = item["values"]
         if not raw_values:
             raise ContractError("values_empty", "values is empty")
@@ -360,7 +375,10 @@ def decode_event(
         if (bool not in fs.types and isinstance(raw, bool)) or not isinstance(raw, fs.types):
             raise ContractError("event_field_invalid", f"{etype}.{name}={raw!r} has the wrong type")
         if isinstance(raw, int | float) and not isinstance(raw, bool):
-            value = _number(f"{etype}.{name}", raw)
+            try:
+                value = _number(f"{etype}.{name}", raw)
+            except ContractError as exc:
+                raise ContractError("event_field_invalid", exc.detail) from None
             if (fs.low is not None and value < fs.low) or (fs.high is not None and value > fs.high):
                 raise ContractError(
                     "event_field_invalid",
