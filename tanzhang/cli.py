@@ -1,0 +1,139 @@
+"""The ``tanzhang`` command line.
+
+Every subcommand reads :class:`~tanzhang.settings.Settings` (``TANZHANG_*`` variables or the
+TOML file named by ``TANZHANG_CONFIG``) and hands the rest of its arguments to the package
+that owns the concern, imported only when that subcommand runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from tanzhang.settings import Settings
+
+COMMANDS: dict[str, str] = {
+    "run": "the whole system in one process group (embedded broker and store when unset)",
+    "gateway": "MQTT -> InfluxDB gateway",
+    "api": "the API and dashboards (hosts the scheduler unless --no-scheduler)",
+    "scheduler": "scheduled accounting closes",
+    "simulate": "publish simulated factory, orchard and forest telemetry",
+    "registry": "list and add entities and devices; export mosquitto password/ACL files",
+    "close": "close or restate an accounting period by hand",
+    "rejects": "list and replay quarantined messages",
+    "keys": "create, list and revoke API keys",
+}
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _run(settings: Settings, argv: list[str]) -> int:
+    from tanzhang.run import main
+
+    return main(settings, argv)
+
+
+def _gateway(settings: Settings, argv: list[str]) -> int:
+    from gateway.cli import main
+
+    return main(settings, argv)
+
+
+def _api(settings: Settings, argv: list[str]) -> int:
+    from tanzhang.serve import api_main
+
+    return api_main(settings, argv)
+
+
+def _scheduler(settings: Settings, argv: list[str]) -> int:
+    from tanzhang.serve import scheduler_main
+
+    return scheduler_main(settings, argv)
+
+
+def _simulate(settings: Settings, argv: list[str]) -> int:
+    from simulators.cli import main
+
+    if settings.mqtt_url and not any(a.startswith("--mqtt-url") for a in argv):
+        argv = ["--mqtt-url", settings.mqtt_url, *argv]
+    return main(argv)
+
+
+def _registry(settings: Settings, argv: list[str]) -> int:
+    from telemetry.registry_cli import main
+
+    return main(argv, registry_path=settings.registry_path)
+
+
+def _close(settings: Settings, argv: list[str]) -> int:
+    from accounts.cli import close_main
+
+    return close_main(settings, argv)
+
+
+def _rejects(settings: Settings, argv: list[str]) -> int:
+    from gateway.rejects_cli import main
+
+    return main(settings, argv)
+
+
+def _keys(settings: Settings, argv: list[str]) -> int:
+    from access.cli import main
+
+    return main(argv, database_url=settings.accounts_url)
+
+
+HANDLERS: dict[str, Callable[[Settings, list[str]], int]] = {
+    "run": _run,
+    "gateway": _gateway,
+    "api": _api,
+    "scheduler": _scheduler,
+    "simulate": _simulate,
+    "registry": _registry,
+    "close": _close,
+    "rejects": _rejects,
+    "keys": _keys,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="tanzhang",
+        description="碳账 tanzhang — telemetry and carbon accounts for farms and factories.",
+        epilog="Settings come from TANZHANG_* variables or the TOML file named by TANZHANG_CONFIG.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, add_help=False)
+        p.add_argument("args", nargs=argparse.REMAINDER)
+    ns = parser.parse_args(argv)
+    _setup_logging(ns.verbose)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or "settings"
+            print(f"tanzhang: bad setting {loc}: {err['msg']}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"tanzhang: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return HANDLERS[ns.command](settings, list(ns.args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

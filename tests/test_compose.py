@@ -1,0 +1,86 @@
+"""docker-compose.yml names only commands, variables and paths that exist in the project.
+
+Docker does not run on our machines, so the site deployment is checked by reading the file:
+every ``tanzhang`` subcommand it runs exists, every ``TANZHANG_*`` variable is a setting,
+every mounted host path exists (or is a generated file with its generating command listed
+in deploy/GENERATED), and required secrets use ``${VAR:?}``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from tanzhang.cli import COMMANDS
+from tanzhang.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+GENERATED = {
+    line.split()[0]: line.split(None, 1)[1]
+    for line in (ROOT / "deploy" / "GENERATED").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+}
+TANZHANG_SERVICES = [
+    n for n, s in COMPOSE["services"].items() if s.get("image") == "tanzhang:latest"
+]
+
+
+def test_tanzhang_services_run_real_subcommands() -> None:
+    assert {"gateway-1", "gateway-2", "api", "simulators"} <= set(TANZHANG_SERVICES)
+    for name in TANZHANG_SERVICES:
+        command = COMPOSE["services"][name]["command"]
+        assert command[0] in COMMANDS, f"{name} runs unknown subcommand {command[0]!r}"
+
+
+def test_tanzhang_variables_are_settings() -> None:
+    fields = {f"TANZHANG_{n.upper()}" for n in Settings.model_fields}
+    for name in TANZHANG_SERVICES:
+        for var in COMPOSE["services"][name].get("environment", {}):
+            if var.startswith("TANZHANG_"):
+                assert var in fields, f"{name} sets {var}, which no setting reads"
+
+
+def test_mounted_paths_exist_or_are_generated() -> None:
+    for name, service in COMPOSE["services"].items():
+        for volume in service.get("volumes", []):
+            host = volume.split(":")[0]
+            if not host.startswith("./"):
+                assert host in COMPOSE["volumes"], f"{name} mounts undeclared volume {host}"
+                continue
+            rel = host[2:]
+            if rel in GENERATED:
+                assert GENERATED[rel].split()[0] in ("tanzhang", "cp"), rel
+                assert re.search(r"tanzhang (\w+)", GENERATED[rel]).group(1) in COMMANDS
+            else:
+                assert (ROOT / rel).exists(), f"{name} mounts {rel}, which is not in the project"
+
+
+def test_build_context_copies_existing_folders() -> None:
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            for src in line.split()[1:-1]:
+                assert (ROOT / src).exists(), f"Dockerfile copies missing {src}"
+
+
+def test_required_secrets_fail_loudly() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for secret in (
+        "POSTGRES_PASSWORD",
+        "INFLUXDB_PASSWORD",
+        "TANZHANG_SECRET_KEY",
+        "GRAFANA_ADMIN_PASSWORD",
+    ):
+        uses = re.findall(r"\$\{" + secret + r"(:\?|[}:-])", text)
+        assert uses and all(u == ":?" for u in uses), (
+            f"{secret} must be required as ${{{secret}:?...}}"
+        )
+
+
+def test_healthchecks_and_restart_policies() -> None:
+    for name, service in COMPOSE["services"].items():
+        assert service.get("restart") == "unless-stopped", name
+        if name not in ("simulators", "grafana"):
+            assert "healthcheck" in service, f"{name} has no healthcheck"
