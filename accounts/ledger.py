@@ -128,9 +128,10 @@ def post_statement(
         The current version: the existing one when the statement is identical to it (same
         content, keys in :data:`VOLATILE_KEYS` aside), otherwise a new version.
     """
-    doc = _jsonable(_as_mapping(statement))
-    emissions_t = _figure(doc, "emissions_t")
-    removals_t = _figure(doc, "removals_t")
+    raw = _as_mapping(statement)
+    emissions_t = _figure(raw, "emissions_t")
+    removals_t = _figure(raw, "removals_t")
+    doc = _jsonable(raw)
     if emissions_t < 0:
         raise InvalidStatement(
             f"emissions_t = {emissions_t} is negative: avoided emissions are not emissions; "
