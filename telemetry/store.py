@@ -161,7 +161,11 @@ def event_from_fields(
     entity: str, device: str, type_: str, ts_ms: int, fields: dict[str, Any]
 ) -> Event:
     """Rebuild an :class:`Event` from its stored fields (the inverse of :func:`event_fields`)."""
-    attrs = {k: v for k, v in fields.items() if k != "id" and v is not None}
+    attrs = {
+        k: float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+        for k, v in fields.items()
+        if k != "id" and v is not None
+    }
     return Event(
         entity=entity, device=device, ts_ms=ts_ms, id=str(fields["id"]), type=type_, attrs=attrs
     )

@@ -1,0 +1,547 @@
+"""The InfluxDB telemetry store, through InfluxDB's 1.x HTTP API (``/write``, ``/query``).
+
+Every InfluxDB generation serves this API: 1.x natively, 2.7+ through its 1.x compatibility
+endpoints (a database/retention-policy mapping to a bucket, a token), 3.x Core natively. One
+:class:`httpx.Client` keeps its connections alive across batches.
+
+Points are written at nanosecond precision (``precision=ns``): readings at ``ts_ms * 10**6``,
+events at :attr:`~telemetry.model.Event.ts_ns`, rejects at :func:`~telemetry.store.reject_ts_ns`,
+so one POST carries a whole batch. Same measurement, tags and timestamp overwrite (field by
+field), which makes every write idempotent.
+
+Line protocol (https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/):
+measurement names escape ``,`` and space; tag keys, tag values and field keys escape ``,``, ``=``
+and space; string field values are double-quoted with ``"`` and ``\\`` escaped; floats are
+written with Python's ``repr`` (``1.0``, ``1e+20``), never as integers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import numpy as np
+
+from telemetry.model import Event, Reading, Reject
+from telemetry.store import (
+    AGGREGATES,
+    BOOKKEEPING_FIELDS,
+    Aggregate,
+    LatestValue,
+    Series,
+    StoredReject,
+    StoreError,
+    StoreRejected,
+    StoreUnavailable,
+    duration_ms,
+    event_fields,
+    event_from_fields,
+    reject_ts_ns,
+)
+
+log = logging.getLogger(__name__)
+
+_ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
+_TAG_ESC = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": " ", "\r": " "})
+RP_NAME = "tanzhang"
+
+
+def _tag(v: str) -> str:
+    """Escape a tag key, tag value or field key for line protocol."""
+    return v.translate(_TAG_ESC)
+
+
+def _str_field(v: str) -> str:
+    """A double-quoted string field value, with ``\\`` and ``"`` escaped."""
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _float(name: str, v: float) -> str:
+    f = float(v)
+    if not math.isfinite(f):
+        raise ValueError(f"field {name}={v!r} is not finite")
+    return repr(f)
+
+
+def _fields(fields: dict[str, Any]) -> str:
+    parts = []
+    for k, v in fields.items():
+        if isinstance(v, str):
+            parts.append(f"{_tag(k)}={_str_field(v)}")
+        else:
+            parts.append(f"{_tag(k)}={_float(k, v)}")
+    return ",".join(parts)
+
+
+def reading_lines(readings: Iterable[Reading]) -> Iterable[str]:
+    """Line protocol for readings: ``telemetry,entity=..,device=.. f=1.0,... <ts_ns>``."""
+    for r in readings:
+        fields = ",".join(f"{_tag(k)}={_float(k, v)}" for k, v in r.values.items())
+        if r.stamped:
+            fields = f"{fields},ts_stamped=1.0" if fields else "ts_stamped=1.0"
+        if not fields:
+            continue
+        yield f"telemetry,entity={_tag(r.entity)},device={_tag(r.device)} {fields} {r.ts_ms * 1_000_000}"
+
+
+def event_lines(events: Iterable[Event]) -> Iterable[str]:
+    """Line protocol for events: ``events,entity=..,device=..,type=.. id="..",... <ts_ns>``."""
+    for e in events:
+        yield (
+            f"events,entity={_tag(e.entity)},device={_tag(e.device)},type={_tag(e.type)} "
+            f"{_fields(event_fields(e))} {e.ts_ns}"
+        )
+
+
+def reject_lines(rejects: Iterable[Reject]) -> Iterable[str]:
+    """Line protocol for rejects: ``rejects,reason=.. topic="..",payload_b64="..",... <ts_ns>``."""
+    import base64
+
+    for j in rejects:
+        f: dict[str, Any] = {
+            "topic": j.topic,
+            "payload_b64": base64.b64encode(j.payload).decode(),
+            "detail": j.detail,
+        }
+        if j.item is not None:
+            f["item"] = float(j.item)
+        if j.entity is not None:
+            f["entity"] = j.entity
+        if j.device is not None:
+            f["device"] = j.device
+        yield f"rejects,reason={_tag(j.reason)} {_fields(f)} {reject_ts_ns(j)}"
+
+
+def quote_ident(name: str) -> str:
+    """An InfluxQL identifier in double quotes."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_str(value: str) -> str:
+    """An InfluxQL string literal in single quotes."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _where_in(tag: str, values: Sequence[str] | None) -> str:
+    """`` AND (tag = 'a' OR ...)``, or a regex for many valid ids; '' for None."""
+    if values is None:
+        return ""
+    vals = list(dict.fromkeys(values))
+    if not vals:
+        return " AND false"
+    if len(vals) > 8 and all(_ID_RE.match(v) for v in vals):
+        return f" AND {quote_ident(tag)} =~ /^(?:{'|'.join(vals)})$/"
+    return " AND (" + " OR ".join(f"{quote_ident(tag)} = {quote_str(v)}" for v in vals) + ")"
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    raw = resp.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _server_message(resp: httpx.Response) -> str:
+    try:
+        doc = resp.json()
+        if isinstance(doc, dict) and ("error" in doc or "message" in doc):
+            return str(doc.get("error") or doc.get("message"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        pass
+    return resp.text[:500] or resp.reason_phrase
+
+
+class InfluxStore:
+    """A :class:`~telemetry.store.TelemetryStore` on InfluxDB's 1.x HTTP API.
+
+    url : ``http://host:8086``
+    db : database (on 2.x/3.x: the database of a DBRP mapping to a bucket)
+    token : sends ``Authorization: Token <token>`` (InfluxDB 2.x/3.x)
+    user, password : sent as the ``u``/``p`` parameters (InfluxDB 1.x auth, 2.x v1 users)
+    retention : InfluxQL duration of the default retention policy ``tanzhang``
+        that :meth:`ensure_ready` creates, e.g. ``104w``; None leaves the retention alone
+    manage_schema : create the database and retention policy in :meth:`ensure_ready`
+        (False on InfluxDB 2.x/3.x, where the bucket and its mapping are made by an admin)
+    timeout_s : connect/read timeout of one request [s]
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        db: str = "tanzhang",
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        retention: str | None = "104w",
+        manage_schema: bool = True,
+        timeout_s: float = 30.0,
+    ) -> None:
+        if retention is not None:
+            duration_ms(retention)  # validate early
+        self.url = url.rstrip("/")
+        self.db = db
+        self.retention = retention
+        self.manage_schema = manage_schema
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        self._auth = {"u": user, "p": password or ""} if user else {}
+        self._client = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+        )
+
+    # ------------------------------------------------------------------ plumbing
+    def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            resp = self._client.request(method, path, **kw)
+        except httpx.TimeoutException as exc:
+            raise StoreUnavailable(f"InfluxDB at {self.url} timed out: {exc!r}") from exc
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"InfluxDB at {self.url} unreachable: {exc!r}") from exc
+        except httpx.HTTPError as exc:
+            raise StoreError(f"InfluxDB request failed: {exc!r}") from exc
+        code = resp.status_code
+        if code < 300:
+            return resp
+        msg = f"InfluxDB {path} answered {code}: {_server_message(resp)}"
+        if code >= 500 or code == 429:
+            raise StoreUnavailable(msg, retry_after_s=_retry_after(resp))
+        if code in (401, 403):
+            raise StoreError(msg + " (check the token or user/password)")
+        if code == 404 and "database not found" not in msg:
+            raise StoreError(msg + " (is this an InfluxDB 1.x-compatible endpoint?)")
+        if 400 <= code < 500:
+            raise StoreRejected(msg)
+        raise StoreError(msg)
+
+    def query(self, q: str, *, epoch: str = "ms") -> list[dict[str, Any]]:
+        """Run InfluxQL (one or more ``;``-separated statements); the ``results`` list.
+
+        Responses are read in chunks and partial series merged. A statement's error raises
+        :class:`StoreError`.
+        """
+        params = {"db": self.db, "epoch": epoch, "chunked": "true", "chunk_size": "20000"}
+        params |= self._auth
+        try:
+            with self._client.stream("POST", "/query", params=params, data={"q": q}) as resp:
+                if resp.status_code >= 300:
+                    resp.read()
+                    self._raise_status(resp)
+                results: dict[int, dict[str, Any]] = {}
+                for line in resp.iter_lines():
+                    if not line.strip():
+                        continue
+                    doc = json.loads(line)
+                    if "error" in doc:
+                        raise StoreError(f"InfluxQL error: {doc['error']} in {q[:200]!r}")
+                    for res in doc.get("results", []):
+                        if "error" in res:
+                            raise StoreError(f"InfluxQL error: {res['error']} in {q[:200]!r}")
+                        _merge(results.setdefault(res.get("statement_id", 0), {}), res)
+        except httpx.TimeoutException as exc:
+            raise StoreUnavailable(f"InfluxDB at {self.url} timed out: {exc!r}") from exc
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"InfluxDB at {self.url} unreachable: {exc!r}") from exc
+        return [results[k] for k in sorted(results)]
+
+    def _raise_status(self, resp: httpx.Response) -> None:
+        code = resp.status_code
+        msg = f"InfluxDB /query answered {code}: {_server_message(resp)}"
+        if code >= 500 or code == 429:
+            raise StoreUnavailable(msg, retry_after_s=_retry_after(resp))
+        raise StoreError(msg)
+
+    def _series(self, q: str, *, epoch: str = "ms") -> list[dict[str, Any]]:
+        res = self.query(q, epoch=epoch)
+        return res[0].get("series", []) if res else []
+
+    def write_lines(self, lines: Iterable[str]) -> None:
+        """POST line protocol (ns precision) to ``/write``; errors mapped to store errors."""
+        body = "\n".join(lines)
+        if not body:
+            return
+        params = {"db": self.db, "precision": "ns"} | self._auth
+        data = body.encode()
+        try:
+            self._request("POST", "/write", params=params, content=data)
+        except StoreRejected as exc:
+            if "database not found" not in str(exc) or not self.manage_schema:
+                raise
+            log.warning("database %s missing at write; creating it again", self.db)
+            self.ensure_ready()
+            self._request("POST", "/write", params=params, content=data)
+
+    # ------------------------------------------------------------------ TelemetryStore
+    def ensure_ready(self) -> None:
+        """Create the database and make ``tanzhang`` (``retention``) its default policy.
+
+        Idempotent: creating an existing database is a no-op, and an existing policy is
+        altered to the configured duration. With ``manage_schema=False`` only checks that
+        the server answers.
+        """
+        self._request("GET", "/ping")
+        if not self.manage_schema:
+            return
+        db = quote_ident(self.db)
+        self.query(f"CREATE DATABASE {db}")
+        if self.retention is None:
+            return
+        rp = quote_ident(RP_NAME)
+        dur = self.retention
+        existing = {
+            row[0] for s in self._series(f"SHOW RETENTION POLICIES ON {db}") for row in s["values"]
+        }
+        verb = "ALTER" if RP_NAME in existing else "CREATE"
+        repl = "" if verb == "ALTER" else " REPLICATION 1"
+        self.query(f"{verb} RETENTION POLICY {rp} ON {db} DURATION {dur}{repl} DEFAULT")
+
+    def retention_policies(self) -> list[dict[str, Any]]:
+        """``SHOW RETENTION POLICIES`` as dicts (name, duration, default ...)."""
+        out = []
+        for s in self._series(f"SHOW RETENTION POLICIES ON {quote_ident(self.db)}"):
+            out += [dict(zip(s["columns"], row, strict=True)) for row in s["values"]]
+        return out
+
+    def write(
+        self,
+        readings: Sequence[Reading] = (),
+        events: Sequence[Event] = (),
+        rejects: Sequence[Reject] = (),
+    ) -> None:
+        """Write a batch in one POST; raise StoreUnavailable / StoreRejected / StoreError.
+
+        InfluxDB 1.x answers a batch with some refused points (field-type conflict, points
+        beyond the retention) with 400 "partial write": the other points ARE stored, and
+        StoreRejected is raised with the server's message.
+        """
+        try:
+            lines = [*reading_lines(readings), *event_lines(events), *reject_lines(rejects)]
+        except ValueError as exc:
+            raise StoreRejected(str(exc)) from exc
+        self.write_lines(lines)
+
+    def write_gateway_stats(self, gateway_id: str, ts_ms: int, fields: dict[str, float]) -> None:
+        """One sample of a gateway's counters in measurement ``gateway``, tag ``gateway``."""
+        if not fields:
+            return
+        try:
+            body = ",".join(f"{_tag(k)}={_float(k, v)}" for k, v in fields.items())
+        except ValueError as exc:
+            raise StoreRejected(str(exc)) from exc
+        self.write_lines([f"gateway,gateway={_tag(gateway_id)} {body} {ts_ms * 1_000_000}"])
+
+    def series(
+        self,
+        field: str,
+        start_ms: int,
+        end_ms: int,
+        *,
+        entities: Sequence[str] | None = None,
+        previous: bool = False,
+    ) -> dict[tuple[str, str], Series]:
+        """Raw values of one field in ``[start_ms, end_ms)`` for all series in one query."""
+        f = quote_ident(field)
+        cond = _where_in("entity", entities)
+        qs = [
+            f"SELECT {f} FROM telemetry WHERE time >= {start_ms * 1_000_000} "
+            f"AND time < {end_ms * 1_000_000}{cond} GROUP BY entity, device"
+        ]
+        if previous:
+            qs.append(
+                f"SELECT last({f}) FROM telemetry WHERE time < {start_ms * 1_000_000}{cond} "
+                "GROUP BY entity, device"
+            )
+        results = self.query(";".join(qs))
+        before = {}
+        if previous and len(results) > 1:
+            for s in results[1].get("series", []):
+                t = s["tags"]
+                before[(t["entity"], t["device"])] = s["values"][-1]
+        rows: dict[tuple[str, str], list[list[Any]]] = {}
+        for s in results[0].get("series", []) if results else []:
+            t = s["tags"]
+            rows[(t["entity"], t["device"])] = s["values"]
+        out = {}
+        for key in sorted(rows.keys() | before.keys()):
+            vals = rows.get(key, [])
+            if key in before:
+                vals = [before[key], *vals]
+            out[key] = _to_series(vals)
+        return out
+
+    def downsample(
+        self,
+        field: str,
+        start_ms: int,
+        end_ms: int,
+        every_s: int,
+        *,
+        entities: Sequence[str] | None = None,
+        fn: Aggregate = "mean",
+    ) -> dict[tuple[str, str], Series]:
+        """``fn`` of one field per ``every_s`` bucket (epoch-aligned), ``fill(none)``."""
+        if fn not in AGGREGATES:
+            raise ValueError(f"fn must be one of {AGGREGATES}, not {fn!r}")
+        if every_s < 1:
+            raise ValueError("every_s must be at least 1 s")
+        q = (
+            f"SELECT {fn}({quote_ident(field)}) FROM telemetry WHERE time >= {start_ms * 1_000_000} "
+            f"AND time < {end_ms * 1_000_000}{_where_in('entity', entities)} "
+            f"GROUP BY time({int(every_s)}s), entity, device fill(none)"
+        )
+        out = {}
+        for s in self._series(q):
+            t = s["tags"]
+            out[(t["entity"], t["device"])] = _to_series(s["values"])
+        return dict(sorted(out.items()))
+
+    def events(
+        self,
+        start_ms: int,
+        end_ms: int,
+        *,
+        entities: Sequence[str] | None = None,
+        type: str | None = None,
+    ) -> list[Event]:
+        """Events with ``start_ms <= ts_ms < end_ms``, ordered by stored time."""
+        cond = _where_in("entity", entities)
+        if type is not None:
+            cond += f" AND {quote_ident('type')} = {quote_str(type)}"
+        q = (
+            f"SELECT * FROM events WHERE time >= {start_ms * 1_000_000} "
+            f"AND time < {end_ms * 1_000_000}{cond}"
+        )
+        out = []
+        for s in self._series(q, epoch="ns"):
+            cols = s["columns"]
+            for row in s["values"]:
+                d = dict(zip(cols, row, strict=True))
+                ts_ns = d.pop("time")
+                entity, device, typ = d.pop("entity"), d.pop("device"), d.pop("type")
+                out.append(event_from_fields(entity, device, typ, ts_ns // 1_000_000, d))
+        return out
+
+    def latest(self, *, entities: Sequence[str] | None = None) -> list[LatestValue]:
+        """The last value of every field of every device, in one request."""
+        fields = [
+            row[0]
+            for s in self._series("SHOW FIELD KEYS FROM telemetry")
+            for row in s["values"]
+            if row[0] not in BOOKKEEPING_FIELDS
+        ]
+        if not fields:
+            return []
+        cond = _where_in("entity", entities)
+        where = f" WHERE {cond[5:]}" if cond else ""
+        qs = [
+            f"SELECT last({quote_ident(f)}) FROM telemetry{where} GROUP BY entity, device"
+            for f in fields
+        ]
+        out = []
+        for f, res in zip(fields, self.query(";".join(qs)), strict=True):
+            for s in res.get("series", []):
+                t = s["tags"]
+                ts, v = s["values"][-1]
+                out.append(LatestValue(t["entity"], t["device"], f, int(ts), float(v)))
+        out.sort(key=lambda x: (x.entity, x.device, x.field))
+        return out
+
+    def rejects(
+        self, *, since_ms: int | None = None, reason: str | None = None, limit: int = 100
+    ) -> list[StoredReject]:
+        """Quarantined messages, newest first; ``id`` is the stored timestamp [ns] as text."""
+        import base64
+
+        conds = []
+        if since_ms is not None:
+            conds.append(f"time >= {since_ms * 1_000_000}")
+        if reason is not None:
+            conds.append(f"reason = {quote_str(reason)}")
+        where = " WHERE " + " AND ".join(conds) if conds else ""
+        q = f"SELECT * FROM rejects{where} ORDER BY time DESC LIMIT {max(0, int(limit))}"
+        out = []
+        for s in self._series(q, epoch="ns"):
+            cols = s["columns"]
+            for row in s["values"]:
+                d = dict(zip(cols, row, strict=True))
+                item = d.get("item")
+                out.append(
+                    StoredReject(
+                        id=str(d["time"]),
+                        reason=d["reason"],
+                        detail=d.get("detail") or "",
+                        topic=d.get("topic") or "",
+                        payload=base64.b64decode(d.get("payload_b64") or ""),
+                        received_ms=d["time"] // 1_000_000,
+                        item=None if item is None else int(item),
+                        entity=d.get("entity"),
+                        device=d.get("device"),
+                    )
+                )
+        return out
+
+    def delete_rejects(self, ids: Sequence[str]) -> None:
+        """Remove quarantined messages by id (their timestamp [ns])."""
+        stmts = [f"DELETE FROM rejects WHERE time = {int(i)}" for i in ids]
+        for i in range(0, len(stmts), 500):
+            self.query(";".join(stmts[i : i + 500]))
+
+    def purge_older_than(self, cutoff_ms: int) -> None:
+        """Delete all points before ``cutoff_ms`` (the retention policy does this by itself)."""
+        t = cutoff_ms * 1_000_000
+        self.query(
+            ";".join(
+                f"DELETE FROM {m} WHERE time < {t}"
+                for m in ("telemetry", "events", "rejects", "gateway")
+            )
+        )
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        with contextlib.suppress(Exception):
+            self._client.close()
+
+    def __enter__(self) -> InfluxStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _merge(into: dict[str, Any], res: dict[str, Any]) -> None:
+    """Merge one chunk's result into the statement's result, joining partial series."""
+    series = into.setdefault("series", [])
+    for s in res.get("series", []):
+        key = (s.get("name"), tuple(sorted((s.get("tags") or {}).items())))
+        if (
+            series
+            and (series[-1].get("name"), tuple(sorted((series[-1].get("tags") or {}).items())))
+            == key
+        ):
+            series[-1]["values"].extend(s.get("values", []))
+        else:
+            series.append({**s, "values": list(s.get("values", []))})
+
+
+def _to_series(rows: list[list[Any]]) -> Series:
+    if not rows:
+        return Series(np.empty(0, np.int64), np.empty(0, np.float64))
+    ts = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    vals = np.fromiter((r[1] for r in rows), np.float64, len(rows))
+    return Series(ts, vals)
