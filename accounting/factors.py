@@ -157,7 +157,9 @@ def _read_raw(name: str, version: str | None) -> dict:
                 return raw
     known = ", ".join(f"{n}@{v}" for n, v in available_factor_sets())
     raise FactorSetNotFoundError(
-        f"no factor set {name!r}" + (f" version {version!r}" if version else "") + f"; known: {known}"
+        f"no factor set {name!r}"
+        + (f" version {version!r}" if version else "")
+        + f"; known: {known}"
     )
 
 
@@ -207,7 +209,7 @@ def load_factor_set(name: str, version: str | None = None) -> FactorSet:
     """
     entries, includes, meta = _resolve(name, version, ())
     factors: dict[str, Factor] = {}
-    for key, spec in entries.items():
+    for key in entries:
         target, hops = key, 0
         while "same_as" in entries.get(target, {}):
             target = entries[target]["same_as"]
