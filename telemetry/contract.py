@@ -254,10 +254,8 @@ class Decoder:
                 return out
             try:
                 doc = json.loads(text)
-            except (
-                ValueError,
-                RecursionError,
-            ) as exc:  # ValueError: JSONDecodeError, int > 4300 digits
+            # ValueError covers JSONDecodeError and integers longer than 4300 digits
+            except (ValueError, RecursionError) as exc:
                 raise ContractError("payload_not_json", f"payload is not JSON: {exc}") from None
             if not isinstance(doc, dict):
                 raise ContractError(
