@@ -33,7 +33,7 @@ from accounts.models import (
     tonnes_to_grams,
     utcnow,
 )
-from accounts.periods import Period, _zone, as_utc
+from accounts.periods import Period, _zone, as_period, as_utc
 from accounts.registry_sync import ensure_accounts, get_account, list_accounts
 
 __all__ = [
@@ -112,6 +112,8 @@ def post_statement(
     session : Session
     entity_id : str
     period : Period
+        An :class:`accounts.periods.Period`, or any object with ``kind``, ``start`` and
+        ``end`` (such as :class:`accounting.periods.Period`) of kind hour/day/month/year.
     statement : mapping (or object with ``to_dict()``)
         Must hold ``emissions_t`` [t CO2e, >= 0] and ``removals_t`` [t CO2e; negative when
         a pool lost carbon]; may hold ``factor_set`` ({name, version, ...}),
@@ -128,6 +130,7 @@ def post_statement(
         The current version: the existing one when the statement is identical to it (same
         content, keys in :data:`VOLATILE_KEYS` aside), otherwise a new version.
     """
+    period = as_period(period)
     raw = _as_mapping(statement)
     emissions_t = _figure(raw, "emissions_t")
     removals_t = _figure(raw, "removals_t")
@@ -355,6 +358,7 @@ def audit_trail(session: Session, entity_id: str, period: Period) -> list[Posted
     ``v.entries`` of a restating version lists the reversals of the version before it
     (``kind == "reversal"``, ``reverses_id`` set) followed by its own entries.
     """
+    period = as_period(period)
     acct = get_account(session, entity_id)
     q = (
         select(PostedStatement)

@@ -114,6 +114,23 @@ class Period:
         return f"{self.kind} {self.start.isoformat()}/{self.end.isoformat()}"
 
 
+def as_period(period: object) -> Period:
+    """An :class:`accounts.periods.Period` from any object with ``kind``, ``start``, ``end``.
+
+    Accepts :class:`accounting.periods.Period` (local-time boundaries) and converts its
+    boundaries to UTC; a ``custom`` kind is refused (the ledger books calendar periods).
+    """
+    if isinstance(period, Period):
+        return period
+    try:
+        return Period(period.kind, period.start, period.end)  # type: ignore[attr-defined]
+    except AttributeError:
+        raise InvalidPeriod(
+            f"{period!r} is not a period: pass accounts.periods.Period or an object with "
+            "kind, start and end"
+        ) from None
+
+
 def periods_between(
     kind: str, start: datetime, end: datetime, tz: str | tzinfo | None = None
 ) -> list[Period]:

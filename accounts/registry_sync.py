@@ -15,9 +15,13 @@ from accounts.periods import PERIOD_KINDS
 
 
 def _field(entity: Any, name: str, default: Any = None) -> Any:
+    """``entity[name]`` or ``entity.name``, else ``entity.attrs[name]`` (registry entities)."""
     if isinstance(entity, dict):
         return entity.get(name, default)
-    return getattr(entity, name, default)
+    value = getattr(entity, name, None)
+    if value is None:
+        value = (getattr(entity, "attrs", None) or {}).get(name)
+    return default if value is None else value
 
 
 def ensure_accounts(

@@ -225,3 +225,20 @@ def test_concurrent_posts_of_one_period_leave_one_current_version(session, sessi
     [current] = [v for v in trail if v.current]
     assert current.version == 4
     assert balance(session, "orchard-1").net_t == current.net_t
+
+
+def test_accounting_periods_and_registry_entities_are_accepted(session):
+    from accounting.periods import Period as LocalPeriod
+    from telemetry.registry import Entity
+
+    ensure_accounts(
+        session,
+        [Entity(id="orchard-9", kind="orchard", attrs={"area_mu": 30, "booking_period": "month"})],
+    )
+    [acct] = list_accounts(session, ids=["orchard-9"])
+    assert acct.booking_period == "month"
+    nov = LocalPeriod.month(2026, 11)  # Asia/Shanghai
+    ps = post_statement(session, "orchard-9", nov, stmt(1.0, 2.0), reason="close")
+    assert ps.period_start == datetime(2026, 10, 31, 16, tzinfo=UTC)
+    assert [v.version for v in audit_trail(session, "orchard-9", nov)] == [1]
+    assert balance(session, "orchard-9").net_t == 1.0
