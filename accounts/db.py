@@ -1,6 +1,6 @@
 """Engine, schema and sessions of the accounts database.
 
-A SQLite file by default (``sqlite:///<data dir>/accounts.sqlite3``), PostgreSQL for a site
+A SQLite file by default (``sqlite:///<data dir>/accounts.db``), PostgreSQL for a site
 with several API replicas (``postgresql+psycopg://user:pass@host:5432/tanzhang``).
 
 SQLite notes
@@ -37,8 +37,8 @@ _sqlite_begin_mode: ContextVar[str] = ContextVar("tanzhang_sqlite_begin", defaul
 
 
 def default_url(data_dir: str | Path) -> str:
-    """The default accounts database: a SQLite file ``accounts.sqlite3`` in ``data_dir``."""
-    return f"sqlite:///{Path(data_dir) / 'accounts.sqlite3'}"
+    """The default accounts database: a SQLite file ``accounts.db`` in ``data_dir``."""
+    return f"sqlite:///{Path(data_dir) / 'accounts.db'}"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -47,7 +47,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     Parameters
     ----------
     url : str
-        SQLAlchemy URL: ``sqlite:///path/accounts.sqlite3`` or
+        SQLAlchemy URL: ``sqlite:///path/accounts.db`` or
         ``postgresql+psycopg://user:pass@host:port/dbname``.
     **kwargs
         Passed to :func:`sqlalchemy.create_engine` (for example ``echo=True``).
