@@ -1,0 +1,294 @@
+"""Carbon statements per entity and period, and the roll-up of lines to a factory.
+
+Sign convention: emissions and removals are both reported as positive t CO2e;
+``net_balance_t = total_emissions_t − total_sequestration_t``, so a **positive net balance is
+a net source** and a negative one a net sink. ``net_fixed_t = −net_balance_t`` is what an
+orchard's account can redeem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accounting.activity_data import ActivityData
+from accounting.errors import InvalidProfileError, MixedStatementsError
+from accounting.factors import FactorSet
+from accounting.inventory import Line, emission_lines, removal_lines
+from accounting.periods import Period
+from accounting.profiles import EntityProfile
+
+SCHEMA = "tanzhang.statement/1"
+
+
+def _div(a: float, b: float | None) -> float | None:
+    return a / b if b else None
+
+
+@dataclass
+class Statement:
+    """A carbon statement. All masses in [t CO2e]."""
+
+    entity_id: str
+    entity_kind: str
+    period: Period
+    lines: list[Line]
+    factor_set: dict
+    data_window: dict
+    coverage: float | None
+    activity: dict
+    intensities: dict = field(default_factory=dict)
+    green_energy_share: float | None = None
+    warnings: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    area_mu: float | None = None
+
+    # ---- totals -----------------------------------------------------------------------
+    @property
+    def emissions_t(self) -> dict[str, float]:
+        """Emissions by source [t CO2e]."""
+        out: dict[str, float] = {}
+        for ln in self.lines:
+            if ln.kind == "emission":
+                out[ln.source] = out.get(ln.source, 0.0) + ln.t_co2e
+        return out
+
+    @property
+    def emissions_by_scope(self) -> dict[str, float]:
+        out = {"scope1": 0.0, "scope2": 0.0, "scope3": 0.0}
+        for ln in self.lines:
+            if ln.kind == "emission":
+                out[f"scope{ln.scope}"] += ln.t_co2e
+        return out
+
+    @property
+    def sequestration_t(self) -> dict[str, float]:
+        """Removals by pool [t CO2e], positive."""
+        out: dict[str, float] = {}
+        for ln in self.lines:
+            if ln.kind == "removal":
+                out[ln.source] = out.get(ln.source, 0.0) + ln.t_co2e
+        return out
+
+    @property
+    def total_emissions_t(self) -> float:
+        return sum(self.emissions_t.values())
+
+    @property
+    def total_sequestration_t(self) -> float:
+        return sum(self.sequestration_t.values())
+
+    @property
+    def net_balance_t(self) -> float:
+        """Emissions − removals [t CO2e]; positive = net source."""
+        return self.total_emissions_t - self.total_sequestration_t
+
+    @property
+    def ratio(self) -> float:
+        """Sequestration / emissions [-] (inf with no emissions), the orchard label metric."""
+        e = self.total_emissions_t
+        return self.total_sequestration_t / e if e > 0 else float("inf")
+
+    # ---- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "entity_id": self.entity_id,
+            "entity_kind": self.entity_kind,
+            "period": self.period.to_dict(),
+            "area_mu": self.area_mu,
+            "emissions_t": self.emissions_t,
+            "emissions_by_scope": self.emissions_by_scope,
+            "sequestration_t": self.sequestration_t,
+            "total_emissions_t": self.total_emissions_t,
+            "total_sequestration_t": self.total_sequestration_t,
+            "net_balance_t": self.net_balance_t,
+            "intensities": self.intensities,
+            "green_energy_share": self.green_energy_share,
+            "coverage": self.coverage,
+            "factor_set": self.factor_set,
+            "data_window": self.data_window,
+            "activity": self.activity,
+            "lines": [ln.to_dict() for ln in self.lines],
+            "warnings": self.warnings,
+            "children": self.children,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Statement:
+        if d.get("schema") != SCHEMA:
+            raise InvalidProfileError(f"not a {SCHEMA} document: {d.get('schema')!r}")
+        return cls(
+            entity_id=d["entity_id"],
+            entity_kind=d["entity_kind"],
+            period=Period.from_dict(d["period"]),
+            lines=[Line(**ln) for ln in d["lines"]],
+            factor_set=d["factor_set"],
+            data_window=d["data_window"],
+            coverage=d["coverage"],
+            activity=d["activity"],
+            intensities=d.get("intensities", {}),
+            green_energy_share=d.get("green_energy_share"),
+            warnings=list(d.get("warnings", [])),
+            children=list(d.get("children", [])),
+            area_mu=d.get("area_mu"),
+        )
+
+
+def _intensities(s: Statement, *, value_added: float | None) -> dict:
+    a = s.activity
+    e = s.total_emissions_t
+    return {
+        "t_co2e_per_mu": _div(e, s.area_mu),
+        "sequestration_t_per_mu": _div(s.total_sequestration_t, s.area_mu),
+        "net_t_per_mu": _div(s.net_balance_t, s.area_mu),
+        "t_co2e_per_t_fruit": _div(e, a.get("harvest_t")),
+        "t_co2e_per_unit_output": _div(e, a.get("output_units")),
+        "t_co2e_per_10k_cny": _div(e, value_added),
+        "kwh_per_unit_output": _div(
+            a.get("electricity_kwh", 0.0) + a.get("pv_kwh", 0.0), a.get("output_units")
+        ),
+    }
+
+
+def _green_share(a: dict) -> float | None:
+    total = a.get("electricity_kwh", 0.0) + a.get("pv_kwh", 0.0)
+    return a.get("pv_kwh", 0.0) / total if total > 0 else None
+
+
+def compute_statement(
+    profile: EntityProfile,
+    period: Period,
+    activity: ActivityData,
+    factors: FactorSet,
+    *,
+    min_coverage: float = 0.9,
+) -> Statement:
+    """Carbon statement of one entity over one period.
+
+    Emissions by source and scope (:mod:`accounting.inventory`), removals by pool (annual
+    rates × ``period.years``), net balance, intensities, green-energy share and the data
+    coverage, with the factor-set reference and the data window.
+
+    Parameters
+    ----------
+    profile : EntityProfile
+    period : Period
+    activity : ActivityData
+        Activity over the period (see :func:`accounting.activity_data.activity_from_series`).
+    factors : FactorSet
+    min_coverage : float
+        Coverage below this adds the warning ``coverage.low`` [-].
+
+    Intensities (``None`` when the denominator is missing or zero): ``t_co2e_per_mu``,
+    ``sequestration_t_per_mu``, ``net_t_per_mu``, ``t_co2e_per_t_fruit`` (harvest events),
+    ``t_co2e_per_unit_output``, ``t_co2e_per_10k_cny`` (value added pro-rated over the
+    period unless ``activity.value_added_10k_cny`` is given), ``kwh_per_unit_output``.
+    """
+    warnings: list[str] = []
+    lines = emission_lines(profile, activity, factors)
+    lines += removal_lines(profile, activity, factors, period.years)
+    if activity.coverage is not None and activity.coverage < min_coverage:
+        warnings.append(f"coverage.low: {activity.coverage:.3f} < {min_coverage}")
+    if activity.events.ignored:
+        warnings.append(f"events.unknown_type: {activity.events.ignored}")
+    if profile.kind == "orchard" and not any(ln.source == "biomass" for ln in lines):
+        warnings.append("biomass.not_counted: mature orchard without two tree surveys")
+    if profile.kind == "forest" and not lines:
+        warnings.append(
+            "forest.no_inventory: two plot inventories are needed for a stock difference"
+        )
+    q = [v for v in activity.quality.values() if isinstance(v, dict)]
+    for name in ("resets", "swaps", "capped"):
+        n = sum(int(v.get(name, 0)) for v in q)
+        if n:
+            warnings.append(f"registers.{name}: {n}")
+    act = {
+        k: getattr(activity, k)
+        for k in (
+            "electricity_kwh",
+            "pv_kwh",
+            "gas_m3",
+            "steam_t",
+            "diesel_l",
+            "water_m3",
+            "output_units",
+            "heat_gj",
+            "process_co2_t",
+        )
+    }
+    act["harvest_t"] = activity.events.harvest_t
+    act["quality"] = activity.quality
+    act["coverage_by_value"] = activity.coverage_by_value
+    st = Statement(
+        entity_id=profile.id,
+        entity_kind=profile.kind,
+        period=period,
+        lines=lines,
+        factor_set=factors.ref,
+        data_window={"start_ms": activity.start_ms, "end_ms": activity.end_ms},
+        coverage=activity.coverage,
+        activity=act,
+        warnings=warnings,
+        area_mu=profile.area_mu,
+    )
+    va = activity.value_added_10k_cny
+    if va is None and profile.value_added_10k_cny:
+        va = profile.value_added_10k_cny * period.years
+    st.intensities = _intensities(st, value_added=va)
+    st.green_energy_share = _green_share(act)
+    return st
+
+
+def roll_up(
+    parent: EntityProfile, statements: list[Statement], *, value_added_10k_cny: float | None = None
+) -> Statement:
+    """Sum line statements (and the factory's own meters' statement, if any) to the factory.
+
+    Lines are concatenated (sources keep their names, so totals by source add up); activity
+    amounts add; coverage is the lowest of the children (conservative); intensities are
+    recomputed on the sums. All statements must share period and factor-set digest.
+
+    Raises
+    ------
+    MixedStatementsError
+    """
+    if not statements:
+        raise MixedStatementsError("nothing to roll up")
+    p0, fs0 = statements[0].period, statements[0].factor_set
+    for s in statements:
+        if s.period != p0:
+            raise MixedStatementsError(
+                f"{s.entity_id}: period {s.period.label} differs from {p0.label}"
+            )
+        if s.factor_set.get("digest") != fs0.get("digest"):
+            raise MixedStatementsError(f"{s.entity_id}: factor set differs")
+        if s.entity_id != parent.id and s.entity_kind != "line":
+            raise MixedStatementsError(f"{s.entity_id}: only lines roll up into {parent.id}")
+    act: dict = {}
+    for s in statements:
+        for k, v in s.activity.items():
+            if isinstance(v, (int, float)):
+                act[k] = act.get(k, 0.0) + v
+    covs = [s.coverage for s in statements if s.coverage is not None]
+    st = Statement(
+        entity_id=parent.id,
+        entity_kind=parent.kind,
+        period=p0,
+        lines=[Line(**ln.to_dict()) for s in statements for ln in s.lines],
+        factor_set=fs0,
+        data_window={
+            "start_ms": min(s.data_window["start_ms"] for s in statements),
+            "end_ms": max(s.data_window["end_ms"] for s in statements),
+        },
+        coverage=min(covs) if covs else None,
+        activity=act,
+        warnings=[f"{s.entity_id}: {w}" for s in statements for w in s.warnings],
+        children=[s.entity_id for s in statements if s.entity_id != parent.id],
+        area_mu=parent.area_mu,
+    )
+    va = value_added_10k_cny
+    if va is None and parent.value_added_10k_cny:
+        va = parent.value_added_10k_cny * p0.years
+    st.intensities = _intensities(st, value_added=va)
+    st.green_energy_share = _green_share(act)
+    return st
