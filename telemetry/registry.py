@@ -30,6 +30,7 @@ import os
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,24 @@ REQUIRED_ATTRS: dict[str, tuple[str, ...]] = {
     "orchard": ("area_mu", "county"),
     "forest": ("area_mu",),
 }
+#: Known attributes: name -> (kinds that may carry it, type). ``pos`` is a number > 0,
+#: ``date`` an ISO date (``"2025-01-01"`` or a TOML date; stored as the ISO string). Other
+#: attributes are kept as they are (e.g. ``output_unit``, ``grid_factor_key``).
+ATTR_SPECS: dict[str, tuple[tuple[str, ...], str]] = {
+    "area_mu": (("orchard", "forest", "factory"), "pos"),
+    "county": (("orchard", "forest", "factory"), "str"),
+    "forest_species": (("forest",), "str"),
+    "orchard_mature": (("orchard",), "bool"),
+    "practices": (("orchard",), "practices"),
+    "industry_code": (("factory", "line"), "str"),
+    "value_added_10k_cny": (("factory", "line"), "pos"),
+    "benchmark_tco2e_per_10k_cny": (("factory", "line"), "pos"),
+    "output_unit": (("factory", "line"), "str"),
+    "baseline_start": (("line",), "date"),
+    "baseline_end": (("line",), "date"),
+    "intervention_date": (("line",), "date"),
+}
+PRACTICES = ("grass_cover", "straw_return", "organic_substitution")
 DEVICE_ROLES = (
     "electricity_meter",
     "gas_meter",
@@ -110,6 +129,87 @@ def mosquitto_hash(password: str, *, iterations: int = 101, salt: bytes | None =
     return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+def _check_attrs(entity: Entity) -> None:
+    """Check the known attributes of ``entity``; ISO dates are normalised to strings."""
+    where = f"entity {entity.id!r}"
+    for name, raw in list(entity.attrs.items()):
+        if name not in ATTR_SPECS:
+            continue
+        kinds, typ = ATTR_SPECS[name]
+        if entity.kind not in kinds:
+            raise RegistryError(f"{where}: {name!r} does not apply to a {entity.kind}")
+        if typ == "pos":
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or not raw > 0:
+                raise RegistryError(f"{where}: {name} must be a number > 0, not {raw!r}")
+        elif typ == "str":
+            if not isinstance(raw, str) or not raw.strip():
+                raise RegistryError(f"{where}: {name} must be a non-empty string, not {raw!r}")
+        elif typ == "bool":
+            if not isinstance(raw, bool):
+                raise RegistryError(f"{where}: {name} must be true or false, not {raw!r}")
+        elif typ == "date":
+            if isinstance(raw, datetime) or not isinstance(raw, str | date):
+                raise RegistryError(f"{where}: {name} must be a date like 2025-01-01, not {raw!r}")
+            try:
+                day = raw if isinstance(raw, date) else date.fromisoformat(raw)
+            except ValueError:
+                raise RegistryError(
+                    f"{where}: {name} must be a date like 2025-01-01, not {raw!r}"
+                ) from None
+            entity.attrs[name] = day.isoformat()
+        elif typ == "practices":
+            ok = isinstance(raw, dict) and all(
+                k in PRACTICES and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                for k, v in raw.items()
+            )
+            if not ok:
+                raise RegistryError(
+                    f"{where}: practices must map {', '.join(PRACTICES)} to an area >= 0 [mu]"
+                )
+    start, end = entity.attrs.get("baseline_start"), entity.attrs.get("baseline_end")
+    if (start is None) != (end is None):
+        raise RegistryError(f"{where}: give both baseline_start and baseline_end, or neither")
+    if start is not None and not start < end:
+        raise RegistryError(f"{where}: baseline_start {start} must be before baseline_end {end}")
+    after = entity.attrs.get("intervention_date")
+    if after is not None and end is not None and after < end:
+        raise RegistryError(
+            f"{where}: intervention_date {after} falls inside the baseline (ends {end})"
+        )
+
+
+def _text(raw: Any, what: str) -> str:
+    if not isinstance(raw, str):
+        raise RegistryError(f"{what} must be a string, not {raw!r}")
+    return raw
+
+
+def is_mosquitto_hash(text: Any) -> bool:
+    """True when ``text`` has the shape of a mosquitto 2.x ``$7$`` (PBKDF2-SHA512) hash."""
+    if not isinstance(text, str):
+        return False
+    parts = text.split("$")
+    if len(parts) != 5 or parts[:2] != ["", "7"] or not parts[2].isdigit():
+        return False
+    try:
+        salt = base64.b64decode(parts[3], validate=True)
+        digest = base64.b64decode(parts[4], validate=True)
+    except ValueError:
+        return False
+    return int(parts[2]) > 0 and len(salt) > 0 and len(digest) == 64
+
+
+def mosquitto_hash_matches(password: str, pw_hash: str) -> bool:
+    """True when ``password`` hashes to ``pw_hash`` (a mosquitto ``$7$`` hash)."""
+    if not is_mosquitto_hash(pw_hash):
+        return False
+    _, _, iterations, salt, digest = pw_hash.split("$")
+    again = hashlib.pbkdf2_hmac(
+        "sha512", password.encode(), base64.b64decode(salt), int(iterations)
+    )
+    return secrets.compare_digest(again, base64.b64decode(digest))
+
+
 class Registry:
     """Entities and devices, loaded from and saved to the registry TOML file."""
 
@@ -134,11 +234,20 @@ class Registry:
             doc = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise RegistryError(f"{p}: not valid TOML: {exc}") from None
-        return cls.from_dict(doc, source=str(p))
+        try:
+            return cls.from_dict(doc, source=str(p))
+        except RegistryError as exc:
+            if str(exc).startswith(str(p)):
+                raise
+            raise RegistryError(f"{p}: {exc}") from None
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], *, source: str = "registry") -> Registry:
         reg = cls()
+        for key in ("entities", "devices"):
+            tables = doc.get(key, [])
+            if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+                raise RegistryError(f"{source}: {key} must be an array of tables ([[{key}]])")
         for raw in doc.get("entities", []):
             raw = dict(raw)
             try:
@@ -185,8 +294,12 @@ class Registry:
 
     # -- changes --------------------------------------------------------------------------
     def add_entity(self, entity: Entity, *, check_parent: bool = True) -> Entity:
-        if not ID_RE.match(entity.id):
+        if not isinstance(entity.id, str) or not ID_RE.match(entity.id):
             raise RegistryError(f"entity id {entity.id!r} must match [a-z0-9_-]{{1,64}}")
+        if entity.parent is not None:
+            _text(entity.parent, f"entity {entity.id!r}: parent")
+        if entity.name is not None:
+            _text(entity.name, f"entity {entity.id!r}: name")
         if entity.id in self.entities:
             raise RegistryError(f"entity {entity.id!r} exists already")
         if entity.kind not in ENTITY_KINDS:
@@ -201,6 +314,7 @@ class Registry:
                 and attr not in entity.attrs
             ):
                 raise RegistryError(f"entity {entity.id!r} of kind {entity.kind} needs {attr!r}")
+        _check_attrs(entity)
         if check_parent:
             self._check_parent(entity)
         self.entities[entity.id] = entity
@@ -209,12 +323,26 @@ class Registry:
     def _check_parent(self, entity: Entity) -> None:
         if entity.parent and entity.parent not in self.entities:
             raise RegistryError(f"entity {entity.id!r}: parent {entity.parent!r} is not registered")
+        if entity.kind == "line" and self.entities[entity.parent].kind != "factory":
+            raise RegistryError(
+                f"entity {entity.id!r}: a line's parent must be a factory, "
+                f"{entity.parent!r} is a {self.entities[entity.parent].kind}"
+            )
+        if entity.parent == entity.id:
+            raise RegistryError(f"entity {entity.id!r} cannot be its own parent")
 
     def add_device(self, device: Device) -> Device:
-        if not ID_RE.match(device.id):
+        if not isinstance(device.id, str) or not ID_RE.match(device.id):
             raise RegistryError(f"device id {device.id!r} must match [a-z0-9_-]{{1,64}}")
+        if device.password_hash is not None and not is_mosquitto_hash(device.password_hash):
+            raise RegistryError(
+                f"device {device.id!r}: password_hash must be a mosquitto $7$ hash "
+                "(set passwords with `tanzhang registry add-device --password`)"
+            )
         if device.id in self.devices:
             raise RegistryError(f"device {device.id!r} exists already")
+        _text(device.entity, f"device {device.id!r}: entity")
+        _text(device.role, f"device {device.id!r}: role")
         if device.entity not in self.entities:
             raise RegistryError(f"device {device.id!r}: entity {device.entity!r} is not registered")
         if device.role not in DEVICE_ROLES:
@@ -242,6 +370,13 @@ def mosquitto_passwd_file(registry: Registry, extra: dict[str, str] | None = Non
 
     extra : service users (gateway, simulator) -> password hash
     """
+    for user, pw_hash in (extra or {}).items():
+        if user in registry.devices:
+            raise RegistryError(
+                f"service user {user!r} has the id of a device: choose another name"
+            )
+        if not ID_RE.match(user) or not is_mosquitto_hash(pw_hash):
+            raise RegistryError(f"service user {user!r} needs an id-like name and a $7$ hash")
     lines = [f"{d.id}:{d.password_hash}" for d in registry.devices.values() if d.password_hash]
     lines += [f"{user}:{pw_hash}" for user, pw_hash in (extra or {}).items()]
     return "\n".join(lines) + "\n"
@@ -261,6 +396,11 @@ def mosquitto_acl_file(
     user may write anything under the prefix (demo and load tests only).
     """
     prefix = prefix.rstrip("/")
+    for user in (gateway_user, simulator_user):
+        if user is not None and user in registry.devices:
+            raise RegistryError(
+                f"service user {user!r} has the id of a device: choose another name"
+            )
     out = [
         "# Generated by `tanzhang registry export`; do not edit by hand.",
         f"user {gateway_user}",
