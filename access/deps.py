@@ -1,0 +1,178 @@
+"""FastAPI dependencies, as ``Annotated`` aliases routes put in their signatures.
+
+``tanzhang.app.create_app`` fills ``app.state``: ``settings``, ``store`` (a
+:class:`telemetry.store.TelemetryStore`), ``registry`` (:class:`telemetry.registry.Registry`),
+``engine`` and ``sessions`` (the accounts database), ``entity_lookup`` (entity id -> kind
+and parent, from the registry and the accounts table) and ``publisher`` (MQTT republish for
+reject replay).
+
+Authentication: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing, unknown
+or revoked key is a 401; a key whose role or entities don't allow the request is a 403.
+Keys are never logged, echoed or accepted in a query string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from access.errors import ApiError
+from access.keys import find_key, principal_of
+from access.roles import EntityLookup, Principal
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key")
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tanzhang"'}
+
+
+def _state(request: Request, name: str) -> Any:
+    value = getattr(request.app.state, name, None)
+    if value is None:
+        raise ApiError(503, f"{name}_unavailable", f"the API was started without a {name}")
+    return value
+
+
+def get_settings(request: Request) -> Any:
+    return request.app.state.settings
+
+
+def get_store(request: Request) -> Any:
+    return _state(request, "store")
+
+
+def get_registry(request: Request) -> Any:
+    return _state(request, "registry")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    sessions = _state(request, "sessions")
+    with sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+StoreDep = Annotated[Any, Depends(get_store)]
+RegistryDep = Annotated[Any, Depends(get_registry)]
+SettingsDep = Annotated[Any, Depends(get_settings)]
+
+
+def _key_from_headers(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def principal_for_key(request: Request, key: str | None) -> Principal:
+    """The caller holding ``key``, or a 401 that says what is wrong with the credentials."""
+    if not key:
+        raise ApiError(
+            401,
+            "missing_api_key",
+            "send an API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>' "
+            "(an admin creates one with `tanzhang keys create`)",
+            headers=_CHALLENGE,
+        )
+    sessions = _state(request, "sessions")
+    with sessions() as session:
+        row = find_key(session, key)
+        if row is None:
+            raise ApiError(
+                401,
+                "unknown_api_key",
+                "the API key is not known: check that it was copied whole, or ask an admin "
+                "for a new one",
+                headers=_CHALLENGE,
+            )
+        if row.revoked:
+            raise ApiError(
+                401,
+                "revoked_api_key",
+                f"API key {row.id} was revoked on {row.revoked_at:%Y-%m-%d}: ask an admin "
+                "for a new one",
+                headers=_CHALLENGE,
+            )
+        principal = principal_of(row)
+    request.state.principal = principal
+    return principal
+
+
+def principal_from_request(request: Request) -> Principal:
+    """Authenticate a request outside FastAPI's dependency system (live stream, pages)."""
+    return principal_for_key(request, _key_from_headers(request))
+
+
+def entity_lookup(request: Request) -> EntityLookup:
+    """Entity id -> (kind, parent) or None, from the registry and the accounts table."""
+    return request.app.state.entity_lookup
+
+
+def authenticate(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header: Annotated[str | None, Security(_header)],
+) -> Principal:
+    """The caller of this request (the security schemes document both headers in OpenAPI)."""
+    key = header or (bearer.credentials if bearer else None)
+    return principal_for_key(request, key.strip() if key else None)
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+LookupDep = Annotated[EntityLookup, Depends(entity_lookup)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets only keys of ``roles`` through (403 otherwise)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise ApiError(
+                403,
+                "role_not_allowed",
+                f"this request needs a key with role {' or '.join(roles)}; "
+                f"{principal.describe()} may not make it",
+            )
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[Principal, Depends(require_roles("admin"))]
+StaffDep = Annotated[Principal, Depends(require_roles("admin", "operator"))]
+
+
+def writer(principal: PrincipalDep) -> Principal:
+    if not principal.can_write:
+        raise ApiError(
+            403,
+            "read_only_key",
+            f"{principal.describe()} is read-only: use an admin key or the entity's own key",
+        )
+    return principal
+
+
+WriterDep = Annotated[Principal, Depends(writer)]
+
+
+def ensure_visible(principal: Principal, entity_id: str, lookup: EntityLookup) -> None:
+    """404 for an entity nobody knows; 403 for one this key may not see."""
+    if lookup(entity_id) is None:
+        raise ApiError(
+            404,
+            "entity_not_found",
+            f"entity {entity_id!r} is not in the registry or the accounts database",
+        )
+    if not principal.can_see(entity_id, lookup):
+        raise ApiError(
+            403,
+            "entity_not_allowed",
+            f"{principal.describe()} may not access entity {entity_id!r}",
+        )

@@ -1,0 +1,465 @@
+"""HTTP routes of the accounts: listing, balances, statements (JSON, CSV, printable), audit
+trail and redemptions. Orchard labels, line savings and benchmarking are in
+:mod:`accounts.routes_insights` (included here).
+
+Every route checks the caller's key (:mod:`access.deps`): a listing shows only what the key
+may see, a single account answers 403 when the key may not see it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from sqlalchemy import func, or_, select
+
+from access.deps import LookupDep, PrincipalDep, SessionDep, WriterDep, ensure_visible
+from access.errors import AUTH_ERRORS, ApiError, error_responses
+from access.roles import AGRONOMIST_KINDS, Principal
+from accounts import ledger
+from accounts.models import Account, PostedStatement, Redemption
+from accounts.periods import Period
+from tanzhang.api_schemas import (
+    ID_PATTERN,
+    MAX_LIMIT,
+    AccountPublic,
+    BalancePublic,
+    LedgerEntryPublic,
+    Page,
+    RedemptionCreate,
+    RedemptionPublic,
+    StatementPublic,
+    StatementVersionPublic,
+)
+
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
+
+EntityId = Annotated[str, Path(pattern=ID_PATTERN, description="entity id of the account")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size (at most 1000)")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")]
+PeriodKind = Literal["hour", "day", "month", "year"]
+DATE_DOC = "a date `YYYY-MM-DD` (UTC day) or an RFC 3339 date-time with offset"
+#: default listing window when no start is given, per period kind
+DEFAULT_SPAN = {
+    "hour": timedelta(days=7),
+    "day": timedelta(days=92),
+    "month": timedelta(days=3 * 366),
+    "year": timedelta(days=30 * 366),
+}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_when(raw: str | None, name: str, *, end_of_day: bool = False) -> datetime | None:
+    """An aware UTC datetime from ``YYYY-MM-DD`` or RFC 3339; 422 ``invalid_date`` otherwise.
+
+    end_of_day : a bare date means the end of that UTC day (for cut-offs), else its start
+    """
+    if raw is None:
+        return None
+    try:
+        if _DATE_RE.match(raw):
+            d = date.fromisoformat(raw)
+            start = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return start + timedelta(days=1) if end_of_day else start
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except (ValueError, OverflowError):
+        raise ApiError(
+            422, "invalid_date", f"{name}={raw!r} is not {DATE_DOC}, e.g. 2025-06-30"
+        ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ApiError(422, "invalid_date", f"{name}={raw!r} has no UTC offset: add Z or +08:00")
+    try:
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ApiError(422, "invalid_date", f"{name}={raw!r} is out of range") from None
+
+
+def window(period: str, start_raw: str | None, end_raw: str | None) -> tuple[datetime, datetime]:
+    """``[start, end)`` from query strings, with defaults; 422 when start is not before end."""
+    end = parse_when(end_raw, "end") or datetime.now(UTC)
+    start = parse_when(start_raw, "start")
+    if start is None:
+        try:
+            start = end - DEFAULT_SPAN[period]
+        except OverflowError:
+            start = datetime(1970, 1, 1, tzinfo=UTC)
+    if not start < end:
+        raise ApiError(
+            422, "invalid_window", f"start {start.isoformat()} must be before end {end.isoformat()}"
+        )
+    return start, end
+
+
+def visible_clause(principal: Principal) -> Any:
+    """SQL condition on :class:`Account` matching what ``principal`` may see (None: all)."""
+    if principal.sees_all:
+        return None
+    ents = sorted(principal.entities)
+    own = or_(Account.entity_id.in_(ents), Account.parent.in_(ents))
+    if principal.role == "agronomist":
+        kinds = Account.kind.in_(AGRONOMIST_KINDS)
+        return kinds if not ents else (kinds & own)
+    return own
+
+
+def account_public(acct: Account) -> AccountPublic:
+    return AccountPublic(
+        entity_id=acct.entity_id,
+        kind=acct.kind,
+        parent=acct.parent,
+        name=acct.name,
+        booking_period=acct.booking_period,
+        created_at=acct.created_at,
+    )
+
+
+def _floats(doc: Any) -> dict[str, float]:
+    if not isinstance(doc, dict):
+        return {}
+    return {str(k): float(v) for k, v in doc.items() if isinstance(v, int | float)}
+
+
+def statement_public(ps: PostedStatement) -> StatementPublic:
+    """The API view of a posted statement: ledger figures plus the engine's breakdown."""
+    doc = ps.statement if isinstance(ps.statement, dict) else {}
+    intensities = doc.get("intensities") if isinstance(doc.get("intensities"), dict) else {}
+    return StatementPublic(
+        entity_id=ps.account.entity_id,
+        period_kind=ps.period_kind,
+        period_start=ps.period_start,
+        period_end=ps.period_end,
+        version=ps.version,
+        current=ps.current,
+        booked=ps.booked,
+        emissions_t=ps.emissions_t,
+        removals_t=ps.removals_t,
+        net_t=ps.net_t,
+        coverage=ps.coverage,
+        emissions_by_source=_floats(doc.get("emissions_by_source", doc.get("emissions_t"))),
+        emissions_by_scope=_floats(doc.get("emissions_by_scope")),
+        sequestration_by_pool=_floats(doc.get("sequestration_by_pool", doc.get("sequestration_t"))),
+        intensities={
+            str(k): (float(v) if isinstance(v, int | float) else None)
+            for k, v in intensities.items()
+        },
+        factor_set=ps.factor_set,
+        data_window=ps.data_window,
+        warnings=[str(w) for w in doc.get("warnings", []) if isinstance(w, str)],
+        reason=ps.reason,
+        created_at=ps.created_at,
+        superseded_at=ps.superseded_at,
+    )
+
+
+def _visible_account(session: Any, principal: Principal, entity_id: str, lookup: Any) -> Account:
+    ensure_visible(principal, entity_id, lookup)
+    return ledger.get_account(session, entity_id)
+
+
+@router.get("/accounts", tags=["accounts"], summary="Accounts visible to this key")
+def list_accounts(
+    principal: PrincipalDep,
+    session: SessionDep,
+    kind: Annotated[str | None, Query(pattern="^(factory|line|orchard|forest)$")] = None,
+    parent: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[AccountPublic]:
+    conds = []
+    if kind is not None:
+        conds.append(Account.kind == kind)
+    if parent is not None:
+        conds.append(Account.parent == parent)
+    clause = visible_clause(principal)
+    if clause is not None:
+        conds.append(clause)
+    rows = session.scalars(
+        select(Account).where(*conds).order_by(Account.entity_id).limit(limit).offset(offset)
+    )
+    total = session.scalar(select(func.count()).select_from(Account).where(*conds))
+    items = [account_public(a) for a in rows]
+    return Page[AccountPublic](items=items, limit=limit, offset=offset, total=total)
+
+
+@router.get(
+    "/accounts/{entity_id}",
+    tags=["accounts"],
+    summary="One account",
+    responses=error_responses(404),
+)
+def get_account(
+    entity_id: EntityId, principal: PrincipalDep, session: SessionDep, lookup: LookupDep
+) -> AccountPublic:
+    return account_public(_visible_account(session, principal, entity_id, lookup))
+
+
+@router.get(
+    "/accounts/{entity_id}/balance",
+    tags=["accounts"],
+    summary="Balance at a date: emissions, removals, net, redeemed and available [t CO2e]",
+    responses=error_responses(404),
+)
+def get_balance(
+    entity_id: EntityId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    lookup: LookupDep,
+    at: Annotated[
+        str | None,
+        Query(max_length=40, description=f"cut-off: {DATE_DOC} (a date: end of that day)"),
+    ] = None,
+) -> BalancePublic:
+    ensure_visible(principal, entity_id, lookup)
+    cutoff = parse_when(at, "at", end_of_day=True)
+    bal = ledger.balance(session, entity_id, cutoff)
+    return BalancePublic(
+        entity_id=entity_id,
+        at=cutoff,
+        emissions_t=bal.emissions_t,
+        removals_t=bal.removals_t,
+        net_t=bal.net_t,
+        redeemed_t=bal.redeemed_t,
+        available_t=bal.available_t,
+    )
+
+
+StartQ = Annotated[str | None, Query(max_length=40, description=f"first period start: {DATE_DOC}")]
+EndQ = Annotated[str | None, Query(max_length=40, description=f"end (exclusive): {DATE_DOC}")]
+
+
+def _statements(
+    session: Any,
+    entity_id: str,
+    period: str,
+    start: str | None,
+    end: str | None,
+    include_superseded: bool,
+) -> list[PostedStatement]:
+    lo, hi = window(period, start, end)
+    return ledger.statements(
+        session, entity_id, period, lo, hi, include_superseded=include_superseded
+    )
+
+
+@router.get(
+    "/accounts/{entity_id}/statements",
+    tags=["accounts"],
+    summary="Statements per period with breakdown by source, scope and pool, and the factor set",
+    responses=error_responses(404),
+)
+def list_statements(
+    entity_id: EntityId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    lookup: LookupDep,
+    period: PeriodKind = "day",
+    start: StartQ = None,
+    end: EndQ = None,
+    include_superseded: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[StatementPublic]:
+    _visible_account(session, principal, entity_id, lookup)
+    rows = _statements(session, entity_id, period, start, end, include_superseded)
+    items = [statement_public(s) for s in rows[offset : offset + limit]]
+    return Page[StatementPublic](items=items, limit=limit, offset=offset, total=len(rows))
+
+
+CSV_COLUMNS = (
+    "entity_id",
+    "period_kind",
+    "period_start",
+    "period_end",
+    "version",
+    "current",
+    "booked",
+    "emissions_t",
+    "removals_t",
+    "net_t",
+    "coverage",
+    "factor_set",
+    "factor_set_version",
+)
+
+
+@router.get(
+    "/accounts/{entity_id}/statements.csv",
+    tags=["accounts"],
+    summary="Statements as CSV (one row per period; sources and pools as extra columns)",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "CSV, UTF-8 with header"},
+        **error_responses(404),
+    },
+)
+def statements_csv(
+    entity_id: EntityId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    lookup: LookupDep,
+    period: PeriodKind = "day",
+    start: StartQ = None,
+    end: EndQ = None,
+    include_superseded: bool = False,
+) -> Response:
+    _visible_account(session, principal, entity_id, lookup)
+    rows = [
+        statement_public(s)
+        for s in _statements(session, entity_id, period, start, end, include_superseded)
+    ]
+    sources = sorted({k for r in rows for k in r.emissions_by_source})
+    pools = sorted({k for r in rows for k in r.sequestration_by_pool})
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(
+        [*CSV_COLUMNS, *(f"emissions_{s}_t" for s in sources), *(f"removals_{p}_t" for p in pools)]
+    )
+    for r in rows:
+        fs = r.factor_set or {}
+        out.writerow(
+            [
+                r.entity_id,
+                r.period_kind,
+                r.period_start.isoformat(),
+                r.period_end.isoformat(),
+                r.version,
+                r.current,
+                r.booked,
+                f"{r.emissions_t:.6f}",
+                f"{r.removals_t:.6f}",
+                f"{r.net_t:.6f}",
+                "" if r.coverage is None else f"{r.coverage:.4f}",
+                fs.get("name", ""),
+                fs.get("version", ""),
+                *(f"{r.emissions_by_source.get(s, 0.0):.6f}" for s in sources),
+                *(f"{r.sequestration_by_pool.get(p, 0.0):.6f}" for p in pools),
+            ]
+        )
+    filename = f"{entity_id}-{period}-statements.csv"
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/accounts/{entity_id}/audit",
+    tags=["accounts"],
+    summary="Audit trail of one period: every version posted, with its ledger entries",
+    responses=error_responses(404),
+)
+def audit(
+    entity_id: EntityId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    lookup: LookupDep,
+    start: Annotated[str, Query(max_length=40, description=f"period start: {DATE_DOC}")],
+    period: PeriodKind = "day",
+) -> list[StatementVersionPublic]:
+    _visible_account(session, principal, entity_id, lookup)
+    when = parse_when(start, "start")
+    versions = ledger.audit_trail(session, entity_id, Period.containing(period, when))
+    return [
+        StatementVersionPublic(
+            **statement_public(v).model_dump(),
+            entries=[
+                LedgerEntryPublic(
+                    id=e.id,
+                    kind=e.kind,
+                    amount_t=e.amount_t,
+                    effective_at=e.effective_at,
+                    posted_at=e.posted_at,
+                    reverses_id=e.reverses_id,
+                )
+                for e in v.entries
+            ],
+        )
+        for v in versions
+    ]
+
+
+def redemption_public(r: Redemption) -> RedemptionPublic:
+    return RedemptionPublic(
+        id=r.id,
+        entity_id=r.account.entity_id,
+        key=r.key.split(":", 1)[1] if r.key.startswith(f"{r.account.entity_id}:") else r.key,
+        amount_t=r.amount_t,
+        fertiliser_amount=r.fertiliser_amount,
+        fertiliser_unit=r.fertiliser_unit,
+        ratio=r.ratio,
+        reference=r.reference,
+        created_at=r.created_at,
+    )
+
+
+@router.get(
+    "/accounts/{entity_id}/redemptions",
+    tags=["accounts"],
+    summary="Redemptions of an account, newest first",
+    responses=error_responses(404),
+)
+def list_redemptions(
+    entity_id: EntityId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    lookup: LookupDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[RedemptionPublic]:
+    acct = _visible_account(session, principal, entity_id, lookup)
+    cond = Redemption.account_id == acct.id
+    rows = session.scalars(
+        select(Redemption).where(cond).order_by(Redemption.id.desc()).limit(limit).offset(offset)
+    )
+    total = session.scalar(select(func.count()).select_from(Redemption).where(cond))
+    items = [redemption_public(r) for r in rows]
+    return Page[RedemptionPublic](items=items, limit=limit, offset=offset, total=total)
+
+
+@router.post(
+    "/accounts/{entity_id}/redemptions",
+    tags=["accounts"],
+    summary="Redeem net fixed carbon for organic fertiliser (idempotent with Idempotency-Key)",
+    status_code=201,
+    responses={
+        200: {"model": RedemptionPublic, "description": "repeat of an earlier request"},
+        **error_responses(404, 409),
+    },
+)
+def create_redemption(
+    entity_id: EntityId,
+    body: RedemptionCreate,
+    response: Response,
+    principal: WriterDep,
+    session: SessionDep,
+    lookup: LookupDep,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            min_length=8,
+            max_length=128,
+            pattern=r"^[A-Za-z0-9_.:-]+$",
+            description="unique per redemption (e.g. a UUID); a resend returns the first one",
+        ),
+    ],
+) -> RedemptionPublic:
+    if principal.role not in ("admin", "account_holder"):
+        raise ApiError(
+            403,
+            "role_not_allowed",
+            f"redemptions are made by the account holder or an admin; {principal.describe()} "
+            "may not redeem",
+        )
+    _visible_account(session, principal, entity_id, lookup)
+    from accounts.redemption import redeem
+
+    started = datetime.now(UTC)
+    red = redeem(session, entity_id, body.amount_t, key=idempotency_key, reference=body.reference)
+    if red.created_at < started - timedelta(milliseconds=1):
+        response.status_code = 200
+    return redemption_public(red)

@@ -1,0 +1,201 @@
+"""Public API schemas (``...Public`` answers, ``...Create`` bodies), apart from domain objects.
+
+Route modules convert domain objects (registry entities, posted statements, balances) into
+these; the OpenAPI page documents exactly these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+ID_PATTERN = r"^[a-z0-9_-]{1,64}$"
+MAX_LIMIT = 1000
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing: ``items``, and ``limit`` / ``offset`` as applied."""
+
+    items: list[T]
+    limit: int
+    offset: int
+    total: int | None = Field(None, description="number of items visible to this key, when known")
+
+
+# -- registry and telemetry ----------------------------------------------------------------
+class EntityPublic(BaseModel):
+    id: str
+    kind: str = Field(description="factory | line | orchard | forest")
+    parent: str | None = None
+    name: str | None = None
+    attrs: dict[str, Any] = Field(
+        default_factory=dict, description="kind-specific attributes (area_mu, county, ...)"
+    )
+
+
+class DevicePublic(BaseModel):
+    id: str
+    entity: str
+    role: str
+    attrs: dict[str, Any] = Field(default_factory=dict)
+
+
+class EntityDetailPublic(EntityPublic):
+    devices: list[DevicePublic]
+    children: list[str]
+
+
+class RecordsCreate(BaseModel):
+    """Field records for one entity, as a device would publish them on its ``event`` channel.
+
+    Each record is ``{"id": ..., "type": ..., "ts": ..., <fields of the type>}``; the types
+    and fields are those of docs/protocol.md. Sending the same ``id`` and ``ts`` again
+    overwrites the stored record (idempotent); give ``ts`` so that a retry is idempotent.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str | None = Field(
+        None,
+        pattern=ID_PATTERN,
+        description="a registered device of the entity; default `http` (records typed in)",
+    )
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class RecordRejectPublic(BaseModel):
+    index: int
+    id: str | None
+    reason: str = Field(description="a reject reason code of the wire contract")
+    detail: str
+
+
+class RecordsResultPublic(BaseModel):
+    accepted: list[str] = Field(description="ids of the records stored")
+    rejected: list[RecordRejectPublic]
+
+
+class LatestValuePublic(BaseModel):
+    entity: str
+    device: str
+    field: str
+    ts: datetime
+    value: float
+
+
+class RejectPublic(BaseModel):
+    id: str
+    reason: str
+    detail: str
+    topic: str
+    payload: str = Field(description="the raw payload, as text (invalid UTF-8 replaced)")
+    received_at: datetime
+    item: int | None
+    entity: str | None
+    device: str | None
+
+
+class ReplayCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(min_length=1, max_length=1000, description="ids of listed rejects")
+    delete: bool = Field(True, description="remove replayed messages from the quarantine")
+
+
+class ReplayResultPublic(BaseModel):
+    replayed: list[str]
+    not_found: list[str]
+    failed: dict[str, str] = Field(default_factory=dict, description="id -> why")
+
+
+# -- accounts ------------------------------------------------------------------------------
+class AccountPublic(BaseModel):
+    entity_id: str
+    kind: str
+    parent: str | None
+    name: str | None
+    booking_period: str = Field(description="period kind whose statements move the balance")
+    created_at: datetime
+
+
+class BalancePublic(BaseModel):
+    """Balance [t CO2e] of an account at a date. ``net_t = removals_t - emissions_t``."""
+
+    entity_id: str
+    at: datetime | None = Field(description="cut-off (entries effective at or before); null: all")
+    emissions_t: float
+    removals_t: float
+    net_t: float = Field(description="removals − emissions; positive is a net sink")
+    redeemed_t: float
+    available_t: float = Field(description="what can still be redeemed, never negative")
+
+
+class FactorSetPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = None
+    version: str | None = None
+
+
+class StatementPublic(BaseModel):
+    """One posted statement (the current version unless superseded ones were asked for)."""
+
+    entity_id: str
+    period_kind: str
+    period_start: datetime
+    period_end: datetime
+    version: int
+    current: bool
+    booked: bool = Field(description="whether this statement moved the balance")
+    emissions_t: float
+    removals_t: float
+    net_t: float
+    coverage: float | None = Field(description="share of expected data present [0..1]")
+    emissions_by_source: dict[str, float]
+    emissions_by_scope: dict[str, float]
+    sequestration_by_pool: dict[str, float]
+    intensities: dict[str, float | None]
+    factor_set: dict[str, Any] | None
+    data_window: dict[str, Any] | None
+    warnings: list[str]
+    reason: str
+    created_at: datetime
+    superseded_at: datetime | None
+
+
+class LedgerEntryPublic(BaseModel):
+    id: int
+    kind: str
+    amount_t: float
+    effective_at: datetime
+    posted_at: datetime
+    reverses_id: int | None
+
+
+class StatementVersionPublic(StatementPublic):
+    entries: list[LedgerEntryPublic]
+
+
+class RedemptionCreate(BaseModel):
+    """Redeem net fixed carbon for commercial organic fertiliser (Changshan exchange)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_t: float = Field(gt=0, le=1e9, description="t CO2e to redeem")
+    reference: str | None = Field(None, max_length=500, description="voucher number, depot")
+
+
+class RedemptionPublic(BaseModel):
+    id: int
+    entity_id: str
+    key: str
+    amount_t: float
+    fertiliser_amount: float
+    fertiliser_unit: str
+    ratio: float
+    reference: str | None
+    created_at: datetime

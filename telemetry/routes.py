@@ -1,0 +1,298 @@
+"""HTTP routes of the telemetry domain: registry, field records, latest readings, rejects.
+
+Field records posted over HTTP (``POST /v1/entities/{id}/records``) go through the same
+:func:`telemetry.contract.decode_event` as the MQTT ``event`` channel and are written with
+``store.write(events=...)``, so the same id and timestamp overwrite the same point
+(idempotent); refused records are quarantined like refused MQTT messages (topic
+``http:/v1/entities/{id}/records``) and listed in the answer.
+
+Replaying a reject republishes its raw payload on its original topic through
+``app.state.publisher`` (MQTT, QoS 1), so it passes through the gateway again; a reject that
+came over HTTP is decoded and written again directly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from access.deps import (
+    AdminDep,
+    LookupDep,
+    PrincipalDep,
+    RegistryDep,
+    StaffDep,
+    StoreDep,
+    WriterDep,
+    ensure_visible,
+)
+from access.errors import AUTH_ERRORS, ApiError, error_responses
+from tanzhang.api_schemas import (
+    ID_PATTERN,
+    MAX_LIMIT,
+    DevicePublic,
+    EntityDetailPublic,
+    EntityPublic,
+    LatestValuePublic,
+    Page,
+    RecordRejectPublic,
+    RecordsCreate,
+    RecordsResultPublic,
+    RejectPublic,
+    ReplayCreate,
+    ReplayResultPublic,
+)
+from telemetry.contract import ContractError, decode_event
+from telemetry.model import Event, Reject
+from telemetry.store import StoreError, StoreUnavailable
+
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
+
+EntityId = Annotated[str, Path(pattern=ID_PATTERN, description="entity id")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size (at most 1000)")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")]
+HTTP_DEVICE = "http"
+#: how many of the newest rejects a replay searches for the ids it was given
+REPLAY_SCAN_LIMIT = 100_000
+
+
+def _entity_public(ent) -> EntityPublic:  # noqa: ANN001 - telemetry.registry.Entity
+    return EntityPublic(id=ent.id, kind=ent.kind, parent=ent.parent, name=ent.name, attrs=ent.attrs)
+
+
+def _device_public(dev) -> DevicePublic:  # noqa: ANN001 - telemetry.registry.Device
+    return DevicePublic(id=dev.id, entity=dev.entity, role=dev.role, attrs=dev.attrs)
+
+
+def _ms(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _store_call(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    try:
+        return fn(*args, **kwargs)
+    except StoreUnavailable as exc:
+        raise ApiError(
+            503, "store_unavailable", f"the telemetry store is unavailable: {exc}"
+        ) from None
+    except StoreError as exc:
+        raise ApiError(503, "store_error", f"the telemetry store failed: {exc}") from None
+
+
+@router.get("/entities", tags=["registry"], summary="Entities visible to this key")
+def list_entities(
+    principal: PrincipalDep,
+    registry: RegistryDep,
+    lookup: LookupDep,
+    kind: Annotated[str | None, Query(pattern="^(factory|line|orchard|forest)$")] = None,
+    parent: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[EntityPublic]:
+    visible = [
+        e
+        for e in sorted(registry.entities.values(), key=lambda e: e.id)
+        if (kind is None or e.kind == kind)
+        and (parent is None or e.parent == parent)
+        and principal.can_see(e.id, lookup)
+    ]
+    items = [_entity_public(e) for e in visible[offset : offset + limit]]
+    return Page[EntityPublic](items=items, limit=limit, offset=offset, total=len(visible))
+
+
+@router.get(
+    "/entities/{entity_id}",
+    tags=["registry"],
+    summary="One entity with its devices and children",
+    responses=error_responses(404),
+)
+def get_entity(
+    entity_id: EntityId, principal: PrincipalDep, registry: RegistryDep, lookup: LookupDep
+) -> EntityDetailPublic:
+    ent = registry.entities.get(entity_id)
+    if ent is None:
+        raise ApiError(404, "entity_not_found", f"entity {entity_id!r} is not in the registry")
+    ensure_visible(principal, entity_id, lookup)
+    return EntityDetailPublic(
+        **_entity_public(ent).model_dump(),
+        devices=[_device_public(d) for d in registry.devices_of(entity_id)],
+        children=sorted(c.id for c in registry.children(entity_id)),
+    )
+
+
+@router.get("/devices", tags=["registry"], summary="Devices of the entities visible to this key")
+def list_devices(
+    principal: PrincipalDep,
+    registry: RegistryDep,
+    lookup: LookupDep,
+    entity: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    role: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[DevicePublic]:
+    visible = [
+        d
+        for d in sorted(registry.devices.values(), key=lambda d: d.id)
+        if (entity is None or d.entity == entity)
+        and (role is None or d.role == role)
+        and principal.can_see(d.entity, lookup)
+    ]
+    items = [_device_public(d) for d in visible[offset : offset + limit]]
+    return Page[DevicePublic](items=items, limit=limit, offset=offset, total=len(visible))
+
+
+@router.post(
+    "/entities/{entity_id}/records",
+    tags=["telemetry"],
+    summary="Post field records (fertiliser, fuel, harvest, practice, tree survey) over HTTP",
+    responses=error_responses(404, 503),
+)
+def post_records(
+    entity_id: EntityId,
+    body: RecordsCreate,
+    principal: WriterDep,
+    registry: RegistryDep,
+    store: StoreDep,
+    lookup: LookupDep,
+) -> RecordsResultPublic:
+    ensure_visible(principal, entity_id, lookup)
+    device = body.device or HTTP_DEVICE
+    if body.device is not None and registry.entity_of(body.device) != entity_id:
+        raise ApiError(
+            422,
+            "device_entity_mismatch",
+            f"device {body.device!r} is not registered to entity {entity_id!r}: "
+            "leave `device` out or name one of the entity's devices",
+        )
+    now_ms = int(time.time() * 1000)
+    topic = f"http:/v1/entities/{entity_id}/records"
+    events: list[Event] = []
+    rejects: list[Reject] = []
+    problems: list[RecordRejectPublic] = []
+    for index, doc in enumerate(body.records):
+        try:
+            events.append(decode_event(entity_id, device, doc, now_ms))
+        except ContractError as exc:
+            rid = doc.get("id") if isinstance(doc.get("id"), str) else None
+            problems.append(
+                RecordRejectPublic(index=index, id=rid, reason=exc.reason, detail=exc.detail)
+            )
+            payload = json.dumps(doc, ensure_ascii=False, default=str).encode()
+            rejects.append(
+                Reject(exc.reason, exc.detail, topic, payload, now_ms, index, entity_id, device)
+            )
+    _store_call(store.write, events=events, rejects=rejects)
+    if not events:
+        raise ApiError(
+            422,
+            "records_rejected",
+            f"none of the {len(problems)} records was accepted: {problems[0].detail}",
+            details=[p.model_dump() for p in problems],
+        )
+    return RecordsResultPublic(accepted=[e.id for e in events], rejected=problems)
+
+
+@router.get(
+    "/entities/{entity_id}/latest",
+    tags=["telemetry"],
+    summary="The last value of every field of every device of an entity",
+    responses=error_responses(404, 503),
+)
+def latest(
+    entity_id: EntityId, principal: PrincipalDep, store: StoreDep, lookup: LookupDep
+) -> list[LatestValuePublic]:
+    ensure_visible(principal, entity_id, lookup)
+    values = _store_call(store.latest, entities=[entity_id])
+    return [
+        LatestValuePublic(
+            entity=v.entity, device=v.device, field=v.field, ts=_dt(v.ts_ms), value=v.value
+        )
+        for v in values
+    ]
+
+
+def _reject_public(r) -> RejectPublic:  # noqa: ANN001 - telemetry.store.StoredReject
+    return RejectPublic(
+        id=r.id,
+        reason=r.reason,
+        detail=r.detail,
+        topic=r.topic,
+        payload=r.payload.decode("utf-8", errors="replace"),
+        received_at=_dt(r.received_ms),
+        item=r.item,
+        entity=r.entity,
+        device=r.device,
+    )
+
+
+@router.get("/rejects", tags=["rejects"], summary="Quarantined messages, newest first (staff)")
+def list_rejects(
+    _: StaffDep,
+    store: StoreDep,
+    since: Annotated[datetime | None, Query(description="RFC 3339 with offset")] = None,
+    reason: Annotated[str | None, Query(pattern="^[a-z_]{1,64}$")] = None,
+    limit: Limit = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> Page[RejectPublic]:
+    since_ms = _ms(since) if since is not None else None
+    rows = _store_call(store.rejects, since_ms=since_ms, reason=reason, limit=limit + offset)
+    items = [_reject_public(r) for r in rows[offset : offset + limit]]
+    return Page[RejectPublic](items=items, limit=limit, offset=offset)
+
+
+@router.post(
+    "/rejects/replay",
+    tags=["rejects"],
+    summary="Replay quarantined messages (admin): republish over MQTT, or re-decode HTTP records",
+    responses=error_responses(503),
+)
+def replay_rejects(
+    body: ReplayCreate, request: Request, _: AdminDep, store: StoreDep
+) -> ReplayResultPublic:
+    wanted = list(dict.fromkeys(body.ids))
+    found = {
+        r.id: r for r in _store_call(store.rejects, limit=REPLAY_SCAN_LIMIT) if r.id in set(wanted)
+    }
+    publisher = request.app.state.publisher
+    replayed: list[str] = []
+    failed: dict[str, str] = {}
+    for rid in wanted:
+        rej = found.get(rid)
+        if rej is None:
+            continue
+        try:
+            if rej.topic.startswith("http:"):
+                _replay_http(store, rej)
+            else:
+                publisher(rej.topic, rej.payload)
+        except ContractError as exc:
+            failed[rid] = f"{exc.reason}: {exc.detail}"
+            continue
+        except Exception as exc:  # broker down, store down: report per id, keep the reject
+            failed[rid] = f"{type(exc).__name__}: {exc}"
+            continue
+        replayed.append(rid)
+    if body.delete and replayed:
+        _store_call(store.delete_rejects, replayed)
+    return ReplayResultPublic(
+        replayed=replayed, not_found=[r for r in wanted if r not in found], failed=failed
+    )
+
+
+def _replay_http(store, rej) -> None:  # noqa: ANN001
+    """Decode a record that came over HTTP again (the registry or contract may have changed)."""
+    doc = json.loads(rej.payload)
+    if not isinstance(doc, dict) or rej.entity is None:
+        raise ContractError("payload_not_object", "the quarantined record is not a JSON object")
+    event = decode_event(rej.entity, rej.device or HTTP_DEVICE, doc, int(time.time() * 1000))
+    store.write(events=[event])
