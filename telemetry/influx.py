@@ -178,6 +178,7 @@ class InfluxStore:
     manage_schema : create the database and retention policy in :meth:`ensure_ready`
         (False on InfluxDB 2.x/3.x, where the bucket and its mapping are made by an admin)
     timeout_s : connect/read timeout of one request [s]
+    transport : an httpx transport (unit tests of the error mapping use ``httpx.MockTransport``)
     """
 
     def __init__(
@@ -191,6 +192,7 @@ class InfluxStore:
         retention: str | None = "104w",
         manage_schema: bool = True,
         timeout_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         if retention is not None:
             duration_ms(retention)  # validate early
@@ -204,6 +206,7 @@ class InfluxStore:
             base_url=self.url,
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+            transport=transport,
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -345,6 +348,24 @@ class InfluxStore:
         except ValueError as exc:
             raise StoreRejected(str(exc)) from exc
         self.write_lines([f"gateway,gateway={_tag(gateway_id)} {body} {ts_ms * 1_000_000}"])
+
+    def gateway_stats(
+        self, start_ms: int, end_ms: int, *, gateway_id: str | None = None
+    ) -> dict[tuple[str, str], Series]:
+        """Gateway counters in ``[start_ms, end_ms)``, keyed by ``(gateway_id, counter)``."""
+        cond = "" if gateway_id is None else f" AND gateway = {quote_str(gateway_id)}"
+        q = (
+            f"SELECT * FROM gateway WHERE time >= {start_ms * 1_000_000} "
+            f"AND time < {end_ms * 1_000_000}{cond} GROUP BY gateway"
+        )
+        out = {}
+        for s in self._series(q):
+            cols = s["columns"]
+            for i, name in enumerate(cols[1:], start=1):
+                rows = [[r[0], r[i]] for r in s["values"] if r[i] is not None]
+                if rows:
+                    out[(s["tags"]["gateway"], name)] = _to_series(rows)
+        return dict(sorted(out.items()))
 
     def series(
         self,

@@ -239,6 +239,11 @@ class TelemetryStore(Protocol):
         fn : one of :data:`AGGREGATES`
         """
 
+    def gateway_stats(
+        self, start_ms: int, end_ms: int, *, gateway_id: str | None = None
+    ) -> dict[tuple[str, str], Series]:
+        """Gateway counters in ``[start_ms, end_ms)``, keyed by ``(gateway_id, counter)``."""
+
     def purge_older_than(self, cutoff_ms: int) -> None:
         """Delete everything stamped before ``cutoff_ms`` [ms] (retention by hand)."""
 
