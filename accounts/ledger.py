@@ -28,6 +28,7 @@ from accounts.db import write_transaction
 from accounts.errors import InvalidStatement
 from accounts.models import (
     GRAMS_PER_TONNE,
+    Account,
     LedgerEntry,
     PostedStatement,
     tonnes_to_grams,
@@ -43,6 +44,7 @@ __all__ = [
     "ensure_accounts",
     "get_account",
     "last_closed",
+    "last_closed_many",
     "list_accounts",
     "post_statement",
     "statements",
@@ -115,8 +117,12 @@ def post_statement(
         An :class:`accounts.periods.Period`, or any object with ``kind``, ``start`` and
         ``end`` (such as :class:`accounting.periods.Period`) of kind hour/day/month/year.
     statement : mapping (or object with ``to_dict()``)
-        Must hold ``emissions_t`` [t CO2e, >= 0] and ``removals_t`` [t CO2e; negative when
-        a pool lost carbon]; may hold ``factor_set`` ({name, version, ...}),
+        Either an :class:`accounting.statements.Statement` (or its ``to_dict()``), whose
+        ``total_emissions_t`` and ``total_sequestration_t`` are taken, or a mapping with
+        ``emissions_t`` [t CO2e, >= 0] and ``removals_t`` [t CO2e; negative when a pool
+        lost carbon]. Note the accounting statement's ``net_balance_t`` is emissions minus
+        removals (positive = source), the opposite sign of :attr:`PostedStatement.net_t`.
+        May hold ``factor_set`` ({name, version, ...}),
         ``data_window`` and ``coverage`` [0..1]. Stored whole as JSON.
     reason : str
         Why it is posted ("scheduled close", "late reading", ...); kept in the audit trail.
@@ -132,8 +138,12 @@ def post_statement(
     """
     period = as_period(period)
     raw = _as_mapping(statement)
-    emissions_t = _figure(raw, "emissions_t")
-    removals_t = _figure(raw, "removals_t")
+    if "total_emissions_t" in raw:  # accounting.statements.Statement.to_dict()
+        emissions_t = _figure(raw, "total_emissions_t")
+        removals_t = _figure(raw, "total_sequestration_t")
+    else:
+        emissions_t = _figure(raw, "emissions_t")
+        removals_t = _figure(raw, "removals_t")
     doc = _jsonable(raw)
     if emissions_t < 0:
         raise InvalidStatement(
@@ -383,3 +393,14 @@ def last_closed(session: Session, entity_id: str, period_kind: str) -> datetime 
             PostedStatement.period_kind == period_kind,
         )
     )
+
+
+def last_closed_many(session: Session, period_kind: str) -> dict[str, datetime]:
+    """Entity id -> end of its latest posted period of ``period_kind`` (one query)."""
+    q = (
+        select(Account.entity_id, func.max(PostedStatement.period_end))
+        .join(PostedStatement, PostedStatement.account_id == Account.id)
+        .where(PostedStatement.period_kind == period_kind)
+        .group_by(Account.entity_id)
+    )
+    return {eid: end for eid, end in session.execute(q)}
