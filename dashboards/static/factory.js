@@ -1,0 +1,275 @@
+/* Factory live page: lines now and today, savings vs baseline, trend, devices, alerts. */
+"use strict";
+(function () {
+  const { el, bi, num, ago, timeStr, tryApi, ROUTES, PALETTE, PLOT_LAYOUT, PLOT_CONFIG } = TZ;
+  const FACTORY = TZ.entityParam();
+  const SILENT_S = 300; // a meter with no reading for 5 min raises an alert
+  const SAVINGS_WINDOWS = [
+    ["2h", "近2小时", "Last 2 h"],
+    ["today", "今日", "Today"],
+    ["since_intervention", "改造以来", "Since intervention"],
+  ];
+
+  const S = { summary: null, live: new Map(), savings: {}, startRegister: new Map(), alerts: [] };
+
+  /* ---------- data ---------- */
+  async function loadSummary() {
+    const r = await fetch("/dashboards/data/factory/" + encodeURIComponent(FACTORY), {
+      headers: TZ.key() ? { "X-API-Key": TZ.key() } : {},
+    });
+    if (r.status === 401) { await TZ.api(ROUTES.me()); return loadSummary(); }
+    if (!r.ok) {
+      let msg = r.statusText;
+      try { msg = (await r.json()).error.message; } catch (e) { /* keep statusText */ }
+      TZ.notice("无法加载工厂 Cannot load factory: " + msg);
+      return null;
+    }
+    return r.json();
+  }
+
+  /* One savings window of a line from /v1, as {t, lo, hi, kwh, pct} (null: no data). */
+  async function loadSavings(line, win) {
+    const body = await tryApi(ROUTES.savings(line, { window: win }));
+    if (!body) return null;
+    const b = body.savings || body;
+    const pick = (...ks) => { for (const k of ks) if (b[k] !== undefined && b[k] !== null) return b[k]; return null; };
+    const t = pick("avoided_t", "savings_t", "avoided_tco2e");
+    const kwh = pick("avoided_kwh", "savings_kwh", "energy_saved_kwh");
+    const u = pick("uncertainty_t", "fsu_t", "half_width_t");
+    const lo = pick("lower_t", "low_t", "ci_low_t") ?? (t !== null && u !== null ? t - u : null);
+    const hi = pick("upper_t", "high_t", "ci_high_t") ?? (t !== null && u !== null ? t + u : null);
+    return { t, kwh, lo, hi, pct: pick("savings_pct", "avoided_pct"), confidence: pick("confidence") };
+  }
+
+  async function loadAllSavings() {
+    const jobs = [];
+    for (const ln of S.summary.lines) {
+      S.savings[ln.id] = S.savings[ln.id] || {};
+      if (!ln.baseline_start) continue; // no baseline period: no savings to ask for
+      for (const [w] of SAVINGS_WINDOWS) {
+        jobs.push(loadSavings(ln.id, w).then((v) => { S.savings[ln.id][w] = v; }));
+      }
+    }
+    await Promise.all(jobs);
+  }
+
+  /* ---------- rendering ---------- */
+  function lineCard(ln) {
+    const card = el("article", { class: "card line-card", id: "line-" + ln.id, "data-line": ln.id },
+      el("div", { class: "line-head" },
+        el("span", { class: "dot unknown", "data-role": "status" }),
+        el("h3", { text: ln.name }),
+        el("span", { class: "stamp", "data-role": "stamp" })),
+      el("div", { class: "power-row" },
+        el("div", { class: "power", "data-role": "power", "data-line": ln.id }, "—", el("small", { text: "kW" })),
+        el("span", { class: "muted", text: "当前功率 Power now" })),
+      el("dl", { class: "stats" },
+        el("div", {}, el("dt", {}, bi("今日电量", "Energy today")), el("dd", { "data-role": "energy" })),
+        el("div", {}, el("dt", {}, bi("今日排放", "Emissions today")), el("dd", { "data-role": "co2" })),
+      ),
+      savingsTable(ln));
+    return card;
+  }
+
+  function savingsTable(ln) {
+    const rows = SAVINGS_WINDOWS.map(([w, zh, en]) => {
+      const v = (S.savings[ln.id] || {})[w];
+      const cls = v && v.t !== null ? (v.t >= 0 ? "pos" : "neg") : "";
+      return el("tr", { "data-window": w },
+        el("td", {}, bi(zh, en)),
+        el("td", { class: cls }, v && v.t !== null ? num(v.t, 3) : "—"),
+        el("td", {}, v && v.lo !== null ? num(v.lo, 3) + " … " + num(v.hi, 3) : "—", bandBar(v)));
+    });
+    return el("table", { class: "savings", "data-role": "savings" },
+      el("thead", {}, el("tr", {},
+        el("th", {}, bi("节约", "Saved vs baseline")),
+        el("th", {}, "tCO2e"),
+        el("th", {}, bi("90% 区间", "90 % band")))),
+      el("tbody", {}, rows));
+  }
+
+  /* A small bar: the band [lo, hi] and the estimate, on a scale symmetric around zero. */
+  function bandBar(v) {
+    if (!v || v.lo === null || v.hi === null) return null;
+    const m = Math.max(Math.abs(v.lo), Math.abs(v.hi), 1e-9) * 1.1;
+    const x = (a) => ((a + m) / (2 * m)) * 100;
+    return el("span", { class: "band", title: "90% band" },
+      el("i", { style: `left:${x(v.lo)}%;width:${Math.max(1, x(v.hi) - x(v.lo))}%` }),
+      el("u", { style: "left:50%" }),
+      el("b", { style: `left:${x(v.t)}%` }));
+  }
+
+  function render() {
+    const sm = S.summary;
+    document.getElementById("f-title").firstChild.textContent = (sm.factory.name || FACTORY) + " ";
+    document.getElementById("f-meta").textContent =
+      `${FACTORY} · ${sm.lines.length} 条产线 lines · 电网因子 grid factor ${sm.lines[0] ? sm.lines[0].grid_factor.value + " " + sm.lines[0].grid_factor.unit : "—"} · ${sm.timezone}`;
+    const box = document.getElementById("f-lines");
+    box.replaceChildren(...(sm.lines.length ? sm.lines.map(lineCard) : [el("div", { class: "empty" }, bi("没有产线", "No lines registered"))]));
+    refreshFigures();
+    renderTrend();
+  }
+
+  function liveLine(lineId) {
+    let kw = null, ts = 0;
+    for (const [k, v] of S.live) {
+      if (v.entity === lineId && v.field === "power_kw") { kw = (kw || 0) + v.value; ts = Math.max(ts, v.ts_ms); }
+    }
+    return { kw, ts };
+  }
+
+  /* Energy today = the summary's figure plus what the registers moved since the summary. */
+  function energyToday(ln) {
+    let extra = 0;
+    for (const [k, v] of S.live) {
+      if (v.entity !== ln.id || v.field !== "energy_kwh_total") continue;
+      const base = S.startRegister.get(k);
+      if (base !== undefined && v.value >= base) extra += v.value - base;
+    }
+    return ln.energy_today_kwh + extra;
+  }
+
+  function refreshFigures() {
+    const sm = S.summary;
+    let totKw = null, totKwh = 0, totCo2 = 0, saved = null, lo = null, hi = null;
+    for (const ln of sm.lines) {
+      const card = document.getElementById("line-" + ln.id);
+      if (!card) continue;
+      const lv = liveLine(ln.id);
+      const kw = lv.kw !== null ? lv.kw : ln.power_kw ? ln.power_kw.value : null;
+      const ts = lv.kw !== null ? lv.ts : ln.power_kw ? ln.power_kw.ts_ms : null;
+      const p = card.querySelector('[data-role="power"]');
+      const txt = num(kw, 1);
+      if (p.firstChild.textContent !== txt) {
+        p.firstChild.textContent = txt;
+        p.classList.remove("flash"); void p.offsetWidth; p.classList.add("flash");
+      }
+      p.dataset.value = kw === null ? "" : String(kw);
+      card.querySelector('[data-role="stamp"]').textContent = ts ? timeStr(ts) : "";
+      const kwh = energyToday(ln);
+      const co2 = kwh * ln.grid_factor.value / 1000;
+      card.querySelector('[data-role="energy"]').textContent = num(kwh, 0) + " kWh";
+      card.querySelector('[data-role="co2"]').textContent = num(co2, 3) + " tCO2e";
+      const fresh = ts && Date.now() - ts < SILENT_S * 1000;
+      card.querySelector('[data-role="status"]').className = "dot " + (ts ? (fresh ? "on" : "off") : "unknown");
+      if (kw !== null) totKw = (totKw || 0) + kw;
+      totKwh += kwh; totCo2 += co2;
+      const sv = (S.savings[ln.id] || {}).today;
+      if (sv && sv.t !== null) {
+        saved = (saved || 0) + sv.t;
+        if (sv.lo !== null) { lo = (lo || 0) + sv.lo; hi = (hi || 0) + sv.hi; }
+      }
+    }
+    setKpi("power_kw", num(totKw, 1), "kW");
+    setKpi("energy_kwh", num(totKwh, 0), "kWh");
+    setKpi("co2_t", num(totCo2, 3), "tCO2e");
+    setKpi("saved_t", num(saved, 3), "tCO2e");
+    document.getElementById("k-saved").className = "kpi " + (saved === null ? "" : saved >= 0 ? "good" : "bad");
+    document.getElementById("k-saved-band").textContent = lo !== null ? `90%: ${num(lo, 3)} … ${num(hi, 3)}` : "基线数据不足 no baseline data yet";
+    refreshDevices();
+  }
+
+  function setKpi(name, value, unit) {
+    const v = document.querySelector(`[data-kpi="${name}"]`);
+    v.replaceChildren(value, unit ? el("small", { text: unit }) : "");
+  }
+
+  function deviceLast(d) {
+    let ts = d.last_ts_ms || 0;
+    for (const v of S.live.values()) if (v.device === d.id) ts = Math.max(ts, v.ts_ms);
+    return ts || null;
+  }
+
+  function refreshDevices() {
+    const sm = S.summary;
+    const tbody = document.querySelector("#f-devices tbody");
+    let online = 0;
+    const alerts = [];
+    const rows = sm.devices.map((d) => {
+      const ts = deviceLast(d);
+      const on = ts && Date.now() - ts < SILENT_S * 1000;
+      if (on) online++;
+      else alerts.push({ level: "crit", key: "silent-" + d.id,
+        text: `表计静默 Meter silent: ${d.id} (${d.entity}) — ${ts ? "最近读数 last reading " + ago(ts) + " 前 ago" : "从未上报 never reported"}` });
+      return el("tr", { "data-device": d.id },
+        el("td", {}, d.id, el("br"), el("small", { text: d.role })),
+        el("td", { text: d.entity }),
+        el("td", {}, el("span", { class: "dot " + (on ? "on" : "off") }), " ", on ? bi("在线", "Online") : bi("离线", "Offline")),
+        el("td", { class: "num", text: ts ? ago(ts) : "—" }));
+    });
+    tbody.replaceChildren(...rows);
+    setKpi("online", `${online} / ${sm.devices.length}`);
+    document.getElementById("k-devices").className = "kpi " + (online < sm.devices.length ? "bad" : "good");
+    for (const ln of sm.lines) {
+      const sv = (S.savings[ln.id] || {})["2h"];
+      // drifting: consumption above baseline beyond the uncertainty band (upper bound < 0)
+      if (sv && sv.hi !== null && sv.hi < 0) {
+        alerts.push({ level: "warn", key: "drift-" + ln.id,
+          text: `产线高于基线 Line drifting above baseline: ${ln.name} — 近2小时 last 2 h ${num(sv.t, 3)} tCO2e (90%: ${num(sv.lo, 3)} … ${num(sv.hi, 3)})` });
+      }
+    }
+    const box = document.getElementById("f-alerts");
+    box.replaceChildren(...(alerts.length
+      ? alerts.map((a) => el("div", { class: "alert " + a.level, "data-alert": a.key }, a.level === "crit" ? "⚠" : "▲", " ", a.text))
+      : [el("div", { class: "alert ok", "data-alert": "none" }, "✓ ", bi("无告警", "No alerts"))]));
+  }
+
+  function renderTrend() {
+    const div = document.getElementById("f-trend");
+    const lines = S.summary.lines.filter((ln) => ln.trend.ts_ms.length);
+    if (!lines.length || !window.Plotly) {
+      div.replaceChildren(el("div", { class: "empty" }, bi("过去24小时无数据", "No data in the last 24 h")));
+      return;
+    }
+    const traces = lines.map((ln, i) => ({
+      x: ln.trend.ts_ms.map((t) => new Date(t)), y: ln.trend.kw, name: ln.name,
+      type: "scatter", mode: "lines", line: { width: 2, color: PALETTE[i % PALETTE.length] },
+      hovertemplate: "%{y:.1f} kW<extra>" + ln.name + "</extra>",
+    }));
+    const layout = Object.assign({}, PLOT_LAYOUT, {
+      yaxis: Object.assign({}, PLOT_LAYOUT.yaxis, { title: { text: "kW" }, rangemode: "tozero" }),
+      xaxis: Object.assign({}, PLOT_LAYOUT.xaxis, { type: "date" }),
+    });
+    Plotly.react(div, traces, layout, PLOT_CONFIG);
+  }
+
+  /* ---------- live ---------- */
+  function onValues(values) {
+    for (const v of values) {
+      const k = v.entity + "|" + v.device + "|" + v.field;
+      if (v.field === "energy_kwh_total" && !S.startRegister.has(k)) {
+        // the first live value is already inside the summary's figure
+        S.startRegister.set(k, v.value);
+      }
+      S.live.set(k, v);
+    }
+    refreshFigures();
+  }
+
+  async function main() {
+    S.summary = await loadSummary();
+    if (!S.summary) return;
+    render();
+    const ids = [FACTORY, ...S.summary.lines.map((l) => l.id)];
+    TZ.stream(ids, onValues);
+    await loadAllSavings();
+    refreshFigures();
+    for (const ln of S.summary.lines) {
+      const card = document.getElementById("line-" + ln.id);
+      card.querySelector('[data-role="savings"]').replaceWith(savingsTable(ln));
+    }
+    setInterval(refreshFigures, 5000);
+    setInterval(async () => {
+      await loadAllSavings();
+      for (const ln of S.summary.lines) {
+        const card = document.getElementById("line-" + ln.id);
+        card.querySelector('[data-role="savings"]').replaceWith(savingsTable(ln));
+      }
+    }, 60000);
+    setInterval(async () => {
+      const fresh = await loadSummary();
+      if (fresh) { S.summary = fresh; S.live.clear(); S.startRegister.clear(); renderTrend(); refreshFigures(); }
+    }, 300000);
+  }
+  document.addEventListener("DOMContentLoaded", main);
+})();
