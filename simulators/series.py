@@ -73,6 +73,7 @@ class DeviceModel:
         self._years: dict[int, YearSeries] = {}
         self._bases: dict[int, dict[str, float]] = {}
         self._events: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        self._cums: dict[int, dict[str, np.ndarray]] = {}
         self._key = key_of(seed, device_id)
 
     # -- subclass hooks ---------------------------------------------------------------------
@@ -119,20 +120,29 @@ class DeviceModel:
         year = local_date(int(ts_ms[0])).year
         ys = self.year(year)
         pos = (ts_ms - ys.start_ms) / SLOT_MS
+        # only the slots around the requested instants take part in the interpolation
+        lo = max(int(np.floor(pos.min())) - 1, 0)
+        hi = int(np.ceil(pos.max())) + 2
         out: dict[str, np.ndarray] = {}
         base = self.base(year)
-        for name, inc in ys.increments.items():
-            cum = np.concatenate(([0.0], np.cumsum(inc)))
-            out[name] = base[name] + np.interp(pos, np.arange(cum.size), cum)
+        cums = self._cums.get(year)
+        if cums is None:
+            cums = self._cums[year] = {
+                n: np.concatenate(([0.0], np.cumsum(inc))) for n, inc in ys.increments.items()
+            }
+        for name, cum in cums.items():
+            h = min(hi, cum.size)
+            out[name] = base[name] + np.interp(pos, np.arange(lo, h), cum[lo:h])
         t_s = ts_ms // 1000
         for i, (name, g) in enumerate(ys.gauges.items()):
-            v = np.interp(pos, np.arange(g.size) + 0.5, g)
+            h = min(hi, g.size)
+            v = np.interp(pos, np.arange(lo, h) + 0.5, g[lo:h])
             amp = ys.noise.get(name, 0.0)
             if amp:
                 u = hash01(self._key + i, t_s) - 0.5
                 v = v + 2 * amp * u * np.abs(v)
-            lo, hi = ys.bounds.get(name, (-np.inf, np.inf))
-            out[name] = np.clip(v, lo, hi)
+            low, high = ys.bounds.get(name, (-np.inf, np.inf))
+            out[name] = np.clip(v, low, high)
         return out
 
     def counter_total(self, name: str, ts_ms: int) -> float:

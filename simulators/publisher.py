@@ -1,0 +1,240 @@
+"""Publishing simulator messages over MQTT (paho-mqtt 2.x, callback API version 2).
+
+One client publishes for a whole fleet (a per-device client per device would need dozens of
+connections and threads). Consequence: the broker cannot publish a per-device last will
+when the simulator dies; :func:`publish` sends ``offline`` for every device on a clean stop
+(``final``), and a crash leaves the retained ``online``. Real devices set their own will.
+
+Flow control: at most ``window`` messages are unacknowledged (QoS 1 PUBACKs counted in
+``on_publish``); paho's own in-flight limit stays at its default 20, which DESIGN trap 4
+measured as the fastest setting for a paho publisher.
+
+Pacing (live mode): a message is published once the simulated clock reaches its timestamp;
+the simulated clock starts at ``start_ms`` and runs ``speed`` times faster than the wall
+clock. Without ``speed`` everything is sent at full speed (back-fill).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from simulators.messages import Message, encode, message_time_ms
+
+
+class PublishError(RuntimeError):
+    """Connecting or publishing failed; the message says what to check."""
+
+
+class MqttTarget(NamedTuple):
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+
+def parse_mqtt_url(url: str) -> MqttTarget:
+    """``mqtt://user:pass@host:port`` (or ``mqtts://``) -> :class:`MqttTarget`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp"):
+        raise PublishError(f"MQTT URL {url!r}: scheme must be mqtt:// or mqtts://")
+    tls = parts.scheme == "mqtts"
+    return MqttTarget(
+        parts.hostname or "127.0.0.1",
+        parts.port or (8883 if tls else 1883),
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None,
+        tls,
+    )
+
+
+@dataclass
+class PublishStats:
+    """What one :func:`publish` call sent."""
+
+    messages: int = 0
+    readings: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    stopped: bool = False
+
+    @property
+    def rate(self) -> float:
+        """Readings per second."""
+        return self.readings / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Client:
+    """A connected paho client with acknowledgement counting."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        client_id: str,
+        username: str | None = None,
+        password: str | None = None,
+        will: Message | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        target = parse_mqtt_url(url)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
+        user = username if username is not None else target.username
+        pw = password if password is not None else target.password
+        if user is not None:
+            self.client.username_pw_set(user, pw)
+        if target.tls:
+            self.client.tls_set()
+        if will is not None:
+            self.client.will_set(will.topic, encode(will.payload), qos=1, retain=will.retain)
+        self.cond = threading.Condition()
+        self.acked = 0
+        self.connected = threading.Event()
+        self.refused: str | None = None
+        self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
+        self.client.reconnect_delay_set(0.2, 5)
+        try:
+            self.client.connect(target.host, target.port, keepalive=30)
+        except OSError as exc:
+            raise PublishError(
+                f"cannot reach the MQTT broker at {target.host}:{target.port}: {exc}; "
+                "is it running (check --mqtt-url / TANZHANG_MQTT_URL)?"
+            ) from None
+        self.client.loop_start()
+        if not self.connected.wait(timeout) or self.refused:
+            self.close()
+            raise PublishError(
+                f"MQTT broker at {target.host}:{target.port} refused the connection: "
+                f"{self.refused or 'no CONNACK within ' + str(timeout) + ' s'} "
+                "(check the user name and password in the URL)"
+            )
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if reason_code.is_failure:
+            self.refused = str(reason_code)
+        self.connected.set()
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:  # noqa: ANN001
+        with self.cond:
+            self.acked += 1
+            self.cond.notify_all()
+
+    def wait_acked(self, sent: int, window: int, timeout: float, stop: threading.Event) -> None:
+        """Block until at most ``window`` of ``sent`` messages are unacknowledged."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while sent - self.acked > window:
+                if stop.is_set():
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise PublishError(
+                        f"{sent - self.acked} messages unacknowledged after {timeout:.0f} s: "
+                        "is the broker still up?"
+                    )
+                self.cond.wait(min(left, 0.5))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def publish(
+    messages: Iterable[Message],
+    mqtt_url: str,
+    *,
+    qos: int = 1,
+    client_id: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    speed: float | None = None,
+    start_ms: int | None = None,
+    window: int = 1000,
+    ack_timeout: float = 60.0,
+    progress: Callable[[int, int | None], None] | None = None,
+    stop: threading.Event | None = None,
+    initial: Sequence[Message] = (),
+    final: Sequence[Message] = (),
+) -> PublishStats:
+    """Publish ``messages`` and wait until the broker acknowledged every one.
+
+    mqtt_url : ``mqtt://user:pass@host:port``; username/password override the URL's
+    speed : None for full speed, else pace by message time at ``speed`` x real time
+    start_ms : the simulated time at the start of pacing [epoch ms]; default: the first
+        message's time
+    window : unacknowledged messages allowed before waiting [-]
+    progress : called as ``progress(messages_sent, newest_ts_ms)`` about every 0.2 s
+    stop : set it to stop early (``final`` is still sent)
+    initial, final : sent before and after ``messages`` (e.g. retained online/offline)
+    Raises :class:`PublishError` when the broker is unreachable, refuses, or stops acking.
+    """
+    stop = stop or threading.Event()
+    cl = _Client(
+        mqtt_url,
+        client_id=client_id or f"tanzhang-sim-{uuid.uuid4().hex[:8]}",
+        username=username,
+        password=password,
+    )
+    stats = PublishStats()
+    t0 = time.monotonic()
+    last_progress = 0.0
+    sim_t0: int | None = start_ms
+
+    def send(msg: Message) -> None:
+        data = encode(msg.payload)
+        cl.client.publish(msg.topic, data, qos=qos, retain=msg.retain)
+        stats.messages += 1
+        stats.bytes += len(data)
+        p = msg.payload
+        if isinstance(p, dict):
+            stats.readings += len(p["batch"]) if isinstance(p.get("batch"), list) else 1
+        if qos > 0:
+            cl.wait_acked(stats.messages, window, ack_timeout, stop)
+
+    try:
+        for msg in initial:
+            send(msg)
+        for msg in messages:
+            if stop.is_set():
+                stats.stopped = True
+                break
+            ts = message_time_ms(msg)
+            if speed and ts is not None:
+                if sim_t0 is None:
+                    sim_t0 = ts
+                due = t0 + (ts - sim_t0) / 1000.0 / speed
+                delay = due - time.monotonic()
+                if delay > 0 and stop.wait(delay):
+                    stats.stopped = True
+                    break
+            send(msg)
+            now = time.monotonic()
+            if progress and now - last_progress >= 0.2:
+                last_progress = now
+                progress(stats.messages, ts)
+        for msg in final:
+            cl.client.publish(msg.topic, encode(msg.payload), qos=qos, retain=msg.retain)
+            stats.messages += 1
+        if qos > 0:
+            cl.wait_acked(stats.messages, 0, ack_timeout, threading.Event())
+        if progress:
+            progress(stats.messages, None)
+    finally:
+        stats.seconds = time.monotonic() - t0
+        cl.close()
+    return stats
