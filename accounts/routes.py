@@ -12,12 +12,21 @@ import csv
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import func, or_, select
 
-from access.deps import LookupDep, PrincipalDep, SessionDep, WriterDep, ensure_visible
+from access.deps import (
+    LookupDep,
+    PrincipalDep,
+    RegistryDep,
+    SessionDep,
+    StoreDep,
+    WriterDep,
+    ensure_visible,
+)
 from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.roles import AGRONOMIST_KINDS, Principal
 from accounts import ledger
@@ -28,12 +37,15 @@ from tanzhang.api_schemas import (
     MAX_LIMIT,
     AccountPublic,
     BalancePublic,
+    LabelExplanationPublic,
+    LabelPublic,
     LedgerEntryPublic,
     Page,
     RedemptionCreate,
     RedemptionPublic,
     StatementPublic,
     StatementVersionPublic,
+    WhatIfPublic,
 )
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
@@ -463,3 +475,282 @@ def create_redemption(
     if red.created_at < started - timedelta(milliseconds=1):
         response.status_code = 200
     return redemption_public(red)
+
+
+# -- orchard labels ------------------------------------------------------------------------
+DEFAULT_THRESHOLDS = (1.2, 1.0, 0.8)
+Practice = Literal["grass_cover", "straw_return", "organic_substitution"]
+
+
+@lru_cache(maxsize=32)
+def _factor_set(name: str, version: str | None) -> Any:
+    from accounting.factors import load_factor_set
+
+    return load_factor_set(name, version)
+
+
+def _thresholds(fs_doc: dict[str, Any] | None) -> tuple[float, float, float]:
+    """Label thresholds from the statement's factor set, or the defaults of METHODOLOGY.md."""
+    from accounting.labels import orchard_thresholds
+
+    if not fs_doc or not fs_doc.get("name"):
+        return DEFAULT_THRESHOLDS
+    try:
+        return orchard_thresholds(_factor_set(fs_doc["name"], fs_doc.get("version")))
+    except Exception:  # a set without label keys, or one no longer packaged
+        return DEFAULT_THRESHOLDS
+
+
+def _engine_statement(ps: PostedStatement) -> Any:
+    from accounting.statements import Statement
+
+    try:
+        return Statement.from_dict(ps.statement)
+    except Exception:
+        raise ApiError(
+            409,
+            "statement_not_labelable",
+            f"the {ps.period_kind} statement of {ps.account.entity_id!r} starting "
+            f"{ps.period_start:%Y-%m-%d} was not computed by the accounting engine "
+            "(no breakdown to label)",
+        ) from None
+
+
+def _label_dict_public(d: dict[str, Any], ps: PostedStatement, registry: Any) -> LabelPublic:
+    expl = dict(d["explanation"])
+    ent = registry.entities.get(ps.account.entity_id) if registry is not None else None
+    attrs = ent.attrs if ent is not None else {}
+    ratio = d.get("ratio")
+    return LabelPublic(
+        entity_id=ps.account.entity_id,
+        colour=d["colour"],
+        colour_zh=d["colour_zh"],
+        ratio=None if ratio is None or ratio == float("inf") else float(ratio),
+        thresholds=list(d["thresholds"]),
+        period_kind=ps.period_kind,
+        period_start=ps.period_start,
+        period_end=ps.period_end,
+        county=attrs.get("county"),
+        area_mu=attrs.get("area_mu"),
+        explanation=LabelExplanationPublic(
+            largest_sources=expl.get("largest_sources", []),
+            largest_pools=expl.get("largest_pools", []),
+            total_emissions_t=expl["total_emissions_t"],
+            total_sequestration_t=expl["total_sequestration_t"],
+            net_emissions_t=expl["net_balance_t"],
+            emissions_t_per_mu=expl.get("emissions_t_per_mu"),
+            sequestration_t_per_mu=expl.get("sequestration_t_per_mu"),
+            net_emissions_t_per_mu=expl.get("net_t_per_mu"),
+            coverage=expl.get("coverage"),
+            next_colour_up=expl.get("next_colour_up"),
+            warnings=[str(w) for w in expl.get("warnings", [])],
+        ),
+    )
+
+
+def label_public(ps: PostedStatement, registry: Any) -> LabelPublic:
+    """The label of a posted orchard statement (thresholds from its factor set)."""
+    from accounting.labels import orchard_label
+
+    stmt = _engine_statement(ps)
+    label = orchard_label(stmt, thresholds=_thresholds(ps.factor_set))
+    return _label_dict_public(label.to_dict(), ps, registry)
+
+
+def _orchard(session: Any, principal: Principal, entity_id: str, lookup: Any) -> Account:
+    acct = _visible_account(session, principal, entity_id, lookup)
+    if acct.kind != "orchard":
+        raise ApiError(
+            422, "not_an_orchard", f"entity {entity_id!r} is a {acct.kind}; labels are for orchards"
+        )
+    return acct
+
+
+def _latest_statement(session: Any, acct: Account, period: str) -> PostedStatement:
+    ps = session.scalars(
+        select(PostedStatement)
+        .where(
+            PostedStatement.account_id == acct.id,
+            PostedStatement.period_kind == period,
+            PostedStatement.current.is_(True),
+        )
+        .order_by(PostedStatement.period_start.desc())
+        .limit(1)
+    ).first()
+    if ps is None:
+        raise ApiError(
+            404,
+            "no_statement",
+            f"no {period} statement has been closed for {acct.entity_id!r} yet: try a shorter "
+            "period (period=month or day), or close one with `tanzhang close`",
+        )
+    return ps
+
+
+LabelPeriod = Annotated[
+    PeriodKind, Query(description="period of the statement labelled (a year by default)")
+]
+
+
+@router.get(
+    "/orchards",
+    tags=["orchards"],
+    summary="Every visible orchard with its current colour, filtered by county and colour",
+)
+def list_orchard_labels(
+    principal: PrincipalDep,
+    session: SessionDep,
+    registry: RegistryDep,
+    period: LabelPeriod = "year",
+    colour: Annotated[str | None, Query(pattern="^(dark_green|light_green|yellow|red)$")] = None,
+    county: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[LabelPublic]:
+    latest = (
+        select(PostedStatement.account_id, func.max(PostedStatement.period_start).label("ps"))
+        .where(PostedStatement.period_kind == period, PostedStatement.current.is_(True))
+        .group_by(PostedStatement.account_id)
+        .subquery()
+    )
+    conds = [Account.kind == "orchard"]
+    clause = visible_clause(principal)
+    if clause is not None:
+        conds.append(clause)
+    rows = session.scalars(
+        select(PostedStatement)
+        .join(Account, PostedStatement.account_id == Account.id)
+        .join(
+            latest,
+            (latest.c.account_id == PostedStatement.account_id)
+            & (latest.c.ps == PostedStatement.period_start),
+        )
+        .where(*conds, PostedStatement.period_kind == period, PostedStatement.current.is_(True))
+        .order_by(Account.entity_id)
+    )
+    labels = []
+    for ps in rows:
+        try:
+            lab = label_public(ps, registry)
+        except ApiError:
+            continue
+        if (colour is None or lab.colour == colour) and (county is None or lab.county == county):
+            labels.append(lab)
+    return Page[LabelPublic](
+        items=labels[offset : offset + limit], limit=limit, offset=offset, total=len(labels)
+    )
+
+
+@router.get(
+    "/orchards/{entity_id}/label",
+    tags=["orchards"],
+    summary="Current label of an orchard with its explanation (sources, pools, coverage)",
+    responses=error_responses(404, 409),
+)
+def current_label(
+    entity_id: EntityId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    registry: RegistryDep,
+    lookup: LookupDep,
+    period: LabelPeriod = "year",
+) -> LabelPublic:
+    acct = _orchard(session, principal, entity_id, lookup)
+    return label_public(_latest_statement(session, acct, period), registry)
+
+
+@router.get(
+    "/orchards/{entity_id}/labels",
+    tags=["orchards"],
+    summary="Label history of an orchard, one per closed period",
+    responses=error_responses(404),
+)
+def label_history(
+    entity_id: EntityId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    registry: RegistryDep,
+    lookup: LookupDep,
+    period: Annotated[PeriodKind, Query()] = "month",
+    start: StartQ = None,
+    end: EndQ = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[LabelPublic]:
+    _orchard(session, principal, entity_id, lookup)
+    rows = _statements(session, entity_id, period, start, end, False)
+    labels = []
+    for ps in rows:
+        try:
+            labels.append(label_public(ps, registry))
+        except ApiError:
+            continue
+    return Page[LabelPublic](
+        items=labels[offset : offset + limit], limit=limit, offset=offset, total=len(labels)
+    )
+
+
+@router.get(
+    "/orchards/{entity_id}/what-if",
+    tags=["orchards"],
+    summary="The label the orchard would earn with a practice on a given area",
+    responses=error_responses(404, 409, 503),
+)
+def what_if(
+    entity_id: EntityId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    registry: RegistryDep,
+    store: StoreDep,
+    lookup: LookupDep,
+    practice: Annotated[
+        Practice | None, Query(description="one practice; all three when left out")
+    ] = None,
+    area_mu: Annotated[
+        float | None, Query(gt=0, le=1e6, description="extra area [mu]; default the orchard's")
+    ] = None,
+    period: LabelPeriod = "year",
+) -> list[WhatIfPublic]:
+    from accounting.events import PRACTICES
+    from accounting.labels import what_if as engine_what_if
+    from accounts.closing import profile_of, read_activities
+
+    acct = _orchard(session, principal, entity_id, lookup)
+    ps = _latest_statement(session, acct, period)
+    stmt = _engine_statement(ps)
+    ent = registry.entities.get(entity_id)
+    if ent is None:
+        raise ApiError(404, "entity_not_found", f"orchard {entity_id!r} is not in the registry")
+    profile = profile_of(ent)
+    area = area_mu if area_mu is not None else float(profile.area_mu or 0)
+    fs_doc = ps.factor_set or {}
+    try:
+        fs = _factor_set(fs_doc.get("name", "cn-mee-2023"), fs_doc.get("version"))
+    except Exception as exc:
+        raise ApiError(
+            409, "factor_set_unavailable", f"factor set {fs_doc!r} cannot be loaded: {exc}"
+        ) from None
+    try:
+        activity = read_activities(
+            store, [entity_id], Period(ps.period_kind, ps.period_start, ps.period_end)
+        )[entity_id]
+    except Exception as exc:
+        raise ApiError(503, "store_unavailable", f"cannot read the orchard's data: {exc}") from None
+    out = []
+    for p in [practice] if practice else list(PRACTICES):
+        doc = engine_what_if(
+            profile, stmt.period, activity, fs, p, area, thresholds=_thresholds(ps.factor_set)
+        )
+        out.append(
+            WhatIfPublic(
+                practice=p,
+                area_mu=area,
+                before=_label_dict_public(doc["before"], ps, registry),
+                after=_label_dict_public(doc["after"], ps, registry),
+                delta_emissions_t=doc["delta_emissions_t"],
+                delta_sequestration_t=doc["delta_sequestration_t"],
+                delta_net_emissions_t=doc["delta_net_balance_t"],
+                improves=doc["improves"],
+            )
+        )
+    return out

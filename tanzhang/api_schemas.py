@@ -199,3 +199,57 @@ class RedemptionPublic(BaseModel):
     ratio: float
     reference: str | None
     created_at: datetime
+
+
+# -- orchard labels ------------------------------------------------------------------------
+class ShareItem(BaseModel):
+    name: str
+    t_co2e: float
+    share: float = Field(description="share of the total [0..1]")
+
+
+class NextColourPublic(BaseModel):
+    colour: str
+    ratio: float = Field(description="the ratio that colour needs")
+    extra_sequestration_t: float = Field(description="more removals needed at equal emissions")
+
+
+class LabelExplanationPublic(BaseModel):
+    largest_sources: list[ShareItem]
+    largest_pools: list[ShareItem]
+    total_emissions_t: float
+    total_sequestration_t: float
+    net_emissions_t: float = Field(description="emissions − sequestration; negative is a sink")
+    emissions_t_per_mu: float | None
+    sequestration_t_per_mu: float | None
+    net_emissions_t_per_mu: float | None
+    coverage: float | None
+    next_colour_up: NextColourPublic | None
+    warnings: list[str]
+
+
+class LabelPublic(BaseModel):
+    """An orchard's four-colour label (深绿 dark_green, 浅绿 light_green, 黄 yellow, 红 red)."""
+
+    entity_id: str
+    colour: str
+    colour_zh: str
+    ratio: float | None = Field(description="sequestration / emissions; null with no emissions")
+    thresholds: list[float] = Field(description="lower bounds of dark green, light green, yellow")
+    period_kind: str
+    period_start: datetime
+    period_end: datetime
+    county: str | None = None
+    area_mu: float | None = None
+    explanation: LabelExplanationPublic
+
+
+class WhatIfPublic(BaseModel):
+    practice: str
+    area_mu: float
+    before: LabelPublic
+    after: LabelPublic
+    delta_emissions_t: float
+    delta_sequestration_t: float
+    delta_net_emissions_t: float
+    improves: bool = Field(description="whether the colour moves up")

@@ -132,7 +132,9 @@ def _default_store(settings: Settings) -> Any:
     """The configured telemetry store (telemetry.stores), or None when it cannot be opened."""
     try:
         stores = importlib.import_module("telemetry.stores")
-        return stores.open_store(settings)
+        store = stores.open_store_from_settings(settings)
+        store.ensure_ready()
+        return store
     except Exception as exc:  # the API still serves the ledger without telemetry
         log.warning("telemetry store unavailable: %s", exc)
         return None
