@@ -1,0 +1,221 @@
+"""The one module that touches paho-mqtt: :class:`MqttSource`.
+
+- MQTT 5, ``CallbackAPIVersion.VERSION2``, a stable client id, ``clean_start=False`` with a
+  ``SessionExpiryInterval``: the broker keeps the subscription and every unacknowledged
+  message across a gateway restart (DESIGN decision 4).
+- ``ReceiveMaximum`` at least the batch size: mosquitto otherwise stops sending after its
+  in-flight window (20 by default) of unacknowledged messages (DESIGN trap 1).
+- ``manual_ack=True``: nothing is acknowledged until the pipeline calls :meth:`ack`.
+- QoS 1 subscription to ``{prefix}/+/+/+``, or ``$share/{group}/{prefix}/+/+/+`` for
+  replicas sharing the load (DESIGN decision 5); each replica needs its own stable client
+  id, because messages in flight to a dead replica stay in its session (DESIGN trap 3).
+- ``$SYS/broker/publish/messages/dropped`` (QoS 0) reports the broker's silent drops
+  (DESIGN trap 2).
+
+paho's callbacks stay private; the pipeline sees :class:`gateway.source.Source`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from gateway.message import Message
+from gateway.source import Deliver
+
+log = logging.getLogger(__name__)
+
+SYS_DROPPED = "$SYS/broker/publish/messages/dropped"
+#: How long the broker keeps the session (subscription + queued messages) of a gateway that
+#: is gone [s]. One week: a site outage of a weekend loses nothing.
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+class MqttConfigError(ValueError):
+    """The MQTT URL or options cannot work; the message says what to change."""
+
+
+def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None, bool]:
+    """``mqtt[s]://user:pass@host:port`` -> ``(host, port, user, password, tls)``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise MqttConfigError(f"MQTT URL {url!r} must start with mqtt:// or mqtts://")
+    tls = parts.scheme == "mqtts"
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (8883 if tls else 1883)
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return host, port, user, password, tls
+
+
+def subscription_topic(prefix: str, share_group: str | None) -> str:
+    """The gateway's subscription filter: every channel of every device under ``prefix``."""
+    base = f"{prefix.rstrip('/')}/+/+/+"
+    return f"$share/{share_group}/{base}" if share_group else base
+
+
+class MqttSource:
+    """paho-mqtt 2.x client as a pipeline source (see :mod:`gateway.source`).
+
+    url : ``mqtt://user:pass@host:port``
+    client_id : stable id of this gateway replica
+    prefix : topic prefix of the wire contract
+    share_group : MQTT 5 shared-subscription group, or None
+    receive_maximum : unacknowledged messages the broker may send us (1..65535); at least
+        the batch size
+    protocol : ``"5"`` (default) or ``"3.1.1"`` (the embedded amqtt broker speaks only 3.1.1;
+        then the broker's in-flight window limits a batch)
+    keepalive_s : MQTT keep-alive [s]
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        client_id: str,
+        prefix: str = "tanzhang/v1",
+        share_group: str | None = None,
+        receive_maximum: int = 4000,
+        protocol: str = "5",
+        keepalive_s: int = 30,
+        watch_broker_drops: bool = True,
+    ) -> None:
+        if not 1 <= receive_maximum <= 65535:
+            raise MqttConfigError(f"receive_maximum {receive_maximum} must be in 1..65535")
+        if protocol not in ("5", "3.1.1"):
+            raise MqttConfigError(f"MQTT protocol {protocol!r} must be '5' or '3.1.1'")
+        self._host, self._port, user, password, tls = parse_mqtt_url(url)
+        self.client_id = client_id
+        self.topic = subscription_topic(prefix, share_group)
+        self.receive_maximum = receive_maximum
+        self._v5 = protocol == "5"
+        self._keepalive = keepalive_s
+        self._watch_drops = watch_broker_drops
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
+            clean_session=None if self._v5 else False,
+            manual_ack=True,
+        )
+        if user:
+            self._client.username_pw_set(user, password)
+        if tls:
+            self._client.tls_set()
+        self._client.max_inflight_messages_set(1000)  # our own publishes (dead letters)
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._deliver: Deliver | None = None
+        self._paused = False
+        self._generation = 0
+        self._connected = threading.Event()
+        self.broker_dropped: int | None = None
+        self.connects = 0
+        self.last_error: str | None = None
+
+    # -- Source --------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        kwargs: dict[str, Any] = {"keepalive": self._keepalive}
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            props.ReceiveMaximum = self.receive_maximum
+            kwargs.update(clean_start=False, properties=props)
+        self._client.connect_async(self._host, self._port, **kwargs)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        """Block until connected (True) or ``timeout_s`` passed (False)."""
+        return self._connected.wait(timeout_s)
+
+    def ack(self, tokens: Sequence[Any]) -> int:
+        generation = self._generation
+        done = 0
+        client = self._client
+        for token in tokens:
+            if token is not None and token[0] == generation:
+                client.ack(token[1], 1)
+                done += 1
+        return done
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1) -> None:
+        info = self._client.publish(topic, payload, qos=qos)
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+            log.warning("event=publish_failed topic=%s rc=%s", topic, info.rc)
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def close(self) -> None:
+        self._paused = True
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+            self._connected.clear()
+
+    # -- paho callbacks (network thread) -------------------------------------------------
+    def _on_connect(
+        self, client: paho.Client, _userdata: Any, flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            self.last_error = str(reason)
+            log.error("event=mqtt_connect_refused client_id=%s reason=%s", self.client_id, reason)
+            return
+        self._generation += 1
+        self.connects += 1
+        opts = SubscribeOptions(qos=1) if self._v5 else 1
+        topics: list[tuple[str, Any]] = [(self.topic, opts)]
+        if self._watch_drops:
+            topics.append((SYS_DROPPED, SubscribeOptions(qos=0) if self._v5 else 0))
+        client.subscribe(topics)
+        self._connected.set()
+        self.last_error = None
+        log.info(
+            "event=mqtt_connected client_id=%s session_present=%s topic=%s receive_maximum=%d",
+            self.client_id,
+            getattr(flags, "session_present", None),
+            self.topic,
+            self.receive_maximum,
+        )
+
+    def _on_disconnect(
+        self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self._generation += 1
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was and not self._paused:
+            self.last_error = str(reason)
+            log.warning("event=mqtt_disconnected client_id=%s reason=%s", self.client_id, reason)
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
+        if self._paused:
+            return  # stays unacknowledged: redelivered when this client id reconnects
+        topic = msg.topic
+        if topic[0] == "$":
+            if topic == SYS_DROPPED:
+                with contextlib.suppress(ValueError):
+                    self.broker_dropped = int(msg.payload)
+            return
+        token = (self._generation, msg.mid) if msg.qos else None
+        self._deliver(Message(topic, msg.payload, int(time.time() * 1000), token))  # type: ignore[misc]

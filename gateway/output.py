@@ -1,0 +1,368 @@
+"""The output stage: make batches durable, then acknowledge them.
+
+Contract (one thread owns the store, the spool and all acknowledgements):
+
+- A live batch goes to the store when the spool is empty, otherwise to the spool's tail, so
+  that the store receives batches in arrival order. Its messages are acknowledged, in order,
+  once the store took it or the spool fsynced it.
+- Write failures are sorted (see :mod:`telemetry.store`):
+
+  ============================  =========================================================
+  ``StoreUnavailable``          retry: the batch goes to the spool; the spool is replayed,
+                                in big batches, once a retry (backoff, or the server's
+                                Retry-After) succeeds
+  ``StoreRejected``             quarantine: the batch is bisected to find the records the
+                                store refuses; those become rejects with reason
+                                ``store_rejected`` (the server's message as detail), the
+                                rest is written
+  ``StoreError``                fail: logged, health red, messages stay unacknowledged and
+                                the write is retried every ``fail_retry_s``
+  ============================  =========================================================
+
+- At the spool bound a batch is held in memory, unacknowledged; the broker stops sending
+  once ``ReceiveMaximum`` messages are unacknowledged and queues the rest in the session.
+- Rejects (from the decoder or ``store_rejected``) are republished on the dead-letter topic
+  once durable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prometheus_client import Histogram
+
+from gateway.deadletter import publish_rejects
+from gateway.message import Batch
+from gateway.source import Source
+from gateway.spool import Spool, encode
+from gateway.stats import Stats
+from telemetry.model import Event, Reading, Reject
+from telemetry.store import StoreError, StoreRejected, StoreUnavailable, TelemetryStore
+
+log = logging.getLogger(__name__)
+
+STORE_REJECTED = "store_rejected"
+_STOP = object()
+Item = tuple[str, Any]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def quarantine_record(kind: str, item: Reading | Event, detail: str, prefix: str) -> Reject:
+    """A ``store_rejected`` reject for one refused record, with a payload that replays it alone.
+
+    The payload is the record as a device would send it (a reading or an event document) on
+    the device's own topic, so ``tanzhang rejects replay`` runs it through the gateway again.
+    """
+    if kind == "r":
+        assert isinstance(item, Reading)
+        doc: dict[str, Any] = {"ts": item.ts_ms, "values": item.values}
+        if item.seq is not None:
+            doc["seq"] = item.seq
+        channel = "data"
+    else:
+        assert isinstance(item, Event)
+        doc = {"id": item.id, "type": item.type, "ts": item.ts_ms, **item.attrs}
+        channel = "event"
+    topic = f"{prefix.rstrip('/')}/{item.entity}/{item.device}/{channel}"
+    payload = json.dumps(doc, separators=(",", ":")).encode()
+    return Reject(STORE_REJECTED, detail, topic, payload, now_ms(), None, item.entity, item.device)
+
+
+class Output:
+    """Writes batches to the store or the spool and acknowledges them (its own thread).
+
+    store : the telemetry store
+    source : acknowledgements and dead-letter publishing go back through it
+    spool : the on-disk spool
+    stats, latency : counters and the write-latency histogram
+    prefix : topic prefix (for the topics of ``store_rejected`` quarantine records)
+    tick : called every ``tick_s`` (the batcher's age check)
+    housekeeping : called about once a second (registry reload, own stats)
+    replay_points : records per store write when replaying or catching up
+    """
+
+    def __init__(
+        self,
+        *,
+        store: TelemetryStore,
+        source: Source,
+        spool: Spool,
+        stats: Stats,
+        latency: Histogram,
+        prefix: str,
+        tick: Callable[[], None] = lambda: None,
+        tick_s: float = 0.05,
+        housekeeping: Callable[[], None] = lambda: None,
+        replay_points: int = 20_000,
+        fail_retry_s: float = 10.0,
+        max_backoff_s: float = 8.0,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.spool = spool
+        self.stats = stats
+        self.latency = latency
+        self.prefix = prefix
+        self._tick = tick
+        self._tick_s = tick_s
+        self._housekeeping = housekeeping
+        self.replay_points = replay_points
+        self.fail_retry_s = fail_retry_s
+        self.max_backoff_s = max_backoff_s
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pending: deque[Batch] = deque()  # live batches not yet durable, in order
+        self._thread = threading.Thread(target=self._run, name="gateway-output", daemon=True)
+        self._retry_at = 0.0
+        self._backoff_s = 0.0
+        self._last_housekeeping = 0.0
+        self.store_up = True
+        self.needs_ready = True  # call store.ensure_ready() before the next write
+        self.store_error: str | None = None  # last non-retryable failure (health red)
+        self.last_write_ms: int | None = None
+        self.replay_started_ms: int | None = None
+
+    # -- control -------------------------------------------------------------------------
+    def submit(self, batch: Batch) -> None:
+        """Hand over a batch (any thread); non-blocking."""
+        self._queue.put(batch)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Make every submitted batch durable if the store or the spool can take it; stop."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout_s)
+        self.spool.close()
+
+    @property
+    def held_messages(self) -> int:
+        """Messages received but not durable yet (unacknowledged)."""
+        return sum(b.messages for b in self._pending)
+
+    # -- the loop ------------------------------------------------------------------------
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            try:
+                busy = not self.spool.empty and time.monotonic() >= self._retry_at
+                try:
+                    first = self._queue.get(timeout=0 if busy else self._tick_s)
+                except queue.Empty:
+                    first = None
+                self._tick()
+                live = [] if first is None else [first]
+                while True:
+                    try:
+                        live.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                if _STOP in live:
+                    stopping = True
+                    live = [b for b in live if b is not _STOP]
+                self._pending.extend(live)
+                self._drain_pending()
+                if not stopping:
+                    self._replay_step()
+                    now = time.monotonic()
+                    if now - self._last_housekeeping >= 1.0:
+                        self._last_housekeeping = now
+                        self._housekeeping()
+            except Exception as exc:  # a bug must not silently stop acknowledging
+                log.exception("event=output_loop_error error=%r", exc)
+                self.store_error = f"internal error: {exc!r}"
+                time.sleep(1.0)
+        if self._pending:
+            log.warning("event=stop_with_unacknowledged messages=%d", self.held_messages)
+
+    def _can_try_store(self) -> bool:
+        return time.monotonic() >= self._retry_at
+
+    def _drain_pending(self) -> None:
+        # 1. straight to the store while nothing is spooled before these batches
+        while self._pending and self.spool.empty and self._can_try_store():
+            merged = self._take_pending()
+            try:
+                refused = self._write_isolating(merged)
+            except StoreUnavailable as exc:
+                self._unavailable(exc)
+                self._pending.appendleft(merged)  # order and tokens are what matter
+                break
+            except StoreError as exc:
+                self._failed(exc)
+                self._pending.appendleft(merged)
+                return
+            self._count_written(merged, refused)
+            self._durable(merged)
+        if not self._pending or self.store_error:
+            return
+        if self.spool.empty and self._can_try_store():
+            return
+        # 2. behind the spooled backlog (or the store is down): append to the spool
+        spooled: list[Batch] = []
+        ts = now_ms()
+        while self._pending:
+            batch = self._pending[0]
+            line = encode(batch, ts)
+            if not self.spool.has_room(len(line)):
+                if not batch.held:
+                    batch.held = True
+                    self.stats.held_batches += 1
+                    log.warning(
+                        "event=spool_full bytes=%d max_bytes=%d held_messages=%d",
+                        self.spool.disk_bytes,
+                        self.spool.max_bytes,
+                        self.held_messages,
+                    )
+                break
+            self.spool.append_line(line, batch.points, ts)
+            spooled.append(self._pending.popleft())
+        if spooled:
+            self.spool.sync()
+            for batch in spooled:
+                self.stats.spooled_batches += 1
+                self.stats.spooled_points += batch.points
+                self._durable(batch)
+
+    def _take_pending(self) -> Batch:
+        """Merge pending batches up to ``replay_points`` records (at least one batch)."""
+        first = self._pending.popleft()
+        if not self._pending or first.points >= self.replay_points:
+            return first
+        merged = Batch()
+        merged.extend(first)
+        while self._pending and merged.points + self._pending[0].points <= self.replay_points:
+            merged.extend(self._pending.popleft())
+        merged.created_s = first.created_s
+        return merged
+
+    def _count_written(self, batch: Batch, refused: tuple[int, int]) -> None:
+        self.stats.readings_written += len(batch.readings) - refused[0]
+        self.stats.events_written += len(batch.events) - refused[1]
+        self.stats.rejects_written += len(batch.rejects)
+        self.stats.batches_written += 1
+
+    def _durable(self, batch: Batch) -> None:
+        if batch.rejects:
+            self.stats.deadletters += publish_rejects(
+                self.source.publish, [r for r in batch.rejects if r.reason != STORE_REJECTED]
+            )
+        if batch.tokens:
+            self.stats.acked += self.source.ack(batch.tokens)
+
+    def _replay_step(self) -> None:
+        if self.spool.empty or not self._can_try_store():
+            return
+        if self.replay_started_ms is None:
+            self.replay_started_ms = now_ms()
+        batch, count = self.spool.read(self.replay_points)
+        try:
+            refused = self._write_isolating(batch)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+            return
+        except StoreError as exc:
+            self._failed(exc)
+            return
+        self.spool.commit(count)
+        self.stats.replayed_points += batch.points
+        self._count_written(batch, refused)
+        if self.spool.empty:
+            log.info("event=spool_replayed since_ms=%s", self.replay_started_ms)
+            self.replay_started_ms = None
+
+    # -- writing -------------------------------------------------------------------------
+    def _store_write(
+        self, readings: Sequence[Reading], events: Sequence[Event], rejects: Sequence[Reject]
+    ) -> None:
+        if self.needs_ready:
+            self.store.ensure_ready()
+            self.needs_ready = False
+        t0 = time.perf_counter()
+        self.store.write(readings, events, rejects)
+        self.latency.observe(time.perf_counter() - t0)
+        self.last_write_ms = now_ms()
+        if not self.store_up:
+            log.info("event=store_back")
+        self.store_up = True
+        self.store_error = None
+        self._backoff_s = 0.0
+
+    def _write_isolating(self, batch: Batch) -> tuple[int, int]:
+        """Write a batch; on StoreRejected find and quarantine the refused records.
+
+        Returns how many readings and events the store refused (now quarantined).
+        """
+        try:
+            self._store_write(batch.readings, batch.events, batch.rejects)
+            return 0, 0
+        except StoreRejected as exc:
+            self.stats.store_rejected_writes += 1
+            log.warning("event=store_rejected points=%d detail=%r", batch.points, str(exc))
+            items: list[Item] = [("r", r) for r in batch.readings]
+            items += [("e", e) for e in batch.events]
+            items += [("j", j) for j in batch.rejects]
+            bad = self._bisect(items, str(exc))
+        quarantine: list[Reject] = []
+        for (kind, item), detail in bad:
+            if kind == "j":
+                self.stats.quarantine_failed += 1
+                log.error("event=quarantine_refused reason=%s detail=%r", item.reason, detail)
+            else:
+                quarantine.append(quarantine_record(kind, item, detail, self.prefix))
+        self.stats.count_rejects(quarantine)
+        if quarantine:
+            try:
+                self._store_write((), (), quarantine)
+            except StoreRejected as exc:
+                self.stats.quarantine_failed += len(quarantine)
+                log.error("event=quarantine_refused count=%d detail=%r", len(quarantine), str(exc))
+            self.stats.deadletters += publish_rejects(self.source.publish, quarantine)
+        refused = [kind for (kind, _), _ in bad]
+        return refused.count("r"), refused.count("e")
+
+    def _bisect(self, items: list[Item], detail: str) -> list[tuple[Item, str]]:
+        if len(items) == 1:
+            return [(items[0], detail)]
+        bad: list[tuple[Item, str]] = []
+        mid = len(items) // 2
+        for half in (items[:mid], items[mid:]):
+            try:
+                self._store_write(
+                    [x for k, x in half if k == "r"],
+                    [x for k, x in half if k == "e"],
+                    [x for k, x in half if k == "j"],
+                )
+            except StoreRejected as exc:
+                bad += self._bisect(half, str(exc))
+        return bad
+
+    def _unavailable(self, exc: StoreUnavailable) -> None:
+        self.stats.store_unavailable += 1
+        if self.store_up:
+            log.warning("event=store_unavailable error=%r (spooling)", str(exc))
+        self.store_up = False
+        self.needs_ready = True
+        self._backoff_s = min(self.max_backoff_s, max(0.25, self._backoff_s * 2))
+        wait = exc.retry_after_s if exc.retry_after_s is not None else self._backoff_s
+        self._retry_at = time.monotonic() + wait
+
+    def _failed(self, exc: StoreError) -> None:
+        self.stats.store_errors += 1
+        self.store_error = str(exc) or repr(exc)
+        log.error(
+            "event=store_failed error=%r (messages stay unacknowledged; retry in %.0f s)",
+            self.store_error,
+            self.fail_retry_s,
+        )
+        self._retry_at = time.monotonic() + self.fail_retry_s
