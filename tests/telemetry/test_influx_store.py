@@ -1,0 +1,238 @@
+"""InfluxStore specifics: line protocol, error mapping, authentication, database and retention.
+
+Error mapping of HTTP status codes is pure logic and is tested with ``httpx.MockTransport``;
+everything else runs against a real influxd (tests/servers.py).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from telemetry.influx import InfluxStore, event_lines, quote_str, reading_lines, reject_lines
+from telemetry.model import Event, Reading, Reject
+from telemetry.store import StoreError, StoreRejected, StoreUnavailable, reject_ts_ns
+from telemetry.stores import open_store
+
+# see test_store_conformance.py: tests/servers.py leaks its log file handle (reported)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:unclosed file.*(influxd|stdout)\\.log:ResourceWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in.*(influxd|stdout)\\.log:pytest.PytestUnraisableExceptionWarning"
+    ),
+]
+
+NOW = time.time_ns() // 1_000_000 - 60_000
+
+
+# ---------------------------------------------------------------- line protocol (pure)
+def test_reading_line_protocol_floats_and_ns_timestamp() -> None:
+    lines = list(
+        reading_lines(
+            [
+                Reading("line-a1", "meter-a1", 1_700_000_000_123, {"power_kw": 1, "x": 2.5}),
+                Reading("e", "d", 5, {"power_kw": 1e20}, stamped=True),
+            ]
+        )
+    )
+    assert lines == [
+        "telemetry,entity=line-a1,device=meter-a1 power_kw=1.0,x=2.5 1700000000123000000",
+        "telemetry,entity=e,device=d power_kw=1e+20,ts_stamped=1.0 5000000",
+    ]
+
+
+def test_tags_and_strings_are_escaped() -> None:
+    (line,) = reading_lines([Reading("a b", "c,d=e", 1, {"f g": 1.0})])
+    assert line == r"telemetry,entity=a\ b,device=c\,d\=e f\ g=1.0 1000000"
+    ev = Event("e", "d", 1, 'id "1"', "harvest", {"note": 'a "b" \\ c', "mass_t": 2})
+    (line,) = event_lines([ev])
+    assert line == (
+        'events,entity=e,device=d,type=harvest id="id \\"1\\"",note="a \\"b\\" \\\\ c",'
+        f"mass_t=2.0 {ev.ts_ns}"
+    )
+    rj = Reject("payload_not_json", "bad", "t/x", b"\x00\xff", 7, item=2, entity="e")
+    (line,) = reject_lines([rj])
+    assert line == (
+        'rejects,reason=payload_not_json topic="t/x",payload_b64="AP8=",detail="bad",'
+        f'item=2.0,entity="e" {reject_ts_ns(rj)}'
+    )
+    assert quote_str("it's \\ ok") == "'it\\'s \\\\ ok'"
+
+
+# ---------------------------------------------------------------- error mapping (pure)
+def _mock(handler) -> InfluxStore:
+    return InfluxStore("http://influx.invalid:8086", db="d", transport=httpx.MockTransport(handler))
+
+
+def _write_one(store: InfluxStore) -> None:
+    store.write([Reading("e", "d", NOW, {"power_kw": 1.0})])
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "exc", "retry_after"),
+    [
+        (429, {"Retry-After": "7"}, '{"error":"too many requests"}', StoreUnavailable, 7.0),
+        (503, {}, '{"error":"engine: cache maximum memory size exceeded"}', StoreUnavailable, None),
+        (500, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, "boom", StoreUnavailable, 0.0),
+        (400, {}, '{"error":"partial write: field type conflict dropped=1"}', StoreRejected, None),
+        (413, {}, '{"error":"Request Entity Too Large"}', StoreRejected, None),
+        (401, {}, '{"error":"authorization failed"}', StoreError, None),
+        (403, {}, '{"error":"forbidden"}', StoreError, None),
+        (404, {}, "404 page not found", StoreError, None),
+    ],
+)
+def test_http_status_mapping(status, headers, body, exc, retry_after) -> None:
+    store = _mock(lambda req: httpx.Response(status, headers=headers, text=body))
+    with pytest.raises(exc) as info:
+        _write_one(store)
+    assert type(info.value) is exc  # StoreError exactly, not a subclass, for auth errors
+    assert str(status) in str(info.value)
+    if exc is not StoreUnavailable:
+        return
+    assert info.value.retry_after_s == retry_after
+
+
+def test_rejected_carries_the_server_message() -> None:
+    msg = 'partial write: field type conflict: input field "power_kw" is type float dropped=1'
+    store = _mock(lambda req: httpx.Response(400, json={"error": msg}))
+    with pytest.raises(StoreRejected, match="field type conflict"):
+        _write_one(store)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [httpx.ReadTimeout("slow"), httpx.ConnectError("refused"), httpx.RemoteProtocolError("x")],
+)
+def test_transport_errors_are_unavailable(error: Exception) -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        raise error
+
+    store = _mock(handler)
+    with pytest.raises(StoreUnavailable):
+        _write_one(store)
+    with pytest.raises(StoreUnavailable):
+        store.series("power_kw", 0, 1)
+
+
+def test_query_errors() -> None:
+    store = _mock(lambda req: httpx.Response(503, text="overloaded"))
+    with pytest.raises(StoreUnavailable):
+        store.latest()
+    store = _mock(lambda req: httpx.Response(200, json={"results": [{"error": "bad query"}]}))
+    with pytest.raises(StoreError, match="bad query"):
+        store.series("power_kw", 0, 1)
+
+
+def test_token_and_user_credentials_are_sent() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return httpx.Response(204)
+
+    InfluxStore("http://x:8086", token="s3cret", transport=httpx.MockTransport(handler)).write(
+        [Reading("e", "d", 1, {"a": 1.0})]
+    )
+    assert seen[-1].headers["Authorization"] == "Token s3cret"
+    assert "u" not in seen[-1].url.params
+    InfluxStore(
+        "http://x:8086", user="gw", password="pw", transport=httpx.MockTransport(handler)
+    ).write([Reading("e", "d", 1, {"a": 1.0})])
+    assert (seen[-1].url.params["u"], seen[-1].url.params["p"]) == ("gw", "pw")
+    assert seen[-1].url.params["precision"] == "ns"
+    assert "Authorization" not in seen[-1].headers
+
+
+def test_open_store_chooses_and_configures() -> None:
+    s = open_store("http://127.0.0.1:1", db="x", token="t")
+    assert isinstance(s, InfluxStore) and s.manage_schema is False
+    assert open_store("http://127.0.0.1:1", db="x").manage_schema is True  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="sqlite_path"):
+        open_store(None)
+    with pytest.raises(ValueError, match="duration"):
+        InfluxStore("http://127.0.0.1:1", retention="two years")
+
+
+# ---------------------------------------------------------------- against a real influxd
+@pytest.fixture
+def store(influxd_session) -> Iterator[InfluxStore]:
+    s = InfluxStore(influxd_session.url, db=f"t_{uuid.uuid4().hex[:12]}")
+    s.ensure_ready()
+    yield s
+    s.close()
+
+
+@pytest.mark.servers
+def test_ensure_ready_is_idempotent_and_sets_the_default_policy(influxd_session) -> None:
+    db = f"t_{uuid.uuid4().hex[:12]}"
+    with InfluxStore(influxd_session.url, db=db, retention="104w") as s:
+        s.ensure_ready()
+        s.ensure_ready()
+        rps = {p["name"]: p for p in s.retention_policies()}
+        assert rps["tanzhang"]["default"] is True
+        assert rps["tanzhang"]["duration"] == "17472h0m0s"  # 104 weeks
+    with InfluxStore(influxd_session.url, db=db, retention="30d") as s:
+        s.ensure_ready()  # a changed setting alters the existing policy
+        rps = {p["name"]: p for p in s.retention_policies()}
+        assert rps["tanzhang"]["duration"] == "720h0m0s" and rps["tanzhang"]["default"] is True
+
+
+@pytest.mark.servers
+def test_manage_schema_false_creates_nothing(influxd_session) -> None:
+    db = f"t_{uuid.uuid4().hex[:12]}"
+    with InfluxStore(influxd_session.url, db=db, manage_schema=False) as s:
+        s.ensure_ready()
+        names = [r[0] for r in influxd_session.query("SHOW DATABASES")[0]["values"]]
+        assert db not in names
+
+
+@pytest.mark.servers
+def test_field_type_conflict_is_rejected_and_valid_points_kept(
+    store: InfluxStore, influxd_session
+) -> None:
+    r = httpx.post(
+        f"{influxd_session.url}/write",
+        params={"db": store.db, "precision": "ms"},
+        content=f'telemetry,entity=e1,device=d1 power_kw="high" {NOW}'.encode(),
+    )
+    assert r.status_code == 204
+    with pytest.raises(StoreRejected, match="field type conflict"):
+        store.write(
+            [
+                Reading("e1", "d1", NOW + 1, {"power_kw": 2.0}),
+                Reading("e2", "d2", NOW, {"energy_kwh_total": 5.0}),
+            ]
+        )
+    got = store.series("energy_kwh_total", NOW - 1, NOW + 1)
+    assert got[("e2", "d2")].values.tolist() == [5.0]  # the rest of the batch was written
+
+
+@pytest.mark.servers
+def test_write_recreates_a_dropped_database(store: InfluxStore, influxd_session) -> None:
+    store.write([Reading("e", "d", NOW, {"power_kw": 1.0})])
+    influxd_session.query(f'DROP DATABASE "{store.db}"')
+    store.write([Reading("e", "d", NOW, {"power_kw": 2.0})])
+    assert store.series("power_kw", NOW, NOW + 1)[("e", "d")].values.tolist() == [2.0]
+    assert {p["name"] for p in store.retention_policies()} >= {"tanzhang"}
+
+
+@pytest.mark.servers
+def test_stopped_server_is_unavailable_then_recovers(influxd) -> None:
+    s = InfluxStore(influxd.url, db="tanzhang", timeout_s=5)
+    s.ensure_ready()
+    s.write([Reading("e", "d", NOW, {"power_kw": 1.0})])
+    influxd.stop()
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        s.write([Reading("e", "d", NOW + 1, {"power_kw": 2.0})])
+    with pytest.raises(StoreUnavailable):
+        s.series("power_kw", NOW, NOW + 10)
+    with pytest.raises(StoreUnavailable):
+        s.ensure_ready()
+    influxd.start()  # same folder and port: the data is still there
+    s.write([Reading("e", "d", NOW + 1, {"power_kw": 2.0})])  # the same client reconnects
+    assert s.series("power_kw", NOW, NOW + 10)[("e", "d")].values.tolist() == [1.0, 2.0]
+    s.close()
