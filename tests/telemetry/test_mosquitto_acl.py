@@ -1,0 +1,256 @@
+"""Exported credentials and ACL on a real mosquitto: each device publishes only as itself.
+
+The registry CLI exports the password and ACL files for two devices on two entities; a real
+mosquitto (Debian package) runs with them. Negative checks ("not delivered") end with a marker
+message from the same connection: once the marker arrives, anything published before it on
+that connection would have arrived too (mosquitto forwards one client's messages in order).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from telemetry.registry import Registry
+from telemetry.registry_cli import main
+from tests.servers import Mosquitto, _require, _wait_port
+
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
+
+PASSWORDS = {"meter-a1": "meter-a1-pass", "soil-o1": "soil-o1-pass", "gateway": "gateway-pass"}
+A_TOPIC = "tanzhang/v1/line-a1/meter-a1/data"
+B_TOPIC = "tanzhang/v1/orchard-1/soil-o1/data"
+WAIT = 5.0
+
+
+class RootSafeMosquitto(Mosquitto):
+    """Two work-arounds for tests/servers.Mosquitto (reported to its owner):
+
+    - started as root, mosquitto drops to the ``mosquitto`` user, which cannot read pytest's
+      private temp folders (password file, ACL, persistence): stay the invoking user;
+    - ``start`` leaks its log file handle (a ResourceWarning, an error under
+      ``filterwarnings = error``): close it once the child has it.
+    """
+
+    def _config(self) -> Path:
+        conf = super()._config()
+        text = conf.read_text()
+        if os.geteuid() == 0 and "\nuser " not in "\n" + text:
+            conf.write_text(text + "user root\n")
+        return conf
+
+    def start(self) -> RootSafeMosquitto:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log = self.folder / "stdout.log"
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [_require("mosquitto", "mosquitto"), "-c", str(self._config())],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_port(self.port, 10, self.proc, log)
+        return self
+
+
+def cli(path: Path, *argv: str) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), registry_path=path, stdout=out, stderr=err, stdin=io.StringIO())
+    assert code == 0, err.getvalue()
+    return out.getvalue()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    reg = tmp_path / "registry.toml"
+    cli(reg, "add-entity", "factory-a", "--kind", "factory")
+    cli(reg, "add-entity", "line-a1", "--kind", "line", "--parent", "factory-a")
+    cli(reg, "add-entity", "orchard-1", "--kind", "orchard", "--attr", "area_mu=50",
+        "--attr", "county=常山县")  # fmt: skip
+    for dev, entity, role in (
+        ("meter-a1", "line-a1", "electricity_meter"),
+        ("soil-o1", "orchard-1", "soil_sensor"),
+    ):
+        cli(reg, "add-device", dev, "--entity", entity, "--role", role,
+            "--password", PASSWORDS[dev])  # fmt: skip
+    assert set(Registry.load(reg).devices) == {"meter-a1", "soil-o1"}
+    pw, acl = tmp_path / "passwd", tmp_path / "acl"
+    cli(reg, "export", "--passwd", str(pw), "--acl", str(acl),
+        "--gateway-password", PASSWORDS["gateway"])  # fmt: skip
+    server = RootSafeMosquitto(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
+    yield server
+    server.stop()
+
+
+class Client:
+    """A paho-mqtt 2.x client (MQTT 5) whose callbacks feed queues."""
+
+    def __init__(self, port: int, user: str | None, password: str | None, **will: str) -> None:
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.connack: queue.Queue[int] = queue.Queue()
+        self.subacks: queue.Queue[list[int]] = queue.Queue()
+        self.pubacks: queue.Queue[tuple[int, int]] = queue.Queue()
+        self.c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{user}-{uuid.uuid4().hex[:8]}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+            reconnect_on_failure=False,
+        )
+        if user is not None:
+            self.c.username_pw_set(user, password)
+        if will:
+            self.c.will_set(will["topic"], will["payload"], qos=1, retain=True)
+        self.c.on_connect = lambda c, u, f, rc, p: self.connack.put(rc.value)
+        self.c.on_message = lambda c, u, msg: self.messages.put(msg)
+        self.c.on_subscribe = lambda c, u, mid, rcs, p: self.subacks.put([r.value for r in rcs])
+        self.c.on_publish = lambda c, u, mid, rc, p: self.pubacks.put((mid, rc.value))
+        self.c.connect("127.0.0.1", port, keepalive=30)
+        self.c.loop_start()
+        self.rc = self.connack.get(timeout=WAIT)
+
+    def subscribe(self, topic: str) -> int:
+        self.c.subscribe(topic, qos=1)
+        (code,) = self.subacks.get(timeout=WAIT)
+        return code
+
+    def publish(self, topic: str, payload: str) -> int:
+        """Publish at QoS 1 and wait for PUBACK; the PUBACK's reason code (0 = accepted)."""
+        info = self.c.publish(topic, payload, qos=1)
+        mid, code = self.pubacks.get(timeout=WAIT)
+        assert mid == info.mid
+        return code
+
+    def received_until(self, marker: str) -> list[tuple[str, str]]:
+        """Messages received up to and including ``marker`` (fails if it never comes)."""
+        got: list[tuple[str, str]] = []
+        deadline = time.monotonic() + WAIT
+        while True:
+            msg = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
+            got.append((msg.topic, msg.payload.decode()))
+            if msg.payload.decode() == marker:
+                return got
+
+    def close(self, *, abrupt: bool = False) -> None:
+        if abrupt:
+            self.c._sock_close()  # the TCP connection drops: the broker sends the last will
+        else:
+            self.c.disconnect()
+        self.c.loop_stop()
+
+
+@pytest.fixture
+def clients(broker: Mosquitto) -> Iterator[dict[str, Client]]:
+    made: dict[str, Client] = {}
+    for user in ("gateway", "meter-a1", "soil-o1"):
+        made[user] = Client(broker.port, user, PASSWORDS[user])
+        assert made[user].rc == 0, f"{user} refused at connect: {made[user].rc}"
+    assert made["gateway"].subscribe("tanzhang/v1/#") == 1  # granted QoS 1
+    yield made
+    for c in made.values():
+        c.close()
+
+
+def test_device_publishes_under_its_own_topic(clients: dict[str, Client]) -> None:
+    rc = clients["meter-a1"].publish(A_TOPIC, '{"values": {"power_kw": 12.5}}')
+    assert rc == 0
+    got = clients["gateway"].received_until('{"values": {"power_kw": 12.5}}')
+    assert got == [(A_TOPIC, '{"values": {"power_kw": 12.5}}')]
+    for channel in ("event", "status"):
+        clients["meter-a1"].publish(f"tanzhang/v1/line-a1/meter-a1/{channel}", channel)
+        assert clients["gateway"].received_until(channel) == [
+            (f"tanzhang/v1/line-a1/meter-a1/{channel}", channel)
+        ]
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        B_TOPIC,  # device B's own topic
+        "tanzhang/v1/orchard-1/meter-a1/data",  # its own id under another entity
+        "tanzhang/v1/line-a1/soil-o1/data",  # another device's id under its own entity
+        "tanzhang/v1/line-a1/meter-a10/data",  # a longer id that starts with its own
+        "tanzhang/v1/line-a1/data",  # short of the device level
+        "tanzhang/dead-letter/value_unknown",  # the gateway's dead-letter topic
+    ],
+)
+def test_device_cannot_publish_as_another(clients: dict[str, Client], topic: str) -> None:
+    a = clients["meter-a1"]
+    rc = a.publish(topic, "forged")
+    assert rc == 135  # MQTT 5 PUBACK reason code 0x87 "Not authorized"
+    a.publish(A_TOPIC, "marker")
+    got = clients["gateway"].received_until("marker")
+    assert got == [(A_TOPIC, "marker")], "the forged message was delivered"
+
+
+def test_devices_cannot_read_each_other(clients: dict[str, Client]) -> None:
+    a = clients["meter-a1"]
+    granted = a.subscribe("tanzhang/v1/#")
+    assert granted in (0, 1, 135)  # mosquitto 2.0 grants it and then filters on delivery
+    clients["soil-o1"].publish(B_TOPIC, "b-private")
+    assert clients["gateway"].received_until("b-private") == [(B_TOPIC, "b-private")]
+    a.publish(A_TOPIC, "a-marker")  # A's own message is not readable by A either
+    clients["gateway"].received_until("a-marker")
+    with pytest.raises(queue.Empty):
+        a.messages.get(timeout=0.5)
+
+
+def test_wrong_or_missing_credentials_are_refused(broker: Mosquitto) -> None:
+    for user, password in (
+        ("meter-a1", "soil-o1-pass"),  # another device's password
+        ("meter-a1", "meter-a1-pass "),
+        ("ghost", "meter-a1-pass"),  # not in the registry
+        (None, None),  # anonymous
+    ):
+        c = Client(broker.port, user, password)
+        try:
+            assert c.rc in (134, 135), (user, c.rc)  # bad user name or password / not authorized
+        finally:
+            c.c.loop_stop()
+
+
+def test_gateway_reads_everything_also_through_a_shared_subscription(
+    broker: Mosquitto, clients: dict[str, Client]
+) -> None:
+    shared = Client(broker.port, "gateway", PASSWORDS["gateway"])
+    try:
+        assert shared.subscribe("$share/gateways/tanzhang/v1/#") == 1
+        clients["meter-a1"].publish(A_TOPIC, "from-a")
+        clients["soil-o1"].publish(B_TOPIC, "from-b")
+        assert shared.received_until("from-b") == [(A_TOPIC, "from-a"), (B_TOPIC, "from-b")]
+        assert clients["gateway"].received_until("from-b") == [
+            (A_TOPIC, "from-a"),
+            (B_TOPIC, "from-b"),
+        ]
+        # the gateway may republish rejects on the dead-letter topic, not forge device data
+        # 16: accepted, "no matching subscribers" (nobody listens to dead letters here)
+        assert shared.publish("tanzhang/dead-letter/value_unknown", "{}") == 16
+        assert shared.publish(A_TOPIC, "forged-by-gateway") == 135
+    finally:
+        shared.close()
+
+
+def test_last_will_marks_the_device_offline(broker: Mosquitto, clients: dict[str, Client]) -> None:
+    status = "tanzhang/v1/orchard-1/soil-o1/status"
+    dev = Client(broker.port, "soil-o1", PASSWORDS["soil-o1"], topic=status, payload="offline")
+    assert dev.rc == 0
+    dev.c.publish(status, "online", qos=1, retain=True).wait_for_publish(WAIT)
+    assert clients["gateway"].received_until("online") == [(status, "online")]
+    dev.close(abrupt=True)
+    assert clients["gateway"].received_until("offline") == [(status, "offline")]
+    # retained: a gateway that connects later learns the state at once
+    late = Client(broker.port, "gateway", PASSWORDS["gateway"])
+    try:
+        late.subscribe(status)
+        msg = late.messages.get(timeout=WAIT)
+        assert (msg.topic, msg.payload, msg.retain) == (status, b"offline", True)
+    finally:
+        late.close()
