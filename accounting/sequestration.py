@@ -38,7 +38,7 @@ def tree_agb_allometric(diameter_cm, ln_a, b):
     Returns
     -------
     numeric
-        [kg d.m. per tree]; D = 12 cm gives 64.1 kg with Brown's coefficients.
+        [kg d.m. per tree]; D = 12 cm gives 63.6 kg with Brown's coefficients.
 
     References
     ----------
