@@ -8,20 +8,15 @@ Points are written at nanosecond precision (``precision=ns``): readings at ``ts_
 events at :attr:`~telemetry.model.Event.ts_ns`, rejects at :func:`~telemetry.store.reject_ts_ns`,
 so one POST carries a whole batch. Same measurement, tags and timestamp overwrite (field by
 field), which makes every write idempotent.
-
-Line protocol (https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/):
-measurement names escape ``,`` and space; tag keys, tag values and field keys escape ``,``, ``=``
-and space; string field values are double-quoted with ``"`` and ``\\`` escaped; floats are
-written with Python's ``repr`` (``1.0``, ``1e+20``), never as integers.
+Line protocol and InfluxQL quoting live in :mod:`telemetry.influx_lines`.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
-import math
-import re
 import time
 from collections.abc import Iterable, Sequence
 from email.utils import parsedate_to_datetime
@@ -30,6 +25,16 @@ from typing import Any
 import httpx
 import numpy as np
 
+from telemetry.influx_lines import (
+    event_lines,
+    float_field,
+    quote_ident,
+    quote_str,
+    reading_lines,
+    reject_lines,
+    tag,
+    where_in,
+)
 from telemetry.model import Event, Reading, Reject
 from telemetry.store import (
     AGGREGATES,
@@ -42,104 +47,12 @@ from telemetry.store import (
     StoreRejected,
     StoreUnavailable,
     duration_ms,
-    event_fields,
     event_from_fields,
-    reject_ts_ns,
 )
 
 log = logging.getLogger(__name__)
 
-_ID_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
-_TAG_ESC = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": " ", "\r": " "})
 RP_NAME = "tanzhang"
-
-
-def _tag(v: str) -> str:
-    """Escape a tag key, tag value or field key for line protocol."""
-    return v.translate(_TAG_ESC)
-
-
-def _str_field(v: str) -> str:
-    """A double-quoted string field value, with ``\\`` and ``"`` escaped."""
-    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _float(name: str, v: float) -> str:
-    f = float(v)
-    if not math.isfinite(f):
-        raise ValueError(f"field {name}={v!r} is not finite")
-    return repr(f)
-
-
-def _fields(fields: dict[str, Any]) -> str:
-    parts = []
-    for k, v in fields.items():
-        if isinstance(v, str):
-            parts.append(f"{_tag(k)}={_str_field(v)}")
-        else:
-            parts.append(f"{_tag(k)}={_float(k, v)}")
-    return ",".join(parts)
-
-
-def reading_lines(readings: Iterable[Reading]) -> Iterable[str]:
-    """Line protocol for readings: ``telemetry,entity=..,device=.. f=1.0,... <ts_ns>``."""
-    for r in readings:
-        fields = ",".join(f"{_tag(k)}={_float(k, v)}" for k, v in r.values.items())
-        if r.stamped:
-            fields = f"{fields},ts_stamped=1.0" if fields else "ts_stamped=1.0"
-        if not fields:
-            continue
-        yield f"telemetry,entity={_tag(r.entity)},device={_tag(r.device)} {fields} {r.ts_ms * 1_000_000}"
-
-
-def event_lines(events: Iterable[Event]) -> Iterable[str]:
-    """Line protocol for events: ``events,entity=..,device=..,type=.. id="..",... <ts_ns>``."""
-    for e in events:
-        yield (
-            f"events,entity={_tag(e.entity)},device={_tag(e.device)},type={_tag(e.type)} "
-            f"{_fields(event_fields(e))} {e.ts_ns}"
-        )
-
-
-def reject_lines(rejects: Iterable[Reject]) -> Iterable[str]:
-    """Line protocol for rejects: ``rejects,reason=.. topic="..",payload_b64="..",... <ts_ns>``."""
-    import base64
-
-    for j in rejects:
-        f: dict[str, Any] = {
-            "topic": j.topic,
-            "payload_b64": base64.b64encode(j.payload).decode(),
-            "detail": j.detail,
-        }
-        if j.item is not None:
-            f["item"] = float(j.item)
-        if j.entity is not None:
-            f["entity"] = j.entity
-        if j.device is not None:
-            f["device"] = j.device
-        yield f"rejects,reason={_tag(j.reason)} {_fields(f)} {reject_ts_ns(j)}"
-
-
-def quote_ident(name: str) -> str:
-    """An InfluxQL identifier in double quotes."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def quote_str(value: str) -> str:
-    """An InfluxQL string literal in single quotes."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _where_in(tag: str, values: Sequence[str] | None) -> str:
-    """`` AND (tag = 'a' OR ...)``, or a regex for many valid ids; '' for None."""
-    if values is None:
-        return ""
-    vals = list(dict.fromkeys(values))
-    if not vals:
-        return " AND false"
-    if len(vals) > 8 and all(_ID_RE.match(v) for v in vals):
-        return f" AND {quote_ident(tag)} =~ /^(?:{'|'.join(vals)})$/"
-    return " AND (" + " OR ".join(f"{quote_ident(tag)} = {quote_str(v)}" for v in vals) + ")"
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -344,10 +257,10 @@ class InfluxStore:
         if not fields:
             return
         try:
-            body = ",".join(f"{_tag(k)}={_float(k, v)}" for k, v in fields.items())
+            body = ",".join(f"{tag(k)}={float_field(k, v)}" for k, v in fields.items())
         except ValueError as exc:
             raise StoreRejected(str(exc)) from exc
-        self.write_lines([f"gateway,gateway={_tag(gateway_id)} {body} {ts_ms * 1_000_000}"])
+        self.write_lines([f"gateway,gateway={tag(gateway_id)} {body} {ts_ms * 1_000_000}"])
 
     def gateway_stats(
         self, start_ms: int, end_ms: int, *, gateway_id: str | None = None
@@ -378,7 +291,7 @@ class InfluxStore:
     ) -> dict[tuple[str, str], Series]:
         """Raw values of one field in ``[start_ms, end_ms)`` for all series in one query."""
         f = quote_ident(field)
-        cond = _where_in("entity", entities)
+        cond = where_in("entity", entities)
         qs = [
             f"SELECT {f} FROM telemetry WHERE time >= {start_ms * 1_000_000} "
             f"AND time < {end_ms * 1_000_000}{cond} GROUP BY entity, device"
@@ -423,7 +336,7 @@ class InfluxStore:
             raise ValueError("every_s must be at least 1 s")
         q = (
             f"SELECT {fn}({quote_ident(field)}) FROM telemetry WHERE time >= {start_ms * 1_000_000} "
-            f"AND time < {end_ms * 1_000_000}{_where_in('entity', entities)} "
+            f"AND time < {end_ms * 1_000_000}{where_in('entity', entities)} "
             f"GROUP BY time({int(every_s)}s), entity, device fill(none)"
         )
         out = {}
@@ -441,7 +354,7 @@ class InfluxStore:
         type: str | None = None,
     ) -> list[Event]:
         """Events with ``start_ms <= ts_ms < end_ms``, ordered by stored time."""
-        cond = _where_in("entity", entities)
+        cond = where_in("entity", entities)
         if type is not None:
             cond += f" AND {quote_ident('type')} = {quote_str(type)}"
         q = (
@@ -468,7 +381,7 @@ class InfluxStore:
         ]
         if not fields:
             return []
-        cond = _where_in("entity", entities)
+        cond = where_in("entity", entities)
         where = f" WHERE {cond[5:]}" if cond else ""
         qs = [
             f"SELECT last({quote_ident(f)}) FROM telemetry{where} GROUP BY entity, device"
@@ -487,8 +400,6 @@ class InfluxStore:
         self, *, since_ms: int | None = None, reason: str | None = None, limit: int = 100
     ) -> list[StoredReject]:
         """Quarantined messages, newest first; ``id`` is the stored timestamp [ns] as text."""
-        import base64
-
         conds = []
         if since_ms is not None:
             conds.append(f"time >= {since_ms * 1_000_000}")

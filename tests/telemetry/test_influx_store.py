@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from telemetry.influx import InfluxStore, event_lines, quote_str, reading_lines, reject_lines
+from telemetry.influx import InfluxStore
+from telemetry.influx_lines import event_lines, quote_str, reading_lines, reject_lines
 from telemetry.model import Event, Reading, Reject
 from telemetry.store import StoreError, StoreRejected, StoreUnavailable, reject_ts_ns
 from telemetry.stores import open_store
