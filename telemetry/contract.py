@@ -29,7 +29,7 @@ MAX_BATCH = 1000
 MAX_FUTURE_MS = 5 * 60 * 1000  # a device clock may run 5 min fast
 MAX_SEQ = 2**63 - 1  # seq fits a signed 64-bit integer
 MAX_DETAIL = 300  # characters of a reject's detail
-DEFAULT_MAX_AGE_MS = 2 * 366 * 24 * 3600 * 1000  # matches the default retention (2 years)
+DEFAULT_MAX_AGE_MS = 104 * 7 * 24 * 3600 * 1000  # the default retention, 104w (728 days)
 
 #: Every reason a message or an item is refused, with what the sender should do.
 REJECT_REASONS: dict[str, str] = {

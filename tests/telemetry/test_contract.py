@@ -79,7 +79,7 @@ CASES: dict[str, tuple[str, bytes | str | dict[str, Any], str]] = {
     "ts_too_old": (
         TOPIC,
         data(ts="2020-01-01T00:00:00Z", values={"power_kw": 1}),
-        "older than the retention of 732 days",
+        "older than the retention of 728 days",
     ),
     "seq_invalid": (TOPIC, data(seq=-1, values={"power_kw": 1}), "seq -1"),
     "values_empty": (TOPIC, data(ts=NOW, values={}), "values is empty"),
