@@ -321,9 +321,21 @@ def catch_up(
             lookback=lookback,
         ):
             todo[p].append(ent)
+    children: dict[str, list[Any]] = defaultdict(list)
+    for ent in entities:
+        if _get(ent, "parent"):
+            children[str(_get(ent, "parent"))].append(ent)
     results: list[CloseResult] = []
     for period in sorted(todo, key=lambda p: (p.start, p.end)):
         batch = todo[period]
+        # a factory's roll-up needs all its lines (posting an unchanged line is a no-op)
+        ids = {entity_id_of(e) for e in batch}
+        for ent in list(batch):
+            if _get(ent, "kind") == "factory":
+                for child in children.get(entity_id_of(ent), []):
+                    if entity_id_of(child) not in ids:
+                        ids.add(entity_id_of(child))
+                        batch.append(child)
         results += close_entities(
             session, store, batch, period, factor_set=factor_set, tz=tz, settle=settle
         )

@@ -1,0 +1,161 @@
+"""``tanzhang close``: close or restate accounting periods by hand.
+
+::
+
+    tanzhang close --entity orchard-1 --period day --date 2026-11-01
+    tanzhang close --entity factory-a --period month --date 2026-11 --restate
+    tanzhang close --period day --catch-up            # every entity, every missed day
+
+Without ``--restate`` a period that already has a statement is left alone (and reported);
+with it the statement is recomputed from the store and posted: unchanged figures are a
+no-op, changed ones a restatement that keeps the earlier version in the audit trail.
+A factory is closed with its lines (its statement is their roll-up).
+
+Exit status: 0 when every close succeeded, 1 when one failed, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from accounting.periods import DEFAULT_TZ
+from accounts.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up, close_entities
+from accounts.errors import AccountsError
+from accounts.ledger import ensure_accounts, statements
+from accounts.periods import PERIOD_KINDS, Period
+
+_FORMATS = {"hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+
+
+def parse_period(kind: str, text: str, tz: str) -> Period:
+    """``2026-11-01T08`` (hour), ``2026-11-01`` (day), ``2026-11`` (month), ``2026`` (year),
+    read in ``tz``; a full date is accepted for any kind (the period containing it)."""
+    from zoneinfo import ZoneInfo
+
+    for fmt in (_FORMATS[kind], "%Y-%m-%d"):
+        try:
+            naive = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return Period.containing(kind, naive.replace(tzinfo=ZoneInfo(tz)), tz)
+    raise ValueError(
+        f"--date {text!r} is not a {kind}: write it like "
+        f"{datetime(2026, 11, 1, 8).strftime(_FORMATS[kind])}"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tanzhang close", description="Close or restate accounting periods by hand."
+    )
+    p.add_argument(
+        "--entity", action="append", default=[], help="entity id (repeatable; default: all)"
+    )
+    p.add_argument(
+        "--period", choices=PERIOD_KINDS, default="day", help="period kind (default day)"
+    )
+    p.add_argument("--date", help="the period: 2026-11-01T08 | 2026-11-01 | 2026-11 | 2026")
+    p.add_argument("--restate", action="store_true", help="recompute periods already closed")
+    p.add_argument("--catch-up", action="store_true", help="close every missed period up to now")
+    p.add_argument(
+        "--tz", default=DEFAULT_TZ, help=f"time zone of the period (default {DEFAULT_TZ})"
+    )
+    p.add_argument("--factor-set", default=DEFAULT_FACTOR_SET, help="name or name@version")
+    return p
+
+
+def _select(registry: Any, ids: Sequence[str]) -> list[Any]:
+    ents = registry.entities
+    if not ids:
+        return list(ents.values())
+    unknown = [i for i in ids if i not in ents]
+    if unknown:
+        raise ValueError(f"unknown entity {unknown[0]!r}: see 'tanzhang registry list'")
+    chosen = {i: ents[i] for i in ids}
+    for e in list(chosen.values()):
+        if e.kind == "factory":  # its statement is the roll-up of its lines
+            chosen.update({c.id: c for c in registry.children(e.id)})
+    return list(chosen.values())
+
+
+def _print(r: CloseResult) -> None:
+    where = f"{r.entity_id} {r.period.kind} {r.period.start.isoformat()}"
+    if r.outcome == "failed":
+        print(f"{where}: FAILED {r.error}", file=sys.stderr)
+    else:
+        print(f"{where}: {r.outcome} v{r.version} net {r.net_t:+.6f} t CO2e")
+
+
+def close_main(settings: Any, argv: Sequence[str]) -> int:
+    """Entry point of ``tanzhang close`` (called by :mod:`tanzhang.cli`)."""
+    from accounts.db import create_schema, make_engine, make_session_factory
+    from telemetry.registry import Registry
+    from telemetry.stores import open_store_from_settings
+
+    args = _parser().parse_args(list(argv))
+    if bool(args.date) == bool(args.catch_up):
+        print("tanzhang close: give either --date or --catch-up", file=sys.stderr)
+        return 2
+    try:
+        registry = Registry.load(settings.registry_path)
+        ents = _select(registry, args.entity)
+        period = None if args.catch_up else parse_period(args.period, args.date, args.tz)
+    except (ValueError, OSError) as exc:
+        print(f"tanzhang close: {exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.accounts_url)
+    create_schema(engine)
+    store = open_store_from_settings(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            ensure_accounts(session, list(registry.entities.values()))
+            if period is None:
+                results = catch_up(
+                    session, store, ents, args.period, tz=args.tz, factor_set=args.factor_set
+                )
+            else:
+                todo = ents
+                if not args.restate:
+                    todo = []
+                    for e in ents:
+                        done = statements(session, e.id, period.kind, period.start, period.end)
+                        if done and done[0].period_start == period.start:
+                            print(
+                                f"{e.id} {period.kind} {period.start.isoformat()}: already "
+                                f"closed (v{done[0].version}); --restate to recompute"
+                            )
+                        else:
+                            todo.append(e)
+                    # a factory's roll-up needs its lines (posting them again is a no-op)
+                    factories = {e.id for e in todo if e.kind == "factory"}
+                    todo += [e for e in ents if e.parent in factories and e not in todo]
+                session.rollback()
+                results = (
+                    close_entities(
+                        session,
+                        store,
+                        todo,
+                        period,
+                        reason="manual restatement" if args.restate else "manual close",
+                        factor_set=args.factor_set,
+                        tz=args.tz,
+                    )
+                    if todo
+                    else []
+                )
+    except AccountsError as exc:
+        print(f"tanzhang close: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+        engine.dispose()
+    for r in results:
+        _print(r)
+    return 1 if any(r.outcome == "failed" for r in results) else 0
+
+
+__all__ = ["close_main", "parse_period"]

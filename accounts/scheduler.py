@@ -1,0 +1,187 @@
+"""Scheduled closes: APScheduler 3 ``BackgroundScheduler`` with an hourly and a daily job.
+
+Each job is :func:`accounts.closing.catch_up` over the registry's entities, so it is
+idempotent and closes everything missed while the process was down. Jobs run once at start
+(``next_run_time=now``) and then on their cron schedule in the programme's time zone:
+
+==========  =========================  =============================================
+job id      when (local time)          what
+==========  =========================  =============================================
+close-hour  every hour at minute 11    hour statements (live pages), last 2 re-checked
+close-day   every day at 00:31         day statements (the booking period), last 3 re-checked
+==========  =========================  =============================================
+
+Job options: ``coalesce=True`` (runs missed while the process was suspended collapse into
+one; catch-up does the rest), ``max_instances=1`` (a slow close is never run twice at once
+in one process), ``misfire_grace_time`` one hour. Several processes may host the scheduler
+(one per API replica): on PostgreSQL a job takes a session advisory lock and a replica that
+finds it taken skips the run; on SQLite (one machine) the per-account serialization of the
+ledger keeps concurrent runs correct.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from accounting.periods import DEFAULT_TZ
+from accounts.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up
+from accounts.ledger import ensure_accounts
+from telemetry.store import TelemetryStore
+
+log = logging.getLogger(__name__)
+
+#: cron fields of each job, in the scheduler's time zone
+SCHEDULES: dict[str, dict[str, Any]] = {
+    "hour": {"minute": 11},
+    "day": {"hour": 0, "minute": 31},
+}
+MISFIRE_GRACE_S = 3600
+
+
+def run_close_job(
+    sessions: sessionmaker[Session],
+    store: TelemetryStore,
+    entities: Callable[[], Iterable[Any]],
+    kind: str,
+    *,
+    now: datetime | None = None,
+    tz: str = DEFAULT_TZ,
+    factor_set: str = DEFAULT_FACTOR_SET,
+) -> list[CloseResult] | None:
+    """One scheduled close: sync accounts with the registry, then catch up ``kind``.
+
+    Returns the results, or None when another process holds this job's lock (PostgreSQL).
+    """
+    ents = list(entities())
+    engine = sessions.kw["bind"]
+    lock_conn = None
+    if engine.dialect.name == "postgresql":
+        lock_conn = engine.connect()
+        key = zlib.crc32(f"tanzhang.close.{kind}".encode())
+        if not lock_conn.scalar(select(func.pg_try_advisory_lock(key))):
+            lock_conn.close()
+            log.info("close-%s: another process is running it; skipped", kind)
+            return None
+    try:
+        with sessions() as session:
+            if ents:
+                ensure_accounts(session, ents)
+            results = catch_up(session, store, ents, kind, now=now, tz=tz, factor_set=factor_set)
+        for r in results:
+            if r.outcome == "failed":
+                log.warning("close-%s %s %s failed: %s", kind, r.entity_id, r.period, r.error)
+        return results
+    finally:
+        if lock_conn is not None:
+            lock_conn.scalar(select(func.pg_advisory_unlock(key)))
+            lock_conn.close()
+
+
+def make_scheduler(
+    sessions: sessionmaker[Session],
+    store: TelemetryStore,
+    entities: Callable[[], Iterable[Any]],
+    *,
+    kinds: Sequence[str] = ("hour", "day"),
+    tz: str = DEFAULT_TZ,
+    factor_set: str = DEFAULT_FACTOR_SET,
+    run_at_start: bool = True,
+    misfire_grace_s: int = MISFIRE_GRACE_S,
+) -> BackgroundScheduler:
+    """A (not yet started) scheduler with one close job per period kind.
+
+    Parameters
+    ----------
+    sessions : sessionmaker
+        Of the accounts database (:func:`accounts.db.make_session_factory`).
+    store : TelemetryStore
+    entities : callable
+        Returns the entities to close (registry entities or dicts); called on every run, so
+        a reloaded registry is picked up.
+    kinds : sequence of str
+        Period kinds to close; a kind without an entry in :data:`SCHEDULES` raises KeyError.
+    tz : str
+        Time zone of the cron schedule and of the period boundaries.
+    run_at_start : bool
+        Run every job once as soon as the scheduler starts (catch up after downtime).
+    """
+    sched = BackgroundScheduler(
+        timezone=tz,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": misfire_grace_s,
+        },
+    )
+    for kind in kinds:
+        extra: dict[str, Any] = {}
+        if run_at_start:
+            extra["next_run_time"] = datetime.now(sched.timezone)
+        sched.add_job(
+            run_close_job,
+            CronTrigger(timezone=tz, **SCHEDULES[kind]),
+            args=(sessions, store, entities, kind),
+            kwargs={"tz": tz, "factor_set": factor_set},
+            id=f"close-{kind}",
+            name=f"close {kind} periods",
+            replace_existing=True,
+            **extra,
+        )
+    return sched
+
+
+def scheduler_from_settings(
+    settings: Any,
+    *,
+    store: TelemetryStore | None = None,
+    sessions: sessionmaker[Session] | None = None,
+) -> BackgroundScheduler:
+    """:func:`make_scheduler` for ``tanzhang.settings.Settings`` (duck-typed).
+
+    The registry file is re-read on every run; the store and the accounts database are
+    the configured ones unless given.
+    """
+    from accounts.db import create_schema, make_engine, make_session_factory
+    from telemetry.registry import Registry
+    from telemetry.stores import open_store_from_settings
+
+    if sessions is None:
+        engine = make_engine(settings.accounts_url)
+        create_schema(engine)
+        sessions = make_session_factory(engine)
+    if store is None:
+        store = open_store_from_settings(settings)
+    path = settings.registry_path
+
+    def entities() -> list[Any]:
+        return list(Registry.load(path).entities.values())
+
+    return make_scheduler(sessions, store, entities)
+
+
+def scheduler_main(settings: Any, argv: Sequence[str] = ()) -> int:
+    """``tanzhang scheduler``: run the close jobs until interrupted (SIGINT/SIGTERM)."""
+    import signal
+    import threading
+
+    sched = scheduler_from_settings(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sched.start()
+    log.info("scheduler started: %s", ", ".join(j.id for j in sched.get_jobs()))
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sched.shutdown(wait=True)
+    return 0

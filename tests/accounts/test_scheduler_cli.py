@@ -1,0 +1,170 @@
+"""The scheduled close jobs (APScheduler) and ``tanzhang close``, on the real embedded store."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from sqlalchemy import func, select
+
+from accounts.cli import close_main, parse_period
+from accounts.db import make_engine, make_session_factory
+from accounts.ledger import statements
+from accounts.periods import Period
+from accounts.scheduler import make_scheduler, run_close_job
+from tanzhang.settings import Settings
+from telemetry.model import Reading
+from telemetry.sqlite import SqliteStore
+
+TZ = "Asia/Shanghai"
+ENTITIES = [
+    {"id": "factory-a", "kind": "factory"},
+    {"id": "line-a1", "kind": "line", "parent": "factory-a"},
+]
+REGISTRY = """
+[[entities]]
+id = "factory-a"
+kind = "factory"
+
+[[entities]]
+id = "line-a1"
+kind = "line"
+parent = "factory-a"
+
+[[devices]]
+id = "meter-a1"
+entity = "line-a1"
+role = "electricity_meter"
+"""
+
+
+def write_register(store: SqliteStore, start: datetime, end: datetime) -> None:
+    """line-a1's meter: +10 kWh every 15 min."""
+    t, v, out = int(start.timestamp() * 1000), 0.0, []
+    while t <= int(end.timestamp() * 1000):
+        out.append(Reading("line-a1", "meter-a1", t, {"energy_kwh_total": v}))
+        t, v = t + 900_000, v + 10.0
+    store.write(readings=out)
+
+
+def test_scheduler_job_options_and_a_catch_up_run(sessions, tmp_path):
+    store = SqliteStore(tmp_path / "t.sqlite", retention=None, synchronous="NORMAL")
+    now = datetime.now(UTC)
+    write_register(store, now - timedelta(days=3), now)
+    sched = make_scheduler(sessions, store, lambda: ENTITIES, kinds=("day",), tz=TZ)
+    done = threading.Event()
+    outcome: list[object] = []
+
+    def listener(ev):
+        outcome.append(ev.exception or ev.retval)
+        done.set()
+
+    sched.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    sched.start(paused=True)  # job defaults are applied when the scheduler starts
+    try:
+        [job] = sched.get_jobs()
+        assert (job.id, job.coalesce, job.max_instances, job.misfire_grace_time) == (
+            "close-day",
+            True,
+            1,
+            3600,
+        )
+        assert str(job.trigger) == "cron[hour='0', minute='31']"
+        sched.resume()
+        assert done.wait(120), "the start-up catch-up did not run"
+    finally:
+        sched.shutdown(wait=True)
+        store.close()
+    results = outcome[0]
+    assert isinstance(results, list), results
+    assert {r.outcome for r in results} == {"posted"}
+    assert {r.entity_id for r in results} == {"factory-a", "line-a1"}
+    with sessions() as s:
+        days = statements(s, "line-a1", "day", now - timedelta(days=40), now)
+    assert len(days) == 31  # DEFAULT_BACKFILL["day"]
+    # the last full day has data: 96 intervals x 10 kWh
+    assert days[-1].statement["activity"]["electricity_kwh"] == pytest.approx(960.0)
+
+
+@pytest.mark.servers
+def test_a_second_replica_skips_a_running_job(pg_server, tmp_path):
+    engine = make_engine(pg_server.create_database())
+    from accounts.db import create_schema
+
+    create_schema(engine)
+    sessions = make_session_factory(engine)
+    store = SqliteStore(tmp_path / "t.sqlite", retention=None)
+    key = zlib.crc32(b"tanzhang.close.day")
+    try:
+        with engine.connect() as other_replica:
+            assert other_replica.scalar(select(func.pg_try_advisory_lock(key)))
+            assert run_close_job(sessions, store, lambda: ENTITIES, "day") is None
+            other_replica.scalar(select(func.pg_advisory_unlock(key)))
+        results = run_close_job(sessions, store, lambda: ENTITIES, "day")
+        assert results is not None and len(results) == 2 * 31
+    finally:
+        store.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def site(tmp_path):
+    (tmp_path / "registry.toml").write_text(REGISTRY)
+    settings = Settings(data_dir=tmp_path, _env_file=None)
+    day = Period.containing("day", date(2026, 11, 1), TZ)
+    store = SqliteStore(settings.embedded_store_path, retention=None)
+    write_register(store, day.start - timedelta(hours=1), day.end + timedelta(hours=1))
+    store.close()
+    return settings
+
+
+def test_close_by_hand_then_already_closed_then_restate(site, capsys):
+    argv = ["--entity", "line-a1", "--period", "day", "--date", "2026-11-01"]
+    assert close_main(site, argv) == 0
+    out = capsys.readouterr().out
+    assert "line-a1 day 2026-10-31T16:00:00+00:00: posted v1 net -0.509376 t CO2e" in out
+    assert close_main(site, argv) == 0
+    assert "already closed (v1); --restate to recompute" in capsys.readouterr().out
+    assert close_main(site, [*argv, "--restate"]) == 0
+    assert "unchanged v1" in capsys.readouterr().out
+    engine = make_engine(site.accounts_url)
+    with make_session_factory(engine)() as s:
+        [ps] = statements(
+            s,
+            "line-a1",
+            "day",
+            datetime(2026, 10, 1, tzinfo=UTC),
+            datetime(2026, 12, 1, tzinfo=UTC),
+        )
+        assert ps.reason == "manual close"
+    engine.dispose()
+
+
+def test_closing_a_factory_closes_its_lines(site, capsys):
+    argv = ["--entity", "factory-a", "--period", "day", "--date", "2026-11-01"]
+    assert close_main(site, argv) == 0
+    out = capsys.readouterr().out
+    assert "factory-a day" in out and "line-a1 day" in out
+    assert out.count("posted v1 net -0.509376") == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--entity", "nope", "--date", "2026-11-01"], "unknown entity 'nope'"),
+        (["--period", "month", "--date", "2026-13"], "is not a month"),
+        (["--period", "day"], "either --date or --catch-up"),
+    ],
+)
+def test_usage_errors(site, capsys, argv, message):
+    assert close_main(site, argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_parse_period():
+    assert parse_period("hour", "2026-11-01T08", TZ).start == datetime(2026, 11, 1, 0, tzinfo=UTC)
+    assert parse_period("month", "2026-11", "UTC").end == datetime(2026, 12, 1, tzinfo=UTC)
+    assert parse_period("year", "2026-05-03", "UTC").start == datetime(2026, 1, 1, tzinfo=UTC)
