@@ -141,7 +141,19 @@ def build_world(tmp: Path, publisher: Any = None) -> World:
     )
     keys: dict[str, str] = {}
     with app.state.sessions() as session:
-        ensure_accounts(session, registry.entities.values())
+        # orchards and forests book yearly statements (their removals accrue over a year)
+        ensure_accounts(
+            session,
+            [
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "parent": e.parent,
+                    "booking_period": "year" if e.kind in ("orchard", "forest") else "day",
+                }
+                for e in registry.entities.values()
+            ],
+        )
         for kind in ("day", "year"):
             period = Period.containing(kind, T0)
             results = close_entities(session, store, list(registry.entities.values()), period)
