@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -91,6 +91,7 @@ class InfluxStore:
     manage_schema : create the database and retention policy in :meth:`ensure_ready`
         (False on InfluxDB 2.x/3.x, where the bucket and its mapping are made by an admin)
     timeout_s : connect/read timeout of one request [s]
+    max_lines : points per ``/write`` request (InfluxDB 1.x is fastest at 5,000-10,000+)
     transport : an httpx transport (unit tests of the error mapping use ``httpx.MockTransport``)
     """
 
@@ -106,6 +107,7 @@ class InfluxStore:
         manage_schema: bool = True,
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        max_lines: int = 20_000,
     ) -> None:
         if retention is not None:
             duration_ms(retention)  # validate early
@@ -113,6 +115,7 @@ class InfluxStore:
         self.db = db
         self.retention = retention
         self.manage_schema = manage_schema
+        self.max_lines = max_lines
         headers = {"Authorization": f"Token {token}"} if token else {}
         self._auth = {"u": user, "p": password or ""} if user else {}
         self._client = httpx.Client(
@@ -146,11 +149,11 @@ class InfluxStore:
             raise StoreRejected(msg)
         raise StoreError(msg)
 
-    def query(self, q: str, *, epoch: str = "ms") -> list[dict[str, Any]]:
-        """Run InfluxQL (one or more ``;``-separated statements); the ``results`` list.
+    def iter_results(self, q: str, *, epoch: str = "ms") -> Iterator[dict[str, Any]]:
+        """Run InfluxQL and yield statement results chunk by chunk (``chunked=true``).
 
-        Responses are read in chunks and partial series merged. A statement's error raises
-        :class:`StoreError`.
+        A long series arrives in several chunks (``"partial": true``); consumers join them.
+        A statement's error raises :class:`StoreError`.
         """
         params = {"db": self.db, "epoch": epoch, "chunked": "true", "chunk_size": "20000"}
         params |= self._auth
@@ -159,22 +162,60 @@ class InfluxStore:
                 if resp.status_code >= 300:
                     resp.read()
                     self._raise_status(resp)
-                results: dict[int, dict[str, Any]] = {}
+                buf = ""
                 for line in resp.iter_lines():
-                    if not line.strip():
+                    buf += line
+                    if not buf.strip():
                         continue
-                    doc = json.loads(line)
+                    try:
+                        doc = json.loads(buf)
+                    except json.JSONDecodeError:
+                        continue  # a document over several lines (a server ignoring chunked)
+                    buf = ""
                     if "error" in doc:
                         raise StoreError(f"InfluxQL error: {doc['error']} in {q[:200]!r}")
                     for res in doc.get("results", []):
                         if "error" in res:
                             raise StoreError(f"InfluxQL error: {res['error']} in {q[:200]!r}")
-                        _merge(results.setdefault(res.get("statement_id", 0), {}), res)
+                        yield res
+                if buf.strip():
+                    raise StoreError(f"InfluxDB /query answered unparseable JSON: {buf[:200]!r}")
         except httpx.TimeoutException as exc:
             raise StoreUnavailable(f"InfluxDB at {self.url} timed out: {exc!r}") from exc
         except httpx.TransportError as exc:
             raise StoreUnavailable(f"InfluxDB at {self.url} unreachable: {exc!r}") from exc
+
+    def query(self, q: str, *, epoch: str = "ms") -> list[dict[str, Any]]:
+        """Run InfluxQL (one or more ``;``-separated statements); the merged ``results`` list."""
+        results: dict[int, dict[str, Any]] = {}
+        for res in self.iter_results(q, epoch=epoch):
+            _merge(results.setdefault(res.get("statement_id", 0), {}), res)
         return [results[k] for k in sorted(results)]
+
+    def _numeric(self, q: str, n: int = 1) -> list[dict[tuple[str, str], Series]]:
+        """Per statement, ``{(entity, device): Series}`` of a 2-column numeric query.
+
+        Each chunk becomes numpy arrays at once, so a day of 10,000 devices never sits in
+        memory as Python lists.
+        """
+        parts: list[dict[tuple[str, str], list[Series]]] = [{} for _ in range(n)]
+        for res in self.iter_results(q):
+            i = res.get("statement_id", 0)
+            for s in res.get("series", []):
+                t = s.get("tags") or {}
+                key = (t.get("entity", ""), t.get("device", ""))
+                parts[i].setdefault(key, []).append(_to_series(s["values"]))
+        return [
+            {
+                k: v[0]
+                if len(v) == 1
+                else Series(
+                    np.concatenate([x.ts_ms for x in v]), np.concatenate([x.values for x in v])
+                )
+                for k, v in sorted(p.items())
+            }
+            for p in parts
+        ]
 
     def _raise_status(self, resp: httpx.Response) -> None:
         code = resp.status_code
@@ -188,20 +229,39 @@ class InfluxStore:
         return res[0].get("series", []) if res else []
 
     def write_lines(self, lines: Iterable[str]) -> None:
-        """POST line protocol (ns precision) to ``/write``; errors mapped to store errors."""
-        body = "\n".join(lines)
-        if not body:
-            return
+        """POST line protocol (ns precision) to ``/write``, ``max_lines`` lines per request.
+
+        A refused request (StoreRejected) does not stop the others: the first refusal is
+        raised after all were sent. StoreUnavailable stops at once (what was sent is stored,
+        and writing it again is harmless: writes are idempotent).
+        """
+        rejected: StoreRejected | None = None
+        chunk: list[str] = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) >= self.max_lines:
+                rejected = self._post_lines(chunk) or rejected
+                chunk = []
+        if chunk:
+            rejected = self._post_lines(chunk) or rejected
+        if rejected is not None:
+            raise rejected
+
+    def _post_lines(self, lines: list[str]) -> StoreRejected | None:
         params = {"db": self.db, "precision": "ns"} | self._auth
-        data = body.encode()
+        data = "\n".join(lines).encode()
         try:
-            self._request("POST", "/write", params=params, content=data)
+            try:
+                self._request("POST", "/write", params=params, content=data)
+            except StoreRejected as exc:
+                if "database not found" not in str(exc) or not self.manage_schema:
+                    raise
+                log.warning("database %s missing at write; creating it again", self.db)
+                self.ensure_ready()
+                self._request("POST", "/write", params=params, content=data)
         except StoreRejected as exc:
-            if "database not found" not in str(exc) or not self.manage_schema:
-                raise
-            log.warning("database %s missing at write; creating it again", self.db)
-            self.ensure_ready()
-            self._request("POST", "/write", params=params, content=data)
+            return exc
+        return None
 
     # ------------------------------------------------------------------ TelemetryStore
     def ensure_ready(self) -> None:
@@ -301,22 +361,22 @@ class InfluxStore:
                 f"SELECT last({f}) FROM telemetry WHERE time < {start_ms * 1_000_000}{cond} "
                 "GROUP BY entity, device"
             )
-        results = self.query(";".join(qs))
-        before = {}
-        if previous and len(results) > 1:
-            for s in results[1].get("series", []):
-                t = s["tags"]
-                before[(t["entity"], t["device"])] = s["values"][-1]
-        rows: dict[tuple[str, str], list[list[Any]]] = {}
-        for s in results[0].get("series", []) if results else []:
-            t = s["tags"]
-            rows[(t["entity"], t["device"])] = s["values"]
+        got = self._numeric(";".join(qs), len(qs))
+        if not previous:
+            return got[0]
+        rows, before = got
         out = {}
         for key in sorted(rows.keys() | before.keys()):
-            vals = rows.get(key, [])
-            if key in before:
-                vals = [before[key], *vals]
-            out[key] = _to_series(vals)
+            if key not in before:
+                out[key] = rows[key]
+            elif key not in rows:
+                out[key] = Series(before[key].ts_ms[-1:], before[key].values[-1:])
+            else:
+                b, r = before[key], rows[key]
+                out[key] = Series(
+                    np.concatenate([b.ts_ms[-1:], r.ts_ms]),
+                    np.concatenate([b.values[-1:], r.values]),
+                )
         return out
 
     def downsample(
@@ -339,11 +399,7 @@ class InfluxStore:
             f"AND time < {end_ms * 1_000_000}{where_in('entity', entities)} "
             f"GROUP BY time({int(every_s)}s), entity, device fill(none)"
         )
-        out = {}
-        for s in self._series(q):
-            t = s["tags"]
-            out[(t["entity"], t["device"])] = _to_series(s["values"])
-        return dict(sorted(out.items()))
+        return self._numeric(q)[0]
 
     def events(
         self,
@@ -371,17 +427,21 @@ class InfluxStore:
                 out.append(event_from_fields(entity, device, typ, ts_ns // 1_000_000, d))
         return out
 
-    def latest(self, *, entities: Sequence[str] | None = None) -> list[LatestValue]:
+    def latest(
+        self, *, entities: Sequence[str] | None = None, since_ms: int | None = None
+    ) -> list[LatestValue]:
         """The last value of every field of every device, in one request."""
         fields = [
             row[0]
             for s in self._series("SHOW FIELD KEYS FROM telemetry")
             for row in s["values"]
-            if row[0] not in BOOKKEEPING_FIELDS
+            if row[0] not in BOOKKEEPING_FIELDS and row[1] == "float"
         ]
         if not fields:
             return []
         cond = where_in("entity", entities)
+        if since_ms is not None:
+            cond += f" AND time >= {since_ms * 1_000_000}"
         where = f" WHERE {cond[5:]}" if cond else ""
         qs = [
             f"SELECT last({quote_ident(f)}) FROM telemetry{where} GROUP BY entity, device"

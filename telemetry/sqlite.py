@@ -84,6 +84,7 @@ _AGG_SQL = {
     "min": "min(r.value)",
     "sum": "sum(r.value)",
     "count": "count(r.value)",
+    "first": "r.value, min(r.ts_ms)",  # SQLite: bare column taken from the min() row
     "last": "r.value, max(r.ts_ms)",  # SQLite: bare column taken from the max() row
 }
 PURGE_EVERY_MS = 3_600_000
@@ -369,9 +370,14 @@ class SqliteStore:
         rows = self._read(sql + " ORDER BY ts_ns, entity, device, type", args)
         return [event_from_fields(e, d, t, ts, json.loads(f)) for e, d, t, ts, f in rows]
 
-    def latest(self, *, entities: Sequence[str] | None = None) -> list[LatestValue]:
+    def latest(
+        self, *, entities: Sequence[str] | None = None, since_ms: int | None = None
+    ) -> list[LatestValue]:
         """The last value of every field of every device, from the series catalogue."""
         cond, params = _entity_cond(entities, column="entity")
+        if since_ms is not None:
+            cond += " AND last_ts_ms >= ?"
+            params.append(since_ms)
         skip = ",".join("?" * len(BOOKKEEPING_FIELDS))
         rows = self._read(
             "SELECT entity, device, field, last_ts_ms, last_value FROM series "

@@ -90,8 +90,8 @@ class StoredReject:
 
 
 #: Aggregates :meth:`TelemetryStore.downsample` knows; each is the InfluxQL function of that name.
-Aggregate = Literal["mean", "max", "min", "last", "sum", "count"]
-AGGREGATES: tuple[str, ...] = ("mean", "max", "min", "last", "sum", "count")
+Aggregate = Literal["mean", "max", "min", "first", "last", "sum", "count"]
+AGGREGATES: tuple[str, ...] = ("mean", "max", "min", "first", "last", "sum", "count")
 
 #: Fields of ``telemetry`` that are bookkeeping, not values of the contract.
 BOOKKEEPING_FIELDS = frozenset({"ts_stamped"})
@@ -214,8 +214,14 @@ class TelemetryStore(Protocol):
     ) -> list[Event]:
         """Field records with ``start_ms <= ts < end_ms``, ordered by time."""
 
-    def latest(self, *, entities: Sequence[str] | None = None) -> list[LatestValue]:
-        """The last value of every field of every device (of these entities)."""
+    def latest(
+        self, *, entities: Sequence[str] | None = None, since_ms: int | None = None
+    ) -> list[LatestValue]:
+        """The last value of every field of every device (of these entities).
+
+        since_ms : only values stamped at or after this time [ms] (cheaper on InfluxDB: live
+            pages pass "now minus a day")
+        """
 
     def rejects(
         self, *, since_ms: int | None = None, reason: str | None = None, limit: int = 100

@@ -6,6 +6,7 @@ everything else runs against a real influxd (tests/servers.py).
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -237,3 +238,62 @@ def test_stopped_server_is_unavailable_then_recovers(influxd) -> None:
     s.write([Reading("e", "d", NOW + 1, {"power_kw": 2.0})])  # the same client reconnects
     assert s.series("power_kw", NOW, NOW + 10)[("e", "d")].values.tolist() == [1.0, 2.0]
     s.close()
+
+
+@pytest.mark.servers
+def test_long_series_arrive_in_chunks_and_are_joined(store: InfluxStore) -> None:
+    n = 45_000  # more than two chunks of 20,000 rows
+    t0 = NOW - 3_600_000
+    store.write([Reading("e", "d", t0 + i, {"power_kw": float(i)}) for i in range(n)])
+    got = store.series("power_kw", t0, t0 + n, previous=True)[("e", "d")]
+    assert len(got) == n
+    assert got.ts_ms.tolist() == [t0 + i for i in range(n)]
+    assert got.values[-1] == n - 1.0
+
+
+@pytest.mark.servers
+def test_large_batches_are_split_and_a_refused_part_does_not_stop_the_rest(
+    influxd_session,
+) -> None:
+    db = f"t_{uuid.uuid4().hex[:12]}"
+    with InfluxStore(influxd_session.url, db=db, max_lines=10) as s:
+        s.ensure_ready()
+        httpx.post(
+            f"{influxd_session.url}/write",
+            params={"db": db, "precision": "ms"},
+            content=f'telemetry,entity=e,device=bad soil_temp_c="text" {NOW}'.encode(),
+        ).raise_for_status()
+        readings = [Reading("e", f"d{i:02d}", NOW, {"power_kw": float(i)}) for i in range(35)]
+        readings[15] = Reading("e", "bad", NOW + 1, {"soil_temp_c": 9.0})  # conflict in chunk 2
+        with pytest.raises(StoreRejected, match="field type conflict"):
+            s.write(readings)
+        got = s.series("power_kw", NOW, NOW + 1)
+        assert len([k for k in got if k[1].startswith("d")]) == 34  # the other 34 are stored
+        assert [v.device for v in s.latest() if v.device == "bad"] == []  # string field skipped
+
+
+def test_unchunked_multiline_answer_is_parsed() -> None:
+    # a server that ignores chunked=true and pretty-prints its JSON over several lines
+    doc = {
+        "results": [
+            {
+                "statement_id": 0,
+                "series": [
+                    {
+                        "name": "telemetry",
+                        "tags": {"entity": "e", "device": "d"},
+                        "columns": ["time", "power_kw"],
+                        "values": [[1, 2.0], [3, 4.0]],
+                    }
+                ],
+            }
+        ]
+    }
+    store = _mock(lambda req: httpx.Response(200, text=json.dumps(doc, indent=2)))
+    got = store.series("power_kw", 0, 10)
+    assert {k: (v.ts_ms.tolist(), v.values.tolist()) for k, v in got.items()} == {
+        ("e", "d"): ([1, 3], [2.0, 4.0])
+    }
+    bad = _mock(lambda req: httpx.Response(200, text="{not json"))
+    with pytest.raises(StoreError, match="unparseable"):
+        bad.series("power_kw", 0, 10)

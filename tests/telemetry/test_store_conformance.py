@@ -253,6 +253,11 @@ def test_latest_value_of_every_field(store: TelemetryStore) -> None:
         ("line-a2", "meter-a2", "power_kw", T0 + 500, 5.0),
     ]
     assert [v.entity for v in store.latest(entities=["line-a2"])] == ["line-a2"]
+    recent = store.latest(since_ms=T0 + 500)
+    assert [(v.entity, v.field) for v in recent] == [
+        ("line-a1", "power_kw"),
+        ("line-a2", "power_kw"),
+    ]
 
 
 def test_stamped_readings_are_marked(store: TelemetryStore) -> None:
@@ -288,6 +293,7 @@ def test_downsample_buckets(store: TelemetryStore) -> None:
     assert ds("min")[("l1", "m1")] == ([T0, T0 + 2 * minute], [1.0, 4.0])
     assert ds("sum")[("l1", "m1")] == ([T0, T0 + 2 * minute], [9.0, 4.0])
     assert ds("last")[("l1", "m1")] == ([T0, T0 + 2 * minute], [6.0, 4.0])
+    assert ds("first")[("l1", "m1")] == ([T0, T0 + 2 * minute], [1.0, 4.0])
     assert ds("count")[("l1", "m1")] == ([T0, T0 + 2 * minute], [3.0, 1.0])
     assert ds("mean", entities=["l2"]) == {("l2", "m2"): ([T0 + minute], [8.0])}
     hourly = _as_lists(store.downsample("power_kw", T0, T0 + HOUR, 3600, fn="max"))
