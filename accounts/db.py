@@ -95,15 +95,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def write_transaction(session: Session) -> Iterator[Session]:
     """Run one unit of work that must be serialized per account, then commit.
 
-    On SQLite the transaction is opened with ``BEGIN IMMEDIATE`` when the session has no
-    connection yet, so concurrent writers queue on SQLite's lock. (If the caller already
-    holds a transaction, SQLite's own serializable isolation still forbids a lost update;
-    a conflicting writer then gets "database is locked" instead of waiting.) On PostgreSQL
-    the write functions lock the account row with ``SELECT ... FOR UPDATE``.
+    On SQLite the transaction is opened with ``BEGIN IMMEDIATE``, so concurrent writers
+    queue on SQLite's write lock (up to :data:`SQLITE_BUSY_TIMEOUT_S`) instead of failing. A
+    transaction the caller already opened in the session (say, by reading the balance
+    first) is committed before, because a deferred SQLite transaction that read and then
+    writes fails with "database is locked" as soon as another writer got in between. On
+    PostgreSQL the caller's transaction is continued, and the write functions lock the
+    account row with ``SELECT ... FOR UPDATE``.
 
     Commits on success, rolls back on any exception (including the caller's pending work in
-    the same session).
+    the same transaction).
     """
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        session.commit()
     token = _sqlite_begin_mode.set("BEGIN IMMEDIATE")
     try:
         session.connection()  # opens the transaction (fires "begin") if none is open yet

@@ -11,6 +11,9 @@ close-hour  every hour at minute 11    hour statements (live pages), last 2 re-c
 close-day   every day at 00:31         day statements (the booking period), last 3 re-checked
 ==========  =========================  =============================================
 
+``month`` and ``year`` jobs exist too (:data:`SCHEDULES`) but are not in the default
+``kinds``: they read a whole month or year of raw telemetry per entity.
+
 Job options: ``coalesce=True`` (runs missed while the process was suspended collapse into
 one; catch-up does the rest), ``max_instances=1`` (a slow close is never run twice at once
 in one process), ``misfire_grace_time`` one hour. Several processes may host the scheduler
@@ -43,6 +46,8 @@ log = logging.getLogger(__name__)
 SCHEDULES: dict[str, dict[str, Any]] = {
     "hour": {"minute": 11},
     "day": {"hour": 0, "minute": 31},
+    "month": {"day": 1, "hour": 2, "minute": 7},
+    "year": {"month": 1, "day": 1, "hour": 6, "minute": 13},
 }
 MISFIRE_GRACE_S = 3600
 

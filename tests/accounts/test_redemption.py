@@ -92,8 +92,13 @@ def test_restatement_below_redeemed_leaves_nothing_available(funded):
         redeem(funded, "orchard-1", 0.1, key="k2")
 
 
-def test_concurrent_redemptions_never_overdraw(funded, sessions):
-    """8 threads each try to redeem 1.0 t of the 5.0 t available at the same moment."""
+@pytest.mark.parametrize("read_first", [False, True], ids=["fresh", "after-a-read"])
+def test_concurrent_redemptions_never_overdraw(funded, sessions, read_first):
+    """8 threads each try to redeem 1.0 t of the 5.0 t available at the same moment.
+
+    ``after-a-read``: each session has read the balance first (as an API request checks the
+    account before redeeming), so its transaction is already open when redeem() starts.
+    """
     n = 8
     barrier = threading.Barrier(n)
     ok: list[str] = []
@@ -102,6 +107,8 @@ def test_concurrent_redemptions_never_overdraw(funded, sessions):
 
     def worker(i: int) -> None:
         with sessions() as s:
+            if read_first:
+                balance(s, "orchard-1")
             barrier.wait(timeout=30)
             try:
                 redeem(s, "orchard-1", 1.0, key=f"req-{i}")
