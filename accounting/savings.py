@@ -249,7 +249,8 @@ def rolling_figures(
 ) -> dict:
     """Savings for the live dashboard: last 2 hours, today (local), since the intervention.
 
-    Only complete hours (start + 1 h ≤ ``now_ms``) with a metered value count.
+    Only complete hours (start + 1 h ≤ ``now_ms``) with a metered value count; "last 2 hours"
+    are the two complete clock hours before ``now_ms``, "today" starts at local midnight.
 
     Parameters
     ----------
@@ -274,7 +275,7 @@ def rolling_figures(
     off = int(utc_offset_h * MS_PER_HOUR)
     midnight = (now_ms + off) // 86_400_000 * 86_400_000 - off
     windows = {
-        "last_2h": now_ms - 2 * MS_PER_HOUR,
+        "last_2h": now_ms // MS_PER_HOUR * MS_PER_HOUR - 2 * MS_PER_HOUR,  # 2 complete hours
         "today": midnight,
         "since_intervention": intervention_ms,
     }

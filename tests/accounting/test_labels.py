@@ -1,0 +1,123 @@
+"""Orchard four-colour labels, explanation and what-if."""
+
+import numpy as np
+import pytest
+
+from accounting.activity_data import activity_from_series
+from accounting.errors import InvalidProfileError
+from accounting.factors import load_factor_set
+from accounting.labels import COLOURS, colour_from_ratio, orchard_label, what_if, what_if_all
+from accounting.periods import Period
+from accounting.profiles import EntityProfile
+from accounting.statements import compute_statement
+
+FS = load_factor_set("cn-mee-2023")
+YEAR = Period.year(2025)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "colour"),
+    # METHODOLOGY §1.3 proposed default: ≥1.2 深绿, 1.0-1.2 浅绿, 0.8-1.0 黄, <0.8 红
+    [(1.2, "dark_green"), (1.1999, "light_green"), (1.0, "light_green"), (0.9999, "yellow"),
+     (0.8, "yellow"), (0.7999, "red"), (0.0, "red"), (float("inf"), "dark_green")],
+)  # fmt: skip
+def test_default_bands(ratio, colour):
+    assert colour_from_ratio(ratio) == colour
+
+
+def test_vector_equals_scalar_and_configurable():
+    r = np.array([2.0, 1.05, 0.85, 0.1])
+    assert list(colour_from_ratio(r)) == [colour_from_ratio(x) for x in r]
+    assert colour_from_ratio(1.3, (1.5, 1.2, 1.0)) == "light_green"
+    with pytest.raises(InvalidProfileError):
+        colour_from_ratio(1.0, (0.8, 1.0, 1.2))
+    with pytest.raises(InvalidProfileError):
+        colour_from_ratio(-1.0)
+
+
+def _orchard(area=50, urea_kg=0.0, practices=None, mature=True, surveys=()):
+    p = EntityProfile(
+        "o", "orchard", area_mu=area, practices=practices or {}, orchard_mature=mature
+    )
+    ev = [
+        {
+            "type": "fertilizer_applied",
+            "id": "u",
+            "product": "urea",
+            "mass_kg": urea_kg,
+            "n_frac": 0.46,
+        }
+    ]
+    act = activity_from_series(
+        {}, ev, start_ms=YEAR.start_ms, end_ms=YEAR.end_ms, tree_surveys=list(surveys)
+    )
+    return p, act
+
+
+def test_label_explanation_hand_worked():
+    # immature orchard, Tier 1 biomass only, 1000 kg urea
+    p, act = _orchard(area=30, urea_kg=1000, mature=False)
+    s = compute_statement(p, YEAR, act, FS)
+    lab = orchard_label(s, FS)
+    assert lab.ratio == pytest.approx(s.total_sequestration_t / s.total_emissions_t)
+    assert lab.colour == colour_from_ratio(lab.ratio) and lab.colour_zh in (
+        "深绿",
+        "浅绿",
+        "黄",
+        "红",
+    )
+    ex = lab.explanation
+    assert (
+        ex["largest_sources"][0]["name"] == "upstream_fertiliser"
+    )  # 460 kg N × 7.76 is the largest
+    assert ex["largest_pools"][0]["name"] == "biomass"
+    assert ex["emissions_t_per_mu"] == pytest.approx(s.total_emissions_t / 30)
+    assert lab.to_dict()["thresholds"] == [1.2, 1.0, 0.8]
+
+
+def test_what_if_practices_never_worsen_and_organic_cuts_emissions():
+    p, act = _orchard(area=40, urea_kg=800)  # mature orchard: sink only from soil practices
+    res = {r["practice"]: r for r in what_if_all(p, YEAR, act, FS)}
+    assert set(res) == {"grass_cover", "straw_return", "organic_substitution"}
+    for r in res.values():
+        assert r["delta_sequestration_t"] > 0
+        assert COLOURS.index(r["after"]["colour"]) <= COLOURS.index(r["before"]["colour"])
+    org = res["organic_substitution"]
+    assert org["delta_emissions_t"] < 0  # synthetic N replaced: upstream N and urea CO2 go
+    # SOC on 40 mu = 2.667 ha × 55 × 0.44/20 t C/yr × 44/12 × 365/365.25 (METHODOLOGY §5b)
+    assert org["delta_sequestration_t"] == pytest.approx(40 / 15 * 1.21 * 44 / 12 * 365 / 365.25)
+    with pytest.raises(InvalidProfileError):
+        what_if(p, YEAR, act, FS, "burning", 10)
+
+
+def test_simulated_orchards_labels_consistent_with_inputs():
+    """A simulated year of 60 orchards: more fertiliser never earns a better colour, more
+    practice area never a worse one, and every label matches its ratio."""
+    rng = np.random.default_rng(7)
+    rank = {c: i for i, c in enumerate(COLOURS)}
+    seen = set()
+    for _ in range(60):
+        area = float(rng.uniform(20, 200))
+        urea = float(rng.uniform(5, 60)) * area  # 5-60 kg urea per mu
+        grass = float(rng.uniform(0, 1)) * area
+        d1 = float(rng.uniform(6, 14))
+        surveys = [
+            {"ts": "2024-10-01", "trees": int(area * 40), "mean_trunk_diameter_cm": d1},
+            {
+                "ts": "2025-10-01",
+                "trees": int(area * 40),
+                "mean_trunk_diameter_cm": d1 + float(rng.uniform(0, 0.6)),
+            },
+        ]
+        labels = []
+        for factor in (1.0, 1.5):
+            p, act = _orchard(area, urea * factor, {"grass_cover": grass}, surveys=surveys)
+            lab = orchard_label(compute_statement(p, YEAR, act, FS), FS)
+            assert lab.colour == colour_from_ratio(lab.ratio)
+            labels.append(rank[lab.colour])
+            seen.add(lab.colour)
+        assert labels[1] >= labels[0]
+        p, act = _orchard(area, urea, {"grass_cover": area}, surveys=surveys)
+        more_practice = orchard_label(compute_statement(p, YEAR, act, FS), FS)
+        assert rank[more_practice.colour] <= labels[0]
+    assert len(seen) >= 3  # the simulated inputs span the colour range
