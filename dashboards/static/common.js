@@ -13,14 +13,16 @@
     entity: (id) => "/v1/entities/" + enc(id),
     devices: (q) => "/v1/devices" + qs(q),
     latest: (id) => "/v1/entities/" + enc(id) + "/latest",
-    savings: (line, q) => "/v1/savings/" + enc(line) + qs(q),
-    labels: (q) => "/v1/labels" + qs(q),
-    label: (id) => "/v1/labels/" + enc(id),
-    labelHistory: (id) => "/v1/labels/" + enc(id) + "/history",
-    whatif: (id) => "/v1/labels/" + enc(id) + "/whatif",
+    savings: (line, q) => "/v1/lines/" + enc(line) + "/savings" + qs(q),
+    orchards: (q) => "/v1/orchards" + qs(q),
+    label: (id, q) => "/v1/orchards/" + enc(id) + "/label" + qs(q),
+    labelHistory: (id, q) => "/v1/orchards/" + enc(id) + "/labels" + qs(q),
+    whatif: (id, q) => "/v1/orchards/" + enc(id) + "/what-if" + qs(q),
     accounts: (q) => "/v1/accounts" + qs(q),
+    account: (id) => "/v1/accounts/" + enc(id),
     balance: (id, q) => "/v1/accounts/" + enc(id) + "/balance" + qs(q),
     statements: (id, q) => "/v1/accounts/" + enc(id) + "/statements" + qs(q),
+    statementsCsv: (id, q) => "/v1/accounts/" + enc(id) + "/statements.csv" + qs(q),
     redemptions: (id, q) => "/v1/accounts/" + enc(id) + "/redemptions" + qs(q),
   };
 
@@ -227,10 +229,21 @@
   function timeStr(ts_ms) {
     return ts_ms ? new Date(ts_ms).toLocaleTimeString("zh-CN", { hour12: false }) : "—";
   }
+  /* Accounting periods are local to the sites (Asia/Shanghai), whatever the browser's zone. */
+  const SITE_TZ = "Asia/Shanghai";
+  const DAY_FMT = new Intl.DateTimeFormat("sv-SE", { timeZone: SITE_TZ });
   function dateStr(v) {
     if (!v) return "—";
-    const d = typeof v === "number" ? new Date(v) : new Date(v);
-    return isNaN(d) ? String(v) : d.toISOString().slice(0, 10);
+    const d = new Date(v);
+    return isNaN(d) ? String(v) : DAY_FMT.format(d);
+  }
+  /* A period as people name it: 2025, 2025-03, 2025-03-14, or first → last day. */
+  function periodStr(kind, start, end) {
+    const s = dateStr(start);
+    if (kind === "year") return s.slice(0, 4);
+    if (kind === "month") return s.slice(0, 7);
+    if (kind === "day") return s;
+    return s + " → " + dateStr(new Date(new Date(end).getTime() - 1));
   }
   function startOfToday() { const d = new Date(); d.setHours(0, 0, 0, 0); return d.getTime(); }
 
@@ -276,7 +289,7 @@
 
   window.TZ = {
     ROUTES, COLOURS, PALETTE, PLOT_LAYOUT, PLOT_CONFIG, ApiError,
-    api, tryApi, items, stream, el, bi, num, ago, timeStr, dateStr, startOfToday,
+    api, tryApi, items, stream, el, bi, num, ago, timeStr, dateStr, periodStr, startOfToday,
     colourBadge, entityParam, notice, qs, key,
   };
 })();

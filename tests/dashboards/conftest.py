@@ -78,7 +78,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     store = SqliteStore(data_dir / "telemetry.sqlite", synchronous="NORMAL")
     store.ensure_ready()
     now_ms = int(time.time() * 1000)
-    store.write(readings=demo.day_of_readings(now_ms))
+    store.write(readings=demo.day_of_readings(now_ms), events=demo.orchard_events(now_ms))
     engine = make_engine(f"sqlite:///{data_dir / 'accounts.db'}")
     settings = Settings(environment="development", data_dir=data_dir)
     app = create_app(
@@ -86,6 +86,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     )
     with app.state.sessions() as session:
         _, key = create_key(session, role="admin", name="dashboard tests")
+        demo.close_orchards(session, store, registry, now_ms)
     allow_streams()
     port = free_port()
     server, thread = _serve(app, port)
