@@ -388,15 +388,17 @@ def mosquitto_acl_file(
     prefix: str = "tanzhang/v1",
     gateway_user: str = "gateway",
     simulator_user: str | None = None,
+    monitor_user: str | None = None,
 ) -> str:
     """The mosquitto ``acl_file``: each device may publish only under its own topics.
 
     A device ``d`` of entity ``e`` may write ``{prefix}/e/d/#`` and nothing else; the gateway
     reads everything under the prefix and writes the dead-letter topic; an optional simulator
-    user may write anything under the prefix (demo and load tests only).
+    user may write anything under the prefix (demo and load tests only); an optional monitor
+    user may read the dead-letter topics and every device's status.
     """
     prefix = prefix.rstrip("/")
-    for user in (gateway_user, simulator_user):
+    for user in (gateway_user, simulator_user, monitor_user):
         if user is not None and user in registry.devices:
             raise RegistryError(
                 f"service user {user!r} has the id of a device: choose another name"
@@ -412,6 +414,13 @@ def mosquitto_acl_file(
     ]
     if simulator_user:
         out += [f"user {simulator_user}", f"topic write {prefix}/#", ""]
+    if monitor_user:
+        out += [
+            f"user {monitor_user}",
+            "topic read tanzhang/dead-letter/#",
+            f"topic read {prefix}/+/+/status",
+            "",
+        ]
     for dev in registry.devices.values():
         out += [f"user {dev.id}", f"topic write {prefix}/{dev.entity}/{dev.id}/#", ""]
     return "\n".join(out)
