@@ -9,6 +9,8 @@ Subcommands (see docs/registry.md)::
     export --passwd FILE --acl FILE [--prefix P]
            [--gateway-user U] (--gateway-password P | --gateway-password-hash H | --no-gateway)
            [--simulator-user U (--simulator-password P | --simulator-password-hash H)]
+           [--monitor-user U (--monitor-password P | --monitor-password-hash H)]
+           [--passwd-mode 600] [--passwd-owner UID[:GID]]
     check
 
 ``--password -`` reads the password from the first line of standard input. Passwords are never
@@ -99,10 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no-gateway", action="store_true", help="leave the gateway out of the password file"
     )
-    p.add_argument("--simulator-user", help="a user that may publish anything (demos, load tests)")
-    s = p.add_mutually_exclusive_group()
-    s.add_argument("--simulator-password")
-    s.add_argument("--simulator-password-hash")
+    p.add_argument(
+        "--passwd-owner",
+        metavar="UID[:GID]",
+        help="chown the password file, e.g. 1883:1883 for the eclipse-mosquitto image",
+    )
+    for role, what in (
+        ("simulator", "a user that may publish anything under the prefix (demos, load tests)"),
+        ("monitor", "a user that may read the dead-letter topics and device status"),
+    ):
+        p.add_argument(f"--{role}-user", help=what)
+        s = p.add_mutually_exclusive_group()
+        s.add_argument(f"--{role}-password")
+        s.add_argument(f"--{role}-password-hash")
 
     sub.add_parser("check", help="validate the registry file")
     return parser
@@ -155,14 +166,27 @@ def _credentials(args: argparse.Namespace, stdout: TextIO, stdin: TextIO) -> str
     return None
 
 
-def _write_atomic(path: Path, text: str, mode: int) -> None:
+def _owner(text: str) -> tuple[int, int]:
+    uid, _, gid = text.partition(":")
+    if not uid.isdigit() or (gid and not gid.isdigit()):
+        raise UsageError(f"--passwd-owner {text!r}: give numeric UID[:GID], e.g. 1883:1883")
+    return int(uid), int(gid) if gid else -1
+
+
+def _write_atomic(path: Path, text: str, mode: int, owner: tuple[int, int] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        if owner is not None:
+            os.chown(tmp, *owner)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -221,25 +245,30 @@ def _export(
         )
     if gw is not None:
         extra[args.gateway_user] = gw
-    if args.simulator_user:
-        sim = _service_hash(
-            args.simulator_user, args.simulator_password, args.simulator_password_hash, stdin
-        )
-        if sim is None:
-            raise UsageError("--simulator-user needs --simulator-password or its hash")
-        if args.simulator_user == args.gateway_user:
-            raise UsageError("the simulator and the gateway need different user names")
-        extra[args.simulator_user] = sim
-    elif args.simulator_password or args.simulator_password_hash:
-        raise UsageError("--simulator-password needs --simulator-user")
+    for role in ("simulator", "monitor"):
+        user = getattr(args, f"{role}_user")
+        password = getattr(args, f"{role}_password")
+        pw_hash = getattr(args, f"{role}_password_hash")
+        if not user:
+            if password or pw_hash:
+                raise UsageError(f"--{role}-password needs --{role}-user")
+            continue
+        if user in extra or user == args.gateway_user:
+            raise UsageError(f"--{role}-user {user!r}: each service needs a user name of its own")
+        found = _service_hash(user, password, pw_hash, stdin)
+        if found is None:
+            raise UsageError(f"--{role}-user needs --{role}-password or --{role}-password-hash")
+        extra[user] = found
+    owner = _owner(args.passwd_owner) if args.passwd_owner else None
     passwd = mosquitto_passwd_file(reg, extra)
     acl = mosquitto_acl_file(
         reg,
         prefix=args.prefix,
         gateway_user=args.gateway_user,
         simulator_user=args.simulator_user,
+        monitor_user=args.monitor_user,
     )
-    _write_atomic(args.passwd, passwd, mode)
+    _write_atomic(args.passwd, passwd, mode, owner)
     _write_atomic(args.acl, acl, 0o644)
     without = [d.id for d in reg.devices.values() if not d.password_hash]
     stdout.write(

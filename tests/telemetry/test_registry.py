@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import stat
@@ -554,3 +555,27 @@ def test_parse_attrs_keeps_toml_types() -> None:
         "e": "quoted",
         "f": "C2614",
     }
+
+
+def test_cli_export_monitor_user_and_owner(reg_file: Path, tmp_path: Path) -> None:
+    pw, acl = tmp_path / "passwd", tmp_path / "acl"
+    code, _, err = cli(reg_file, "export", "--passwd", str(pw), "--acl", str(acl),
+                       "--no-gateway", "--monitor-user", "monitor", "--monitor-password",
+                       "monitor-pass", "--passwd-owner", f"{os.getuid()}:{os.getgid()}")  # fmt: skip
+    assert code == 0, err
+    users = dict(line.split(":", 1) for line in pw.read_text().splitlines())
+    assert mosquitto_hash_matches("monitor-pass", users["monitor"])
+    assert (pw.stat().st_uid, pw.stat().st_gid) == (os.getuid(), os.getgid())
+    assert (
+        "user monitor\ntopic read tanzhang/dead-letter/#\ntopic read tanzhang/v1/+/+/status\n"
+        in acl.read_text()
+    )
+    for bad, message in (
+        (["--passwd-owner", "mosquitto"], "give numeric UID[:GID]"),
+        (["--monitor-user", "gateway", "--monitor-password", "abcdefgh"], "a user name of its own"),
+        (["--monitor-password", "abcdefgh"], "--monitor-password needs --monitor-user"),
+    ):
+        code, _, err = cli(reg_file, "export", "--passwd", str(tmp_path / "p2"), "--acl",
+                           str(tmp_path / "a2"), "--gateway-password", "gw-password", *bad)  # fmt: skip
+        assert code == 2 and message in err, (bad, err)
+        assert not (tmp_path / "p2").exists()
