@@ -4,7 +4,9 @@ events and the status channel (docs/protocol.md is the device developer's versio
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +18,14 @@ from telemetry.contract import (
     MAX_DETAIL,
     MAX_FUTURE_MS,
     MAX_PAYLOAD_BYTES,
+    PRACTICES,
     REJECT_REASONS,
     ContractError,
     Decoder,
     parse_topic,
     parse_ts,
 )
+from telemetry.values import VALUE_SPECS
 
 # 2026-11-24T00:00:00Z, a fixed gateway clock so every case is reproducible
 NOW = int(datetime(2026, 11, 24, tzinfo=UTC).timestamp() * 1000)
@@ -546,3 +550,80 @@ def test_long_details_are_capped() -> None:
     rej = one_reject(TOPIC, {"values": {"power_kw": "x" * 10_000}})
     assert rej.reason == "value_not_number"
     assert len(rej.detail) == MAX_DETAIL and rej.detail.endswith("...")
+
+
+# -- docs/protocol.md cannot drift from the code ----------------------------------------------
+
+PROTOCOL_MD = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return ""
+    text = f"{x:g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def value_table() -> str:
+    """The value-name table of docs/protocol.md, generated from VALUE_SPECS."""
+    rows = [
+        "| value name | unit | kind | min | max | what it measures |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in VALUE_SPECS.values():
+        rows.append(
+            f"| `{s.name}` | {s.unit} | {s.kind} | {_num(s.low)} | {_num(s.high)} | {s.description} |"
+        )
+    return "\n".join(rows)
+
+
+def event_table() -> str:
+    """The event-field table of docs/protocol.md, generated from EVENT_SPECS."""
+    names = {str: "text", bool: "true/false", int: "number", float: "number"}
+    rows = ["| type | field | JSON type | required | range |", "|---|---|---|---|---|"]
+    for etype, fields in EVENT_SPECS.items():
+        for name, fs in fields.items():
+            kind = "/".join(dict.fromkeys(names[t] for t in fs.types))
+            span = "" if fs.low is None and fs.high is None else f"{_num(fs.low)} … {_num(fs.high)}"
+            if (etype, name) == ("practice", "practice"):
+                span = ", ".join(f"`{p}`" for p in PRACTICES)
+            rows.append(
+                f"| `{etype}` | `{name}` | {kind} | {'yes' if fs.required else 'no'} | {span} |"
+            )
+    return "\n".join(rows)
+
+
+def _section(marker: str) -> str:
+    text = PROTOCOL_MD.read_text(encoding="utf-8")
+    start, end = f"<!-- {marker}:start -->\n", f"\n<!-- {marker}:end -->"
+    assert start in text and end in text, f"docs/protocol.md lacks the {marker} markers"
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("marker", "make"), [("value-table", value_table), ("event-table", event_table)]
+)
+def test_protocol_doc_tables_match_the_code(marker: str, make) -> None:
+    expected = make()
+    assert _section(marker) == expected, f"paste this into docs/protocol.md:\n{expected}"
+
+
+def test_protocol_doc_explains_every_reject_reason() -> None:
+    table = _section("reject-table")
+    listed = re.findall(r"^\| `([a-z0-9_]+)` \|", table, re.M)
+    assert listed == list(REJECT_REASONS), "one row per reason, in the order of REJECT_REASONS"
+
+
+def test_protocol_doc_states_the_limits() -> None:
+    text = PROTOCOL_MD.read_text(encoding="utf-8")
+    for phrase in (
+        f"{MAX_PAYLOAD_BYTES // 1024} KiB",
+        f"{MAX_BATCH} readings",
+        f"{MAX_FUTURE_MS // 60_000} minutes",
+        "tanzhang/dead-letter/{reason}",
+        "QoS 1",
+    ):
+        assert phrase in text, phrase
