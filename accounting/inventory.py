@@ -26,6 +26,7 @@ Pools (removals, positive): ``biomass`` (orchard trees), ``soil`` (SOC from prac
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 
 from accounting import emissions as em
 from accounting import sequestration as sq
@@ -33,9 +34,7 @@ from accounting.activity_data import ActivityData
 from accounting.errors import InvalidEventError
 from accounting.factors import FactorSet
 from accounting.profiles import EntityProfile
-from accounting.units import HA_PER_MU
-
-_TZ_DATE_LEN = 10
+from accounting.units import DAYS_PER_YEAR, HA_PER_MU
 
 
 @dataclass
@@ -243,11 +242,13 @@ def _survey_stock_t_c(s: dict, fs: FactorSet) -> float:
 
 
 def _years_between(a: dict, b: dict) -> float:
-    from datetime import date
-
-    d0 = date.fromisoformat(str(a["ts"])[:_TZ_DATE_LEN])
-    d1 = date.fromisoformat(str(b["ts"])[:_TZ_DATE_LEN])
-    return (d1 - d0).days / 365.25
+    """Years between two dated records (``ts`` an ISO date or datetime string)."""
+    try:
+        d0 = date.fromisoformat(str(a["ts"])[:10])
+        d1 = date.fromisoformat(str(b["ts"])[:10])
+    except ValueError as exc:
+        raise InvalidEventError(f"bad survey/inventory date: {exc}") from None
+    return (d1 - d0).days / DAYS_PER_YEAR
 
 
 def removal_lines(
