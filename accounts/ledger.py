@@ -17,13 +17,13 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, func, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
+from accounts.balances import Balance, balance
 from accounts.db import write_transaction
 from accounts.errors import InvalidStatement
 from accounts.models import (
@@ -34,7 +34,7 @@ from accounts.models import (
     tonnes_to_grams,
     utcnow,
 )
-from accounts.periods import Period, _zone, as_period, as_utc
+from accounts.periods import Period, as_period, as_utc
 from accounts.registry_sync import ensure_accounts, get_account, list_accounts
 
 __all__ = [
@@ -233,103 +233,6 @@ def post_statement(
                     )
                 )
     return new
-
-
-@dataclass(frozen=True)
-class Balance:
-    """An account's balance [t CO2e].
-
-    Attributes
-    ----------
-    entity_id : str
-    emissions_t, removals_t : float
-        Sums over the booked periods that ended by the cut-off (restatements applied).
-    net_t : float
-        ``removals_t - emissions_t``; positive is a net sink.
-    redeemed_t : float
-        Sum of redemptions made by the cut-off.
-    available_t : float
-        What can still be redeemed: ``max(net_t - redeemed_t, 0)``. It is 0, never
-        negative, when the account is a net source or when a downward restatement left
-        less net fixed carbon than was already redeemed (``net_t - redeemed_t < 0`` then
-        shows the shortfall, which later net removals make up first).
-    """
-
-    entity_id: str
-    emissions_t: float
-    removals_t: float
-    net_t: float
-    redeemed_t: float
-    available_t: float
-
-
-def _cutoff(at: date | datetime | None, tz: str | tzinfo | None) -> datetime | None:
-    if at is None:
-        return None
-    if isinstance(at, datetime):
-        return as_utc(at)
-    return as_utc(datetime(at.year, at.month, at.day, tzinfo=_zone(tz)) + timedelta(days=1))
-
-
-def _sums_g(
-    session: Session,
-    account_id: int,
-    cutoff: datetime | None,
-    known_at: datetime | None,
-) -> dict[str, int]:
-    """Signed sums of entries [g] by original kind (a reversal counts with what it reverses)."""
-    reversed_ = aliased(LedgerEntry)
-    kind = func.coalesce(reversed_.kind, LedgerEntry.kind)
-    q = (
-        select(kind, func.sum(LedgerEntry.amount_t, type_=BigInteger))
-        .outerjoin(reversed_, LedgerEntry.reverses_id == reversed_.id)
-        .where(LedgerEntry.account_id == account_id)
-        .group_by(kind)
-    )
-    if cutoff is not None:
-        q = q.where(LedgerEntry.effective_at <= cutoff)
-    if known_at is not None:
-        q = q.where(LedgerEntry.posted_at <= as_utc(known_at))
-    return {k: int(v or 0) for k, v in session.execute(q)}
-
-
-def _balance_from(entity_id: str, sums: dict[str, int]) -> Balance:
-    emis = -sums.get("emission_debit", 0)
-    rem = sums.get("removal_credit", 0)
-    red = -sums.get("redemption", 0)
-    net = rem - emis
-    return Balance(
-        entity_id=entity_id,
-        emissions_t=emis / GRAMS_PER_TONNE,
-        removals_t=rem / GRAMS_PER_TONNE,
-        net_t=net / GRAMS_PER_TONNE,
-        redeemed_t=red / GRAMS_PER_TONNE,
-        available_t=max(net - red, 0) / GRAMS_PER_TONNE,
-    )
-
-
-def balance(
-    session: Session,
-    entity_id: str,
-    at: date | datetime | None = None,
-    *,
-    known_at: datetime | None = None,
-    tz: str | tzinfo | None = None,
-) -> Balance:
-    """The balance of an account at a date, as the ledger knows it now (or at ``known_at``).
-
-    Parameters
-    ----------
-    at : date or datetime, optional
-        Cut-off on the entries' effective time: a datetime includes periods that ended at or
-        before it; a date includes periods that ended by the end of that day (in ``tz``,
-        UTC by default). None: everything.
-    known_at : datetime, optional
-        Count only entries posted by then: the balance as it was reported at that time,
-        before later restatements.
-    """
-    acct = get_account(session, entity_id)
-    return _balance_from(entity_id, _sums_g(session, acct.id, _cutoff(at, tz), known_at))
 
 
 def statements(

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from accounts.balances import balance_from_sums, sums_by_kind_g
 from accounts.db import write_transaction
 from accounts.errors import IdempotencyConflict, InsufficientBalance, InvalidAmount
-from accounts.ledger import _balance_from, _sums_g
 from accounts.models import GRAMS_PER_TONNE, LedgerEntry, Redemption, tonnes_to_grams, utcnow
 from accounts.registry_sync import get_account
 
@@ -111,7 +111,7 @@ def redeem(
             acct = get_account(session, entity_id, lock=True)
             if (found := _existing(session, key, entity_id, amount_g)) is not None:
                 return found
-            bal = _balance_from(entity_id, _sums_g(session, acct.id, None, None))
+            bal = balance_from_sums(entity_id, sums_by_kind_g(session, acct.id, None, None))
             available_g = tonnes_to_grams(bal.available_t)
             if amount_g > available_g:
                 raise InsufficientBalance(entity_id, amount_g / GRAMS_PER_TONNE, bal.available_t)
