@@ -191,16 +191,16 @@ class Output:
     def _drain_pending(self) -> None:
         # 1. straight to the store while nothing is spooled before these batches
         while self._pending and self.spool.empty and self._can_try_store():
-            merged = self._take_pending()
+            merged, parts = self._take_pending()
             try:
                 refused = self._write_isolating(merged)
             except StoreUnavailable as exc:
                 self._unavailable(exc)
-                self._pending.appendleft(merged)  # order and tokens are what matter
+                self._pending.extendleft(reversed(parts))
                 break
             except StoreError as exc:
                 self._failed(exc)
-                self._pending.appendleft(merged)
+                self._pending.extendleft(reversed(parts))
                 return
             self._count_written(merged, refused)
             self._durable(merged)
@@ -234,17 +234,20 @@ class Output:
                 self.stats.spooled_points += batch.points
                 self._durable(batch)
 
-    def _take_pending(self) -> Batch:
-        """Merge pending batches up to ``replay_points`` records (at least one batch)."""
-        first = self._pending.popleft()
-        if not self._pending or first.points >= self.replay_points:
-            return first
+    def _take_pending(self) -> tuple[Batch, list[Batch]]:
+        """Merge pending batches up to ``replay_points`` records (at least one batch).
+
+        Returns the merged batch and its parts (put back as they were if the write fails).
+        """
+        parts = [self._pending.popleft()]
+        if not self._pending or parts[0].points >= self.replay_points:
+            return parts[0], parts
         merged = Batch()
-        merged.extend(first)
+        merged.extend(parts[0])
         while self._pending and merged.points + self._pending[0].points <= self.replay_points:
-            merged.extend(self._pending.popleft())
-        merged.created_s = first.created_s
-        return merged
+            parts.append(self._pending.popleft())
+            merged.extend(parts[-1])
+        return merged, parts
 
     def _count_written(self, batch: Batch, refused: tuple[int, int]) -> None:
         self.stats.readings_written += len(batch.readings) - refused[0]

@@ -145,15 +145,15 @@ class GatewayProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> GatewayProcess:
-        log = self.log_path.open("ab")
-        start = self.log_path.stat().st_size
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("ab") as log:
+            start = self.log_path.stat().st_size
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_for(
             lambda: (
                 "event=mqtt_connected" in self.log_path.read_text(errors="replace")[start:]

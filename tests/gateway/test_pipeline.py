@@ -1,0 +1,232 @@
+"""Pipeline unit tests with a fake source and a fake store (the real ones: test_*_servers.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.agent import Agent
+from gateway.service import build, receive_maximum
+from tanzhang.settings import Settings
+from tests.gateway.fakes import FakeSource, FakeStore
+from tests.gateway.helpers import reading_line, topic, wait_for, write_registry
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    write_registry(tmp_path / "registry.toml", ["meter-0", "meter-1"])
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        registry=tmp_path / "registry.toml",
+        batch_size=4,
+        batch_age_ms=50,
+        mqtt_client_id="gw-unit",
+    )
+    source, store = FakeSource(), FakeStore()
+    agent = build(settings, store=store, source=source, stats_interval_s=0.5)
+    agent.start()
+    yield agent, source, store
+    agent.stop()
+
+
+def feed(source: FakeSource, seqs: range, device: str = "meter-0") -> list[int]:
+    return [source.feed(topic(device), reading_line(s).encode(), now_ms()) for s in seqs]
+
+
+def written_seqs(store: FakeStore) -> list[int]:
+    return [r.seq for r in store.readings]
+
+
+def test_receive_maximum_covers_a_batch() -> None:
+    # DESIGN trap 1: the broker sends at most ReceiveMaximum unacknowledged messages.
+    for size in (1, 20, 1000, 20_000, 65_535):
+        assert size <= receive_maximum(size) <= 65_535
+
+
+def test_size_batches_written_then_acknowledged_in_order(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    tokens = feed(source, range(10))
+    wait_for(lambda: len(source.acked) == 10, 5, "10 acks")
+    assert source.acked == tokens
+    assert written_seqs(store) == list(range(10))
+    assert all(isinstance(v, float) for r in store.readings for v in r.values.values())
+    assert agent.stats.received == 10 and agent.stats.acked == 10
+
+
+def test_age_flushes_a_partial_batch(rig: tuple[Agent, FakeSource, FakeStore]) -> None:
+    _, source, store = rig
+    feed(source, range(2))  # fewer than batch_size=4
+    wait_for(lambda: len(source.acked) == 2, 2, "aged batch acknowledged")
+    assert written_seqs(store) == [0, 1]
+
+
+def test_nothing_acknowledged_before_durable(rig: tuple[Agent, FakeSource, FakeStore]) -> None:
+    agent, source, store = rig
+    store.mode = "error"  # non-retryable: stays unacknowledged, health red
+    feed(source, range(8))
+    wait_for(lambda: agent.health()["status"] == "failing", 3, "health failing")
+    time.sleep(0.3)
+    assert source.acked == [] and store.readings == []
+    assert agent.spool.empty, "a non-retryable failure must not be spooled"
+    agent.output.fail_retry_s = 0.1
+    agent.output._retry_at = 0.0
+    store.mode = "up"
+    wait_for(lambda: len(source.acked) == 8, 5, "acks after recovery")
+    assert written_seqs(store) == list(range(8))
+    assert agent.health()["status"] == "ok"
+
+
+def test_store_down_spools_acks_and_replays_in_order(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    store.mode = "down"
+    feed(source, range(40))
+    wait_for(lambda: len(source.acked) == 40, 5, "spooled batches acknowledged")
+    assert store.readings == []
+    assert agent.spool.points == 40
+    assert agent.health()["status"] == "degraded"
+    store.mode = "up"
+    feed(source, range(40, 60))  # live traffic while the backlog replays
+    wait_for(lambda: len(store.readings) == 60 and agent.spool.empty, 5, "replay")
+    assert written_seqs(store) == list(range(60)), "order kept across spool and live"
+    assert len(source.acked) == 60
+    assert agent.stats.replayed_points >= 40
+    assert store.ready_calls >= 1, "ensure_ready again after the store came back"
+
+
+def test_store_rejected_bisects_and_quarantines_only_the_bad_reading(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    store.refuse = lambda r: r.seq == 5
+    feed(source, range(12))
+    wait_for(lambda: len(source.acked) == 12, 5, "acks")
+    assert written_seqs(store) == [s for s in range(12) if s != 5]
+    (rej,) = store.rejects
+    assert rej.reason == "store_rejected" and "field type conflict" in rej.detail
+    assert rej.topic == topic("meter-0")
+    doc = json.loads(rej.payload)
+    assert doc["seq"] == 5 and doc["values"]["energy_kwh_total"] == 5.0
+    assert agent.stats.rejected["store_rejected"] == 1
+    assert agent.stats.readings_written == 11
+    dead = [(t, json.loads(p)) for t, p in source.published]
+    assert [t for t, _ in dead] == ["tanzhang/dead-letter/store_rejected"]
+    assert base64.b64decode(dead[0][1]["payload"]) == rej.payload
+
+
+def test_contract_rejects_quarantined_and_dead_lettered_valid_kept(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    batch = {
+        "batch": [
+            {"ts": 1_767_225_600_000, "seq": 1, "values": {"energy_kwh_total": 1.0}},
+            {"ts": 1_767_225_601_000, "seq": 2, "values": {"energy_kwh_total": -5.0}},
+        ]
+    }
+    source.feed(topic("meter-0"), json.dumps(batch).encode(), now_ms())
+    source.feed(topic("ghost"), b'{"values": {"power_kw": 1}}', now_ms())
+    source.feed(topic("meter-1"), b"{not json", now_ms())
+    wait_for(lambda: len(source.acked) == 3, 3, "acks")
+    assert written_seqs(store) == [1]
+    reasons = sorted(r.reason for r in store.rejects)
+    assert reasons == ["device_unknown", "payload_not_json", "value_out_of_bounds"]
+    assert dict(agent.stats.rejected) == {
+        "device_unknown": 1,
+        "payload_not_json": 1,
+        "value_out_of_bounds": 1,
+    }
+    by_topic = {t: json.loads(p) for t, p in source.published}
+    ghost = by_topic["tanzhang/dead-letter/device_unknown"]
+    assert ghost["topic"] == topic("ghost")
+    assert base64.b64decode(ghost["payload"]) == b'{"values": {"power_kw": 1}}'
+
+
+def test_spool_bound_holds_unacknowledged_then_drains(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    agent.spool.max_bytes = 600  # room for about two batches of four readings
+    store.mode = "down"
+    tokens = feed(source, range(40))
+    wait_for(lambda: agent.stats.held_batches >= 1, 3, "spool full")
+    time.sleep(0.2)
+    acked = len(source.acked)
+    assert 0 < acked < 40, "acknowledges what the spool holds, no more"
+    assert agent.output.held_messages == 40 - acked
+    assert agent.spool.disk_bytes <= 600
+    store.mode = "up"
+    wait_for(lambda: len(source.acked) == 40, 5, "all acknowledged after the store returned")
+    assert source.acked == tokens
+    assert written_seqs(store) == list(range(40))
+
+
+def test_status_channel_kept_per_device(rig: tuple[Agent, FakeSource, FakeStore]) -> None:
+    agent, source, store = rig
+    source.feed(topic("meter-0", "status"), b"online", 1000)
+    source.feed(topic("meter-1", "status"), b"online", 1000)
+    source.feed(topic("meter-1", "status"), b"offline", 2000)
+    wait_for(lambda: len(source.acked) == 3, 3, "acks")
+    assert agent.status.get("meter-0").status == "online"
+    assert agent.status.get("meter-1").status == "offline"
+    assert agent.status.get("meter-1").since_ms == 2000
+    assert agent.gauges()["devices_online"] == 1.0
+    assert agent.health()["devices"]["meter-1"]["status"] == "offline"
+
+
+def test_gateway_stats_written_to_store(rig: tuple[Agent, FakeSource, FakeStore]) -> None:
+    agent, source, store = rig
+    feed(source, range(4))
+    wait_for(lambda: any(f.get("received") == 4.0 for _, _, f in store.stats), 5, "stats sample")
+    gid, _, fields = store.stats[-1]
+    assert gid == "gw-unit"
+    for name in (
+        "acked",
+        "readings_written",
+        "spool_bytes",
+        "spool_oldest_age_seconds",
+        "store_up",
+    ):
+        assert name in fields
+
+
+def test_registry_reload_accepts_a_new_device(
+    tmp_path: Path, rig: tuple[Agent, FakeSource, FakeStore]
+) -> None:
+    agent, source, store = rig
+    agent.watcher.interval_s = 0.05
+    source.feed(topic("meter-9"), reading_line(1).encode(), now_ms())
+    wait_for(lambda: len(store.rejects) == 1, 3, "device_unknown")
+    write_registry(tmp_path / "registry.toml", ["meter-0", "meter-1", "meter-9"])
+    wait_for(lambda: agent.stats.registry_reloads >= 1, 5, "registry reload")
+    source.feed(topic("meter-9"), reading_line(1).encode(), now_ms())
+    wait_for(lambda: len(store.readings) == 1, 3, "reading of the new device")
+    assert store.readings[0].device == "meter-9"
+
+
+def test_stop_flushes_and_acknowledges(tmp_path: Path) -> None:
+    write_registry(tmp_path / "registry.toml", ["meter-0"])
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        registry=tmp_path / "registry.toml",
+        batch_size=1000,
+        batch_age_ms=60_000,
+    )
+    source, store = FakeSource(), FakeStore()
+    agent = build(settings, store=store, source=source)
+    agent.start()
+    feed(source, range(7))
+    agent.stop()
+    assert len(source.acked) == 7 and written_seqs(store) == list(range(7))
+    assert source.paused and source.closed
