@@ -115,6 +115,8 @@ class SqliteStore:
     ) -> None:
         if str(path) == ":memory:":
             raise ValueError("SqliteStore needs a file: each thread opens its own connection")
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.path = Path(path)
         self.retention_ms = duration_ms(retention) if retention else 0
         self._sync = synchronous

@@ -7,6 +7,7 @@ inside the default retention of 104 weeks.
 
 from __future__ import annotations
 
+import inspect
 import time
 import uuid
 from collections.abc import Iterator
@@ -42,6 +43,23 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[TelemetryStore]:
     s.ensure_ready()
     yield s
     s.close()
+
+
+@pytest.mark.parametrize("cls", [InfluxStore, SqliteStore])
+def test_implements_every_method_of_the_protocol(cls: type) -> None:
+    methods = [
+        name
+        for name, fn in vars(TelemetryStore).items()
+        if callable(fn) and not name.startswith("_")
+    ]
+    assert {"write", "series", "downsample", "latest", "purge_older_than"} <= set(methods)
+    for name in methods:
+        want = inspect.signature(getattr(TelemetryStore, name))
+        got = inspect.signature(getattr(cls, name))
+        assert list(got.parameters) == list(want.parameters), name
+        for p in want.parameters.values():
+            assert got.parameters[p.name].kind == p.kind, (name, p.name)
+            assert got.parameters[p.name].default == p.default, (name, p.name)
 
 
 def _r(entity: str, device: str, ts: int, **values: float) -> Reading:
