@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import queue
+import re
 import subprocess
 import time
 import uuid
@@ -21,13 +22,19 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from telemetry.contract import Decoder
 from telemetry.registry import Registry
 from telemetry.registry_cli import main
 from tests.servers import Mosquitto, _require, _wait_port
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 
-PASSWORDS = {"meter-a1": "meter-a1-pass", "soil-o1": "soil-o1-pass", "gateway": "gateway-pass"}
+PASSWORDS = {
+    "meter-a1": "meter-a1-pass",
+    "soil-o1": "soil-o1-pass",
+    "gateway": "gateway-pass",
+    "monitor": "monitor-pass",
+}
 A_TOPIC = "tanzhang/v1/line-a1/meter-a1/data"
 B_TOPIC = "tanzhang/v1/orchard-1/soil-o1/data"
 WAIT = 5.0
@@ -85,7 +92,8 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     assert set(Registry.load(reg).devices) == {"meter-a1", "soil-o1"}
     pw, acl = tmp_path / "passwd", tmp_path / "acl"
     cli(reg, "export", "--passwd", str(pw), "--acl", str(acl),
-        "--gateway-password", PASSWORDS["gateway"])  # fmt: skip
+        "--gateway-password", PASSWORDS["gateway"],
+        "--monitor-user", "monitor", "--monitor-password", PASSWORDS["monitor"])  # fmt: skip
     server = RootSafeMosquitto(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
     yield server
     server.stop()
@@ -254,3 +262,90 @@ def test_last_will_marks_the_device_offline(broker: Mosquitto, clients: dict[str
         assert (msg.topic, msg.payload, msg.retain) == (status, b"offline", True)
     finally:
         late.close()
+
+
+def test_monitor_reads_dead_letters_and_status_only(
+    broker: Mosquitto, clients: dict[str, Client]
+) -> None:
+    mon = Client(broker.port, "monitor", PASSWORDS["monitor"])
+    try:
+        assert mon.rc == 0
+        mon.subscribe("tanzhang/dead-letter/#")
+        mon.subscribe("tanzhang/v1/#")  # granted, but only status topics are delivered
+        clients["meter-a1"].publish(A_TOPIC, "data-not-for-monitor")
+        clients["meter-a1"].publish("tanzhang/v1/line-a1/meter-a1/status", "online")
+        clients["gateway"].publish("tanzhang/dead-letter/device_unknown", "dead-letter")
+        got = mon.received_until("dead-letter")
+        assert got == [
+            ("tanzhang/v1/line-a1/meter-a1/status", "online"),
+            ("tanzhang/dead-letter/device_unknown", "dead-letter"),
+        ]
+        assert mon.publish(A_TOPIC, "forged-by-monitor") == 135
+    finally:
+        mon.close()
+
+
+# -- the examples of docs/protocol.md work as pasted -----------------------------------------
+
+PROTOCOL_MD = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+
+
+def doc_examples() -> list[str]:
+    """The ```sh blocks of docs/protocol.md that publish with mosquitto_pub."""
+    blocks = re.findall(r"^```sh\n(.*?)^```", PROTOCOL_MD.read_text(encoding="utf-8"), re.M | re.S)
+    return [b for b in blocks if "mosquitto_pub" in b]
+
+
+def test_protocol_examples_publish_and_decode(tmp_path: Path) -> None:
+    reg_path = tmp_path / "registry.toml"
+    cli(reg_path, "add-entity", "factory-a", "--kind", "factory")
+    cli(reg_path, "add-entity", "line-a1", "--kind", "line", "--parent", "factory-a")
+    cli(reg_path, "add-entity", "orchard-cs1", "--kind", "orchard", "--attr", "area_mu=120",
+        "--attr", "county=常山县")  # fmt: skip
+    example_pass = "example-pass-1"
+    cli(reg_path, "add-device", "meter-a1", "--entity", "line-a1", "--role",
+        "electricity_meter", "--password", example_pass)  # fmt: skip
+    cli(reg_path, "add-device", "terminal-cs1", "--entity", "orchard-cs1", "--role",
+        "field_terminal", "--password", example_pass)  # fmt: skip
+    pw, acl = tmp_path / "passwd", tmp_path / "acl"
+    cli(reg_path, "export", "--passwd", str(pw), "--acl", str(acl),
+        "--gateway-password", PASSWORDS["gateway"])  # fmt: skip
+    server = RootSafeMosquitto(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
+    sub = None
+    try:
+        sub = Client(server.port, "gateway", PASSWORDS["gateway"])
+        sub.subscribe("tanzhang/v1/#")
+        examples = doc_examples()
+        assert len(examples) >= 6
+        env = {
+            **os.environ,
+            "MQTT_HOST": "127.0.0.1",
+            "MQTT_PORT": str(server.port),
+            "MQTT_PASS": example_pass,
+        }
+        for script in examples:
+            run = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", script],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert run.returncode == 0, f"{script}\n{run.stderr}"
+        expected = sum(script.count("mosquitto_pub") for script in examples)
+        received = [sub.messages.get(timeout=WAIT) for _ in range(expected)]
+        decoder = Decoder(Registry.load(reg_path))
+        now = int(time.time() * 1000)
+        outs = [decoder.decode(m.topic, m.payload, now) for m in received]
+    finally:
+        if sub is not None:
+            sub.close()
+        server.stop()
+    reasons = [r.reason for out in outs for r in out.rejects]
+    assert reasons == ["value_out_of_bounds"], [r.detail for o in outs for r in o.rejects]
+    readings = [r for out in outs for r in out.readings]
+    assert len(readings) == 6
+    assert [r.values for r in readings if r.stamped] == [{"power_kw": 41.0}]  # the one without ts
+    assert all(now - 300_000 < r.ts_ms <= now for r in readings)
+    assert sorted(e.type for out in outs for e in out.events) == ["fertilizer_applied", "practice"]
+    assert [o.status for o in outs if o.status] == ["online"]
