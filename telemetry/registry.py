@@ -52,6 +52,7 @@ REQUIRED_ATTRS: dict[str, tuple[str, ...]] = {
 ATTR_SPECS: dict[str, tuple[tuple[str, ...], str]] = {
     "area_mu": (("orchard", "forest", "factory"), "pos"),
     "county": (("orchard", "forest", "factory"), "str"),
+    "species": (("forest",), "str"),
     "forest_species": (("forest",), "str"),
     "orchard_mature": (("orchard",), "bool"),
     "practices": (("orchard",), "practices"),
