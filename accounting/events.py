@@ -8,7 +8,9 @@ Events arrive as dicts (the ``event`` channel of the wire contract), e.g.::
     {"type": "harvest", "id": "e3", "mass_t": 12.5}
     {"type": "practice", "id": "e4", "practice": "grass_cover", "area_mu": 30}
     {"type": "tree_survey", "id": "e5", "ts": "2026-10-01", "trees": 1500,
-     "mean_trunk_diameter_cm": 12.0}            # or "biomass_t": 95.0
+     "mean_trunk_diameter_cm": 12.0}            # or "biomass_t": 95.0 [t d.m. above ground]
+    {"type": "tree_survey", "id": "e8", "ts_ms": 1767225600000, "trees": 9000,
+     "volume_m3": 1100.0, "species": "chinese_fir"}   # forest plot inventory
     {"type": "pesticide_applied", "id": "e6", "mass_kg": 3, "class": "herbicide"}
     {"type": "lime_applied", "id": "e7", "mass_t": 2, "material": "limestone"}
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 
 from accounting.errors import InvalidEventError
 
@@ -61,6 +64,36 @@ class EventTotals:
     @classmethod
     def from_dict(cls, d: dict) -> EventTotals:
         return cls(**d)
+
+
+def record_time_s(rec: dict) -> float | None:
+    """Time of a dated record [s since the epoch, UTC] from ``ts_ms`` (epoch ms), or ``ts``
+    (epoch ms number, ISO date/datetime text, date or datetime; naive means UTC); None if
+    it has none.
+
+    Raises
+    ------
+    InvalidEventError
+        The time cannot be read.
+    """
+    if rec.get("ts_ms") is not None:
+        raw = rec["ts_ms"]
+    elif rec.get("ts") is not None:
+        raw = rec["ts"]
+    else:
+        return None
+    try:
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return float(raw) / 1000.0
+        if isinstance(raw, str):
+            raw = datetime.fromisoformat(raw)
+        if isinstance(raw, date) and not isinstance(raw, datetime):
+            raw = datetime(raw.year, raw.month, raw.day)
+        if isinstance(raw, datetime):
+            return (raw if raw.tzinfo else raw.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError):
+        pass
+    raise InvalidEventError(f"record {rec.get('id')!r}: unreadable time {raw!r}")
 
 
 def _num(ev: dict, key: str, *, default: float | None = None, frac: bool = False) -> float:
@@ -141,12 +174,16 @@ def summarize_events(events) -> EventTotals:
                 raise InvalidEventError(f"event {eid!r}: unknown practice {practice!r}")
             area = _num(ev, "area_mu")
             out.practices[practice] = max(out.practices.get(practice, 0.0), area)
-        elif kind == "tree_survey":
+        elif kind in ("tree_survey", "forest_inventory"):
+            # a stock needs biomass_t, volume_m3 (forests) or trees + mean trunk diameter
             if "biomass_t" in ev:
                 _num(ev, "biomass_t")
+            elif "volume_m3" in ev:
+                _num(ev, "volume_m3")
             else:
                 _num(ev, "trees")
                 _num(ev, "mean_trunk_diameter_cm")
+            record_time_s(ev)
             out.tree_surveys.append(dict(ev))
         elif kind == "pesticide_applied":
             _add(out.pesticides_kg, str(ev.get("class", "generic")), _num(ev, "mass_kg"))
@@ -157,5 +194,5 @@ def summarize_events(events) -> EventTotals:
             continue
         counts[kind] += 1
     out.counts = dict(counts)
-    out.tree_surveys.sort(key=lambda s: str(s.get("ts", "")))
+    out.tree_surveys.sort(key=lambda s: record_time_s(s) or 0.0)
     return out

@@ -26,12 +26,13 @@ Pools (removals, positive): ``biomass`` (orchard trees), ``soil`` (SOC from prac
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, datetime
 
 from accounting import emissions as em
 from accounting import sequestration as sq
 from accounting.activity_data import ActivityData
 from accounting.errors import InvalidEventError
+from accounting.events import record_time_s
 from accounting.factors import FactorSet
 from accounting.profiles import EntityProfile
 from accounting.units import DAYS_PER_YEAR, HA_PER_MU
@@ -226,84 +227,115 @@ def fertiliser_lines(act: ActivityData, fs: FactorSet) -> list[Line]:
     return out
 
 
-def _survey_stock_t_c(s: dict, fs: FactorSet) -> float:
+def _orchard_stock_t_c(s: dict, fs: FactorSet) -> float | None:
+    """Tree carbon of an orchard survey [t C]; None if the survey holds no stock figure."""
     if "biomass_t" in s:
         agb = float(s["biomass_t"])
-    else:
+    elif "trees" in s and "mean_trunk_diameter_cm" in s:
         per_tree_kg = sq.tree_agb_allometric(
             float(s["mean_trunk_diameter_cm"]),
             fs.value("orchard.allometry.ln_a"),
             fs.value("orchard.allometry.b"),
         )
         agb = float(s["trees"]) * float(per_tree_kg) / 1000.0
+    else:
+        return None
     return float(
         sq.tree_carbon(agb, fs.value("orchard.root_shoot"), fs.value("orchard.carbon_fraction"))
     )
 
 
-def _years_between(a: dict, b: dict) -> float:
-    """Years between two dated records (``ts`` an ISO date or datetime string)."""
-    try:
-        d0 = date.fromisoformat(str(a["ts"])[:10])
-        d1 = date.fromisoformat(str(b["ts"])[:10])
-    except ValueError as exc:
-        raise InvalidEventError(f"bad survey/inventory date: {exc}") from None
-    return (d1 - d0).days / DAYS_PER_YEAR
+def _forest_stock_t_c(s: dict, fs: FactorSet, species: str | None) -> float | None:
+    """Tree carbon of a forest inventory [t C] from ``volume_m3`` (V × D × BEF × (1+R) × CF)
+    or, without volume, from above-ground ``biomass_t`` (AGB × (1+R) × CF)."""
+    p = f"forest.{s.get('species') or species}"
+    if not fs.has(f"{p}.root_shoot"):
+        raise InvalidEventError(
+            f"no forest parameters for species {p[7:]!r} in factor set {fs.name}"
+        )
+    r, cf = fs.value(f"{p}.root_shoot"), fs.value(f"{p}.carbon_fraction")
+    if "volume_m3" in s:
+        v = float(s["volume_m3"])
+        return float(
+            sq.forest_carbon_stock(v, fs.value(f"{p}.wood_density"), fs.value(f"{p}.bef"), r, cf)
+        )
+    if "biomass_t" in s:
+        return float(sq.tree_carbon(float(s["biomass_t"]), r, cf))
+    return None
+
+
+#: a survey pair this far apart (or more) is preferred, so that seasonal growth cancels [d]
+MIN_PAIR_DAYS = 330.0
+
+
+def stock_pair(records: list[dict], stock) -> tuple[dict, dict, float, float, float] | None:
+    """Pick the two inventories for a stock difference.
+
+    ``b`` = the latest record with a stock; ``a`` = the latest one at least
+    :data:`MIN_PAIR_DAYS` before ``b`` (a whole growth cycle), else the earliest one. Records
+    at the same time keep the last. Returns ``(a, b, C_a, C_b, years)`` or None.
+    """
+    dated = {}
+    for rec in records:
+        t = record_time_s(rec)
+        c = stock(rec) if t is not None else None
+        if c is not None:
+            dated[t] = (rec, c)
+    if len(dated) < 2:
+        return None
+    times = sorted(dated)
+    tb = times[-1]
+    older = [t for t in times[:-1] if tb - t >= MIN_PAIR_DAYS * 86400]
+    ta = older[-1] if older else times[0]
+    years = (tb - ta) / (DAYS_PER_YEAR * 86400)
+    return dated[ta][0], dated[tb][0], dated[ta][1], dated[tb][1], years
+
+
+def _when(rec: dict) -> str:
+    t = record_time_s(rec)
+    return datetime.fromtimestamp(t, UTC).date().isoformat() if t is not None else "?"
 
 
 def removal_lines(
     profile: EntityProfile, act: ActivityData, fs: FactorSet, years: float
 ) -> list[Line]:
-    """Removal lines (biomass, soil, forest) over a period of ``years`` [yr]."""
+    """Removal lines (biomass, soil, forest) over a period of ``years`` [yr].
+
+    Orchards: stock difference of two tree surveys (:func:`stock_pair`) when there are two,
+    else the Tier 1 rate unless the orchard is mature; plus soil carbon of the practices.
+    Forests: stock difference of two inventories (``forest_inventories`` and tree surveys
+    carrying ``volume_m3`` or ``biomass_t``).
+    """
     out: list[Line] = []
     area_ha = (profile.area_mu or 0.0) * HA_PER_MU
     if profile.kind == "orchard":
-        surveys = [s for s in act.tree_surveys if "ts" in s]
-        keys = ["orchard.root_shoot", "orchard.carbon_fraction"]
-        if len(surveys) >= 2 and _years_between(surveys[-2], surveys[-1]) > 0:
-            a, b = surveys[-2], surveys[-1]
+        pair = stock_pair(act.tree_surveys, lambda s: _orchard_stock_t_c(s, fs))
+        if pair:
+            a, b, ca, cb, dy = pair
+            keys = ["orchard.root_shoot", "orchard.carbon_fraction"]
             if "biomass_t" not in a or "biomass_t" not in b:
                 keys += ["orchard.allometry.ln_a", "orchard.allometry.b"]
-            rate = float(
-                sq.stock_difference_removal(
-                    _survey_stock_t_c(a, fs), _survey_stock_t_c(b, fs), _years_between(a, b)
-                )
-            )
-            note = f"stock difference {a['ts']} -> {b['ts']}"
+            rate = float(sq.stock_difference_removal(ca, cb, dy))
+            note = f"stock difference {_when(a)} -> {_when(b)}"
             out.append(Line("removal", "biomass", None, rate, "t CO2/yr", keys, rate * years, note))
         elif not profile.orchard_mature:
-            r = fs.value("orchard.tier1_biomass_rate")
-            rate = float(sq.tier1_biomass_removal(area_ha, r))
+            rate = float(sq.tier1_biomass_removal(area_ha, fs.value("orchard.tier1_biomass_rate")))
+            keys = ["orchard.tier1_biomass_rate"]
             out.append(
-                Line(
-                    "removal",
-                    "biomass",
-                    None,
-                    area_ha,
-                    "ha",
-                    ["orchard.tier1_biomass_rate"],
-                    rate * years,
-                    "Tier 1",
-                )
+                Line("removal", "biomass", None, area_ha, "ha", keys, rate * years, "Tier 1")
             )
         out += soil_lines(profile, act, fs, years)
     elif profile.kind == "forest":
-        inv = [i for i in act.forest_inventories if "ts" in i]
-        if len(inv) >= 2 and _years_between(inv[-2], inv[-1]) > 0:
-            stocks = []
-            for i in inv[-2:]:
-                sp = i.get("species") or profile.forest_species
-                p = f"forest.{sp}"
-                keys = [f"{p}.wood_density", f"{p}.bef", f"{p}.root_shoot", f"{p}.carbon_fraction"]
-                stocks.append(
-                    float(
-                        sq.forest_carbon_stock(float(i["volume_m3"]), *(fs.value(k) for k in keys))
-                    )
-                )
-            rate = float(
-                sq.stock_difference_removal(stocks[0], stocks[1], _years_between(inv[-2], inv[-1]))
-            )
-            note = f"stock difference {inv[-2]['ts']} -> {inv[-1]['ts']}"
+        records = list(act.forest_inventories) + list(act.tree_surveys)
+        pair = stock_pair(records, lambda s: _forest_stock_t_c(s, fs, profile.forest_species))
+        if pair:
+            a, b, ca, cb, dy = pair
+            sp = b.get("species") or profile.forest_species
+            keys = [
+                f"forest.{sp}.{k}" for k in ("wood_density", "bef", "root_shoot", "carbon_fraction")
+            ]
+            rate = float(sq.stock_difference_removal(ca, cb, dy))
+            note = f"stock difference {_when(a)} -> {_when(b)}"
             out.append(Line("removal", "forest", None, rate, "t CO2/yr", keys, rate * years, note))
     return out
 

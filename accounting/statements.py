@@ -193,7 +193,7 @@ def compute_statement(
         warnings.append(f"events.unknown_type: {activity.events.ignored}")
     if profile.kind == "orchard" and not any(ln.source == "biomass" for ln in lines):
         warnings.append("biomass.not_counted: mature orchard without two tree surveys")
-    if profile.kind == "forest" and not lines:
+    if profile.kind == "forest" and not any(ln.source == "forest" for ln in lines):
         warnings.append(
             "forest.no_inventory: two plot inventories are needed for a stock difference"
         )

@@ -211,3 +211,53 @@ def test_period_lengths_and_round_trip():
         "l9", "line", parent="f", baseline_start=__import__("datetime").date(2024, 1, 1)
     )
     assert EntityProfile.from_dict(p.to_dict()) == p
+
+
+def test_forest_from_tree_survey_records_with_epoch_ms():
+    # forest inventories arriving as tree_survey records (volume_m3, species, ts_ms), in any order
+    forest = EntityProfile("f2", "forest", area_mu=150)
+    t0 = 1_688_083_200_000  # 2023-06-30T00:00Z
+    recs = [
+        {
+            "type": "tree_survey",
+            "id": "b",
+            "ts_ms": t0 + 731 * 86_400_000,
+            "trees": 9000,
+            "volume_m3": 1100.0,
+            "species": "chinese_fir",
+        },
+        {
+            "type": "tree_survey",
+            "id": "a",
+            "ts_ms": t0,
+            "trees": 9000,
+            "volume_m3": 1000.0,
+            "species": "chinese_fir",
+        },
+    ]
+    s = compute_statement(forest, YEAR, _act(YEAR, tree_surveys=recs), FS)
+    per_year = 100 * 0.307 * 1.634 * 1.246 * 0.520 / (731 / 365.25) * C_TO_CO2
+    assert s.sequestration_t["forest"] == pytest.approx(per_year * 365 / 365.25)
+    s_none = compute_statement(forest, YEAR, _act(YEAR, tree_surveys=recs[:1]), FS)
+    assert "forest" not in s_none.sequestration_t
+    assert any(w.startswith("forest.no_inventory") for w in s_none.warnings)
+
+
+def test_quarterly_surveys_use_a_whole_year_pair():
+    # surveys in Jan/Apr/Jul/Oct of two years: the pair is Oct 2024 -> Oct 2025, so the
+    # summer growth spurt of a single quarter is not annualised
+    orchard = EntityProfile("o4", "orchard", area_mu=30)
+    biomass = {
+        "2024-10-15": 100.0,
+        "2025-01-15": 100.5,
+        "2025-04-15": 101.0,
+        "2025-07-15": 103.5,
+        "2025-10-15": 104.0,
+    }
+    recs = [
+        {"type": "tree_survey", "ts": d, "trees": 1200, "biomass_t": b} for d, b in biomass.items()
+    ]
+    s = compute_statement(orchard, YEAR, _act(YEAR, tree_surveys=recs), FS)
+    line = next(ln for ln in s.lines if ln.source == "biomass")
+    assert line.note == "stock difference 2024-10-15 -> 2025-10-15"
+    assert line.activity == pytest.approx(4 * 1.25 * 0.47 * C_TO_CO2 / (365 / 365.25))
