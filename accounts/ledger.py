@@ -29,6 +29,7 @@ from accounts.errors import InvalidStatement
 from accounts.models import (
     GRAMS_PER_TONNE,
     Account,
+    FactorSetRecord,
     LedgerEntry,
     PostedStatement,
     tonnes_to_grams,
@@ -40,6 +41,7 @@ from accounts.registry_sync import ensure_accounts, get_account, list_accounts
 __all__ = [
     "Balance",
     "audit_trail",
+    "factor_set_ref",
     "balance",
     "ensure_accounts",
     "get_account",
@@ -98,6 +100,30 @@ def _digest(doc: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def _remember_factor_set(session: Session, ref: dict[str, Any]) -> None:
+    """Store a factor set's full reference once per digest (concurrent posts: no conflict)."""
+    row = {
+        "digest": str(ref["digest"]),
+        "name": str(ref.get("name", "")),
+        "version": None if ref.get("version") is None else str(ref["version"]),
+        "ref": ref,
+        "first_seen": utcnow(),
+    }
+    if session.get(FactorSetRecord, row["digest"]) is not None:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(FactorSetRecord).values(**row).on_conflict_do_nothing())
+
+
+def factor_set_ref(session: Session, digest: str) -> dict[str, Any] | None:
+    """The full reference (with sources) of the factor set a statement names by digest."""
+    rec = session.get(FactorSetRecord, digest)
+    return None if rec is None else rec.ref
+
+
 def post_statement(
     session: Session,
     entity_id: str,
@@ -122,8 +148,10 @@ def post_statement(
         ``emissions_t`` [t CO2e, >= 0] and ``removals_t`` [t CO2e; negative when a pool
         lost carbon]. Note the accounting statement's ``net_balance_t`` is emissions minus
         removals (positive = source), the opposite sign of :attr:`PostedStatement.net_t`.
-        May hold ``factor_set`` ({name, version, ...}),
-        ``data_window`` and ``coverage`` [0..1]. Stored whole as JSON.
+        May hold ``factor_set`` ({name, version, digest, ...}), ``data_window`` and
+        ``coverage`` [0..1]. Stored whole as JSON, except that a factor-set reference with
+        ``sources`` is stored once in the ``factor_set`` table (see :func:`factor_set_ref`)
+        and the statement keeps it without them.
     reason : str
         Why it is posted ("scheduled close", "late reading", ...); kept in the audit trail.
     book : bool, optional
@@ -153,6 +181,11 @@ def post_statement(
     factor_set = doc.get("factor_set")
     if isinstance(factor_set, str):
         factor_set = {"name": factor_set}
+    full_ref = None
+    if isinstance(factor_set, dict) and factor_set.get("digest") and "sources" in factor_set:
+        full_ref = factor_set
+        factor_set = {k: v for k, v in factor_set.items() if k != "sources"}
+        doc["factor_set"] = factor_set
     window = doc.get("data_window")
     if window is not None and not isinstance(window, dict):
         window = {"window": window}
@@ -162,6 +195,8 @@ def post_statement(
     digest = _digest(doc)
     with write_transaction(session):
         acct = get_account(session, entity_id, lock=True)
+        if full_ref is not None:
+            _remember_factor_set(session, full_ref)
         current = session.scalars(
             select(PostedStatement)
             .where(

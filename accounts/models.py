@@ -184,6 +184,22 @@ class PostedStatement(Base):
         )
 
 
+class FactorSetRecord(Base):
+    """A factor set's full reference (sources included), stored once per digest.
+
+    Statements keep ``{name, version, digest, includes, overrides}``; the digest leads here
+    to the sources, so thousands of statements don't each repeat the same ~4 KB of text.
+    """
+
+    __tablename__ = "factor_set"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str | None] = mapped_column(String(40))
+    ref: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Redemption(Base):
     """A redemption of net fixed carbon for commercial organic fertiliser (Changshan rule).
 

@@ -159,3 +159,22 @@ def test_catch_up_closes_every_missing_day_then_nothing_new(ledger, store):
     # a day later: one new day, the last closed one re-checked and unchanged
     later = catch_up(ledger, store, ents, "day", now=now + timedelta(days=1), tz=TZ, lookback=1)
     assert [r.outcome for r in later] == ["unchanged", "posted"]
+
+
+def test_factor_set_sources_are_stored_once(ledger, store):
+    from sqlalchemy import func, select
+
+    from accounting.factors import load_factor_set
+    from accounts.ledger import factor_set_ref
+    from accounts.models import FactorSetRecord
+
+    end = DAY.end + timedelta(hours=1)
+    store.write(readings=register("line-a1", "meter-a1", DAY.start, end, 10))
+    store.write(readings=register("factory-a", "meter-main", DAY.start, end, 5))
+    close_entities(ledger, store, ENTITIES[:2], DAY, tz=TZ)
+    assert ledger.scalar(select(func.count()).select_from(FactorSetRecord)) == 1
+    [ps] = statements(ledger, "line-a1", "day", DAY.start, DAY.end)
+    fs = load_factor_set("cn-mee-2023")
+    assert ps.factor_set["digest"] == fs.digest and "sources" not in ps.factor_set
+    assert "sources" not in ps.statement["factor_set"]
+    assert factor_set_ref(ledger, fs.digest)["sources"] == fs.ref["sources"]
