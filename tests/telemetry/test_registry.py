@@ -13,11 +13,16 @@ import re
 import shutil
 import stat
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from telemetry.registry import (
+    ATTR_SPECS,
+    DEVICE_ROLES,
+    ENTITY_KINDS,
+    REQUIRED_ATTRS,
     Device,
     Entity,
     Registry,
@@ -579,3 +584,30 @@ def test_cli_export_monitor_user_and_owner(reg_file: Path, tmp_path: Path) -> No
                            str(tmp_path / "a2"), "--gateway-password", "gw-password", *bad)  # fmt: skip
         assert code == 2 and message in err, (bad, err)
         assert not (tmp_path / "p2").exists()
+
+
+# -- docs/registry.md cannot drift from the code ----------------------------------------------
+
+REGISTRY_MD = Path(__file__).resolve().parents[2] / "docs" / "registry.md"
+
+
+def test_registry_doc_example_file_is_valid() -> None:
+    text = REGISTRY_MD.read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+    example = example.replace('"$7$101$...$..."', f'"{mosquitto_hash("x" * 8)}"')
+    reg = Registry.from_dict(tomllib.loads(example))
+    assert {e.kind for e in reg.entities.values()} == set(ENTITY_KINDS)
+    assert reg.entity_of("meter-a1") == "line-a1"
+
+
+def test_registry_doc_lists_every_attribute_role_and_command() -> None:
+    text = REGISTRY_MD.read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `([a-z0-9_]+)` \|", text, re.M))
+    assert set(ATTR_SPECS) <= rows
+    assert set(DEVICE_ROLES) <= rows
+    for kind, required in REQUIRED_ATTRS.items():
+        for attr in required:
+            row = re.search(rf"^\| `{attr}` \|.*$", text, re.M).group(0)
+            assert kind in row.split("|")[4], (kind, attr, row)  # the "required" column
+    for command in ("list", "add-entity", "add-device", "set-password", "export", "check"):
+        assert f"tanzhang registry {command}" in text
