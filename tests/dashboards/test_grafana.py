@@ -190,3 +190,15 @@ def test_query_runs_on_influxd(influx, file, title, query):
     gauges_only_elsewhere = ("gas_m3_total", "steam_t_total")
     if not any(f in q for f in gauges_only_elsewhere):
         assert series, f"{file} / {title}: no data for {q}"
+
+
+def test_compose_mounts_what_the_provider_reads():
+    compose = yaml.safe_load((GRAFANA.parents[1] / "docker-compose.yml").read_text())
+    mounts = compose["services"]["grafana"]["volumes"]
+    prov = yaml.safe_load((GRAFANA / "provisioning/dashboards/dashboards.yaml").read_text())
+    path = prov["providers"][0]["options"]["path"]
+    assert f"./dashboards/grafana/dashboards:{path}:ro" in mounts
+    assert "./dashboards/grafana/provisioning:/etc/grafana/provisioning:ro" in mounts
+    ds = (GRAFANA / "provisioning/datasources/influxdb.yaml").read_text()
+    assert "$INFLUXDB_PASSWORD" in ds
+    assert "INFLUXDB_PASSWORD" in compose["services"]["grafana"]["environment"]
