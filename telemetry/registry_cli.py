@@ -26,6 +26,7 @@ import os
 import secrets
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -189,10 +190,16 @@ def _write_atomic(path: Path, text: str, mode: int, owner: tuple[int, int] | Non
         raise
 
 
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        "  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
     )
 
 
