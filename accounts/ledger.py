@@ -49,6 +49,7 @@ __all__ = [
     "last_closed_many",
     "list_accounts",
     "post_statement",
+    "purge_memo_statements",
     "statements",
 ]
 
@@ -342,3 +343,23 @@ def last_closed_many(session: Session, period_kind: str) -> dict[str, datetime]:
         .group_by(Account.entity_id)
     )
     return {eid: end for eid, end in session.execute(q)}
+
+
+def purge_memo_statements(session: Session, period_kind: str, before: datetime) -> int:
+    """Delete statements of ``period_kind`` that ended before ``before`` and were not booked.
+
+    Memo statements (hours, for the live pages) post no ledger entries, so nothing in the
+    ledger refers to them; booked statements are never deleted. Commits; returns the
+    number of statement versions deleted.
+    """
+    from sqlalchemy import delete
+
+    with write_transaction(session):
+        res = session.execute(
+            delete(PostedStatement).where(
+                PostedStatement.period_kind == period_kind,
+                PostedStatement.booked.is_(False),
+                PostedStatement.period_end < as_utc(before),
+            )
+        )
+    return int(res.rowcount or 0)

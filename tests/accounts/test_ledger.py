@@ -6,7 +6,7 @@ net = 4.0 - 2.5 = +1.5 t (a net sink).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -242,3 +242,22 @@ def test_accounting_periods_and_registry_entities_are_accepted(session):
     assert ps.period_start == datetime(2026, 10, 31, 16, tzinfo=UTC)
     assert [v.version for v in audit_trail(session, "orchard-9", nov)] == [1]
     assert balance(session, "orchard-9").net_t == 1.0
+
+
+def test_purge_memo_statements_keeps_booked_ones(session):
+    from accounts.ledger import purge_memo_statements
+
+    hours = [Period.containing("hour", datetime(2026, 11, 1, h, tzinfo=UTC)) for h in (1, 2, 3)]
+    for h in hours:
+        post_statement(session, "orchard-1", h, stmt(0.1, 0.2), reason="close")
+    post_statement(session, "orchard-1", hours[0], stmt(0.2, 0.2), reason="late reading")
+    post_statement(session, "orchard-1", NOV1, stmt(2.5, 4.0), reason="close")
+    # hours 1 and 2 ended before the cut-off, hour 3 after
+    n = purge_memo_statements(session, "hour", hours[2].start + timedelta(minutes=1))
+    assert n == 3  # two versions of hour 1, one of hour 2
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)
+    assert [s.period_start.hour for s in statements(session, "orchard-1", "hour", start, end)] == [
+        3
+    ]
+    assert purge_memo_statements(session, "day", end + timedelta(days=1)) == 0
+    assert balance(session, "orchard-1").net_t == 1.5

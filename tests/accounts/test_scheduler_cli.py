@@ -168,3 +168,23 @@ def test_parse_period():
     assert parse_period("hour", "2026-11-01T08", TZ).start == datetime(2026, 11, 1, 0, tzinfo=UTC)
     assert parse_period("month", "2026-11", "UTC").end == datetime(2026, 12, 1, tzinfo=UTC)
     assert parse_period("year", "2026-05-03", "UTC").start == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_hourly_job_deletes_old_memo_statements(sessions, tmp_path):
+    from accounts.ledger import ensure_accounts, post_statement
+
+    now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    old = Period.containing("hour", now - timedelta(days=15))
+    recent = Period.containing("hour", now - timedelta(days=13))
+    with sessions() as s:
+        ensure_accounts(s, [{"id": "forest-9", "kind": "forest"}])
+        for p in (old, recent):
+            post_statement(s, "forest-9", p, {"emissions_t": 0, "removals_t": 1}, reason="t")
+    store = SqliteStore(tmp_path / "t.sqlite", retention=None)
+    try:
+        assert run_close_job(sessions, store, lambda: [], "hour", now=now) == []
+    finally:
+        store.close()
+    with sessions() as s:
+        left = statements(s, "forest-9", "hour", now - timedelta(days=30), now)
+    assert [p.period_start for p in left] == [recent.start]
