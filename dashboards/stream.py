@@ -39,7 +39,7 @@ POLL_S = 0.5
 #: seconds between two keep-alive comments [s]
 HEARTBEAT_S = 15.0
 #: a stream ends after this long and the page reconnects [s]
-MAX_LIFETIME_S = 60.0
+MAX_LIFETIME_S = 20.0
 #: at most this many entities per stream
 MAX_ENTITIES = 200
 

@@ -44,3 +44,82 @@ def test_a_new_reading_shows_within_two_seconds(live_app, page_for):
     assert power.inner_text().startswith("987.6")
     assert page.evaluate("window.__marker") == 1, "the page reloaded"
     assert page.console_errors == []
+
+
+@pytest.fixture
+def gateway(live_app, mosquitto):
+    """A real gateway (gateway.service.run) from a real mosquitto into the page's store file."""
+    import threading
+
+    from gateway import service
+    from tanzhang.settings import Settings
+    from telemetry.sqlite import SqliteStore
+
+    registry_path = live_app.data_dir / "registry.toml"
+    live_app.registry.save(registry_path)
+    settings = Settings(
+        environment="development",
+        data_dir=live_app.data_dir / "gateway",
+        registry=registry_path,
+        mqtt_url=mosquitto.url,
+        mqtt_client_id="dashboards-test-gw",
+        batch_age_ms=50,
+    )
+    store = SqliteStore(live_app.data_dir / "telemetry.sqlite", synchronous="NORMAL")
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(
+        target=service.run,
+        args=(settings, stop),
+        kwargs={"store": store, "ready": ready},
+        daemon=True,
+    )
+    thread.start()
+    assert ready.wait(20), "gateway did not start"
+    yield mosquitto
+    stop.set()
+    thread.join(20)
+    assert not thread.is_alive()
+
+
+@pytest.mark.servers
+@pytest.mark.filterwarnings("ignore:unclosed file.*(influxd|stdout)\\.log:ResourceWarning")
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in.*(influxd|stdout)\\.log:pytest.PytestUnraisableExceptionWarning"
+)
+def test_a_reading_published_over_mqtt_shows_within_two_seconds(live_app, page_for, gateway):
+    """mosquitto_pub → mosquitto → gateway → store → SSE → page, timed from the publish."""
+    import json
+    import shutil
+    import subprocess
+
+    page = page_for()
+    page.goto(f"{live_app.url}/dashboards/factory/{demo.FACTORY}")
+    page.wait_for_selector('#line-line-a1 [data-role="power"][data-value]')
+    page.wait_for_function("document.getElementById('conn').textContent.includes('Live')")
+    page.evaluate("window.__marker = 1")
+    payload = json.dumps({"ts": int(time.time() * 1000), "seq": 1, "values": {"power_kw": 432.1}})
+    t0 = time.monotonic()
+    subprocess.run(
+        [
+            shutil.which("mosquitto_pub"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(gateway.port),
+            "-q",
+            "1",
+            "-t",
+            "tanzhang/v1/line-a1/meter-a1/data",
+            "-m",
+            payload,
+        ],
+        check=True,
+        timeout=10,
+    )
+    page.wait_for_function(
+        "document.querySelector('#line-line-a1 [data-role=\"power\"]').dataset.value === '432.1'",
+        timeout=2000,
+    )
+    assert time.monotonic() - t0 < 2.0
+    assert page.evaluate("window.__marker") == 1, "the page reloaded"
+    assert page.console_errors == []
