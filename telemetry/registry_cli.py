@@ -6,6 +6,8 @@ Subcommands (see docs/registry.md)::
     add-entity ID --kind K [--parent P] [--name N] [--attr key=value ...]
     add-device ID --entity E --role R [--password P | --generate-password] [--attr key=value ...]
     set-password ID (--password P | --generate-password)
+    remove-device ID
+    remove-entity ID
     export --passwd FILE --acl FILE [--prefix P]
            [--gateway-user U] (--gateway-password P | --gateway-password-hash H | --no-gateway)
            [--simulator-user U (--simulator-password P | --simulator-password-hash H)]
@@ -115,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
         s = p.add_mutually_exclusive_group()
         s.add_argument(f"--{role}-password")
         s.add_argument(f"--{role}-password-hash")
+
+    p = sub.add_parser("remove-device", help="remove a device (it can no longer log in)")
+    p.add_argument("id")
+    p = sub.add_parser("remove-entity", help="remove an entity without devices or children")
+    p.add_argument("id")
 
     sub.add_parser("check", help="validate the registry file")
     return parser
@@ -347,6 +354,24 @@ def main(
             device.password_hash = _credentials(args, out, inp)
             reg.save(registry_path)
             out.write(f"password of {args.id} changed; export and reload mosquitto to apply\n")
+            return EXIT_OK
+        if args.command == "remove-device":
+            if reg.devices.pop(args.id, None) is None:
+                raise UsageError(f"device {args.id!r} is not registered")
+            reg.save(registry_path)
+            out.write(f"removed {args.id}; export and reload mosquitto to lock it out\n")
+            return EXIT_OK
+        if args.command == "remove-entity":
+            if args.id not in reg.entities:
+                raise UsageError(f"entity {args.id!r} is not registered")
+            users = [d.id for d in reg.devices_of(args.id)] + [e.id for e in reg.children(args.id)]
+            if users:
+                raise UsageError(
+                    f"entity {args.id!r} still has devices or children: {', '.join(users)}"
+                )
+            del reg.entities[args.id]
+            reg.save(registry_path)
+            out.write(f"removed {args.id}; its account and history stay in the accounts database\n")
             return EXIT_OK
         raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover
     except (UsageError, RegistryError) as exc:

@@ -586,6 +586,18 @@ def test_cli_export_monitor_user_and_owner(reg_file: Path, tmp_path: Path) -> No
         assert not (tmp_path / "p2").exists()
 
 
+def test_cli_remove_device_and_entity(reg_file: Path) -> None:
+    code, _, err = cli(reg_file, "remove-entity", "orchard-cs1")
+    assert code == 2 and "still has devices or children: soil-cs1" in err
+    assert cli(reg_file, "remove-entity", "factory-a")[2].endswith("line-a1\n")
+    assert cli(reg_file, "remove-device", "soil-cs1")[0] == 0
+    assert cli(reg_file, "remove-entity", "orchard-cs1")[0] == 0
+    reg = Registry.load(reg_file)
+    assert "soil-cs1" not in reg.devices and "orchard-cs1" not in reg.entities
+    assert cli(reg_file, "remove-device", "soil-cs1")[0] == 2
+    assert cli(reg_file, "remove-entity", "nowhere")[0] == 2
+
+
 # -- docs/registry.md cannot drift from the code ----------------------------------------------
 
 REGISTRY_MD = Path(__file__).resolve().parents[2] / "docs" / "registry.md"
@@ -609,5 +621,14 @@ def test_registry_doc_lists_every_attribute_role_and_command() -> None:
         for attr in required:
             row = re.search(rf"^\| `{attr}` \|.*$", text, re.M).group(0)
             assert kind in row.split("|")[4], (kind, attr, row)  # the "required" column
-    for command in ("list", "add-entity", "add-device", "set-password", "export", "check"):
+    for command in (
+        "list",
+        "add-entity",
+        "add-device",
+        "set-password",
+        "remove-device",
+        "remove-entity",
+        "export",
+        "check",
+    ):
         assert f"tanzhang registry {command}" in text
