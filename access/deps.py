@@ -62,13 +62,21 @@ SettingsDep = Annotated[Any, Depends(get_settings)]
 
 
 def _key_from_headers(request: Request) -> str | None:
-    key = request.headers.get("x-api-key")
-    if key:
-        return key.strip()
+    """The key of the request; 401 when the two headers carry different keys."""
+    keys = set()
+    if request.headers.get("x-api-key", "").strip():
+        keys.add(request.headers["x-api-key"].strip())
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
+        keys.add(value.strip())
+    if len(keys) > 1:
+        raise ApiError(
+            401,
+            "conflicting_api_keys",
+            "'Authorization: Bearer' and 'X-API-Key' carry different keys: send one of them",
+            headers=_CHALLENGE,
+        )
+    return keys.pop() if keys else None
 
 
 def principal_for_key(request: Request, key: str | None) -> Principal:
@@ -121,8 +129,15 @@ def authenticate(
     header: Annotated[str | None, Security(_header)],
 ) -> Principal:
     """The caller of this request (the security schemes document both headers in OpenAPI)."""
-    key = header or (bearer.credentials if bearer else None)
-    return principal_for_key(request, key.strip() if key else None)
+    keys = {k.strip() for k in (header, bearer.credentials if bearer else None) if k}
+    if len(keys) > 1:
+        raise ApiError(
+            401,
+            "conflicting_api_keys",
+            "'Authorization: Bearer' and 'X-API-Key' carry different keys: send one of them",
+            headers=_CHALLENGE,
+        )
+    return principal_for_key(request, keys.pop() if keys else None)
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

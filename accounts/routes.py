@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import func, or_, select
 
+from access import params
 from access.deps import (
     LookupDep,
     PrincipalDep,
@@ -28,13 +28,12 @@ from access.deps import (
     ensure_visible,
 )
 from access.errors import AUTH_ERRORS, ApiError, error_responses
+from access.params import ID_PATTERN, EntityId, Limit, Offset, parse_when
 from access.roles import AGRONOMIST_KINDS, Principal
 from accounts import ledger
 from accounts.models import Account, PostedStatement, Redemption
 from accounts.periods import Period
 from tanzhang.api_schemas import (
-    ID_PATTERN,
-    MAX_LIMIT,
     AccountPublic,
     BalancePublic,
     LabelExplanationPublic,
@@ -50,11 +49,7 @@ from tanzhang.api_schemas import (
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
-EntityId = Annotated[str, Path(pattern=ID_PATTERN, description="entity id of the account")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size (at most 1000)")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")]
 PeriodKind = Literal["hour", "day", "month", "year"]
-DATE_DOC = "a date `YYYY-MM-DD` (UTC day) or an RFC 3339 date-time with offset"
 #: default listing window when no start is given, per period kind
 DEFAULT_SPAN = {
     "hour": timedelta(days=7),
@@ -62,48 +57,10 @@ DEFAULT_SPAN = {
     "month": timedelta(days=3 * 366),
     "year": timedelta(days=30 * 366),
 }
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_when(raw: str | None, name: str, *, end_of_day: bool = False) -> datetime | None:
-    """An aware UTC datetime from ``YYYY-MM-DD`` or RFC 3339; 422 ``invalid_date`` otherwise.
-
-    end_of_day : a bare date means the end of that UTC day (for cut-offs), else its start
-    """
-    if raw is None:
-        return None
-    try:
-        if _DATE_RE.match(raw):
-            d = date.fromisoformat(raw)
-            start = datetime(d.year, d.month, d.day, tzinfo=UTC)
-            return start + timedelta(days=1) if end_of_day else start
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-    except (ValueError, OverflowError):
-        raise ApiError(
-            422, "invalid_date", f"{name}={raw!r} is not {DATE_DOC}, e.g. 2025-06-30"
-        ) from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ApiError(422, "invalid_date", f"{name}={raw!r} has no UTC offset: add Z or +08:00")
-    try:
-        return value.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise ApiError(422, "invalid_date", f"{name}={raw!r} is out of range") from None
-
-
-def window(period: str, start_raw: str | None, end_raw: str | None) -> tuple[datetime, datetime]:
-    """``[start, end)`` from query strings, with defaults; 422 when start is not before end."""
-    end = parse_when(end_raw, "end") or datetime.now(UTC)
-    start = parse_when(start_raw, "start")
-    if start is None:
-        try:
-            start = end - DEFAULT_SPAN[period]
-        except OverflowError:
-            start = datetime(1970, 1, 1, tzinfo=UTC)
-    if not start < end:
-        raise ApiError(
-            422, "invalid_window", f"start {start.isoformat()} must be before end {end.isoformat()}"
-        )
-    return start, end
+def window(period: str, start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    return params.window(start, end, DEFAULT_SPAN[period])
 
 
 def visible_clause(principal: Principal) -> Any:
@@ -222,7 +179,7 @@ def get_balance(
     lookup: LookupDep,
     at: Annotated[
         str | None,
-        Query(max_length=40, description=f"cut-off: {DATE_DOC} (a date: end of that day)"),
+        params.when_query("cut-off (a date: the end of that day)"),
     ] = None,
 ) -> BalancePublic:
     ensure_visible(principal, entity_id, lookup)
@@ -239,8 +196,8 @@ def get_balance(
     )
 
 
-StartQ = Annotated[str | None, Query(max_length=40, description=f"first period start: {DATE_DOC}")]
-EndQ = Annotated[str | None, Query(max_length=40, description=f"end (exclusive): {DATE_DOC}")]
+StartQ = Annotated[str | None, params.when_query("first period start")]
+EndQ = Annotated[str | None, params.when_query("end (exclusive)")]
 
 
 def _statements(
@@ -370,7 +327,7 @@ def audit(
     principal: PrincipalDep,
     session: SessionDep,
     lookup: LookupDep,
-    start: Annotated[str, Query(max_length=40, description=f"period start: {DATE_DOC}")],
+    start: Annotated[str, params.when_query("a time within the period")],
     period: PeriodKind = "day",
 ) -> list[StatementVersionPublic]:
     _visible_account(session, principal, entity_id, lookup)

@@ -7,14 +7,13 @@ these; the OpenAPI page documents exactly these.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from access.params import ID_PATTERN, MAX_LIMIT  # noqa: F401  (re-exported)
 
 T = TypeVar("T")
-
-ID_PATTERN = r"^[a-z0-9_-]{1,64}$"
-MAX_LIMIT = 1000
 
 
 class Page(BaseModel, Generic[T]):
@@ -102,8 +101,10 @@ class RejectPublic(BaseModel):
 class ReplayCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[str] = Field(min_length=1, max_length=1000, description="ids of listed rejects")
-    delete: bool = Field(True, description="remove replayed messages from the quarantine")
+    ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=1000, description="ids of listed rejects"
+    )
+    delete: StrictBool = Field(True, description="remove replayed messages from the quarantine")
 
 
 class ReplayResultPublic(BaseModel):

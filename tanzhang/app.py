@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -91,7 +92,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_json(422, "invalid_request", _validation_message(errors), details=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            allow = _allowed_methods(request, (exc.headers or {}).get("Allow"))
+            return error_json(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed here; use {', '.join(allow)}",
+                headers={"Allow": ", ".join(allow)},
+            )
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            return error_json(422, "invalid_json", "the request body is not valid JSON")
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
@@ -119,6 +130,22 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_json(500, "internal_error", "an unexpected error; it was logged")
+
+
+def _allowed_methods(request: Request, fallback: str | None) -> list[str]:
+    """Every method the OpenAPI schema documents for this path (Starlette's own ``Allow``
+    lists only the first matching route's); ``fallback`` for undocumented paths."""
+    table = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, ops in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{pattern}$"), sorted(m.upper() for m in ops)))
+        request.app.state.allow_table = table
+    for regex, methods in table:
+        if regex.match(request.url.path):
+            return methods
+    return [m.strip() for m in (fallback or "").split(",") if m.strip()]
 
 
 def _fixed(status: int, code: str) -> Callable[[Request, Exception], Any]:

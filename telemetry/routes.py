@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from access.deps import (
     AdminDep,
@@ -31,9 +31,8 @@ from access.deps import (
     ensure_visible,
 )
 from access.errors import AUTH_ERRORS, ApiError, error_responses
+from access.params import ID_PATTERN, EntityId, Limit, Offset, parse_when, when_query
 from tanzhang.api_schemas import (
-    ID_PATTERN,
-    MAX_LIMIT,
     DevicePublic,
     EntityDetailPublic,
     EntityPublic,
@@ -52,10 +51,9 @@ from telemetry.store import StoreError, StoreUnavailable
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
-EntityId = Annotated[str, Path(pattern=ID_PATTERN, description="entity id")]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size (at most 1000)")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")]
 HTTP_DEVICE = "http"
+#: the latest time a store can hold (int64 nanoseconds) [ms]
+MAX_TS_MS = 9_000_000_000_000
 #: how many of the newest rejects a replay searches for the ids it was given
 REPLAY_SCAN_LIMIT = 100_000
 
@@ -239,12 +237,14 @@ def _reject_public(r) -> RejectPublic:  # noqa: ANN001 - telemetry.store.StoredR
 def list_rejects(
     _: StaffDep,
     store: StoreDep,
-    since: Annotated[datetime | None, Query(description="RFC 3339 with offset")] = None,
+    since: Annotated[str | None, when_query("received at or after")] = None,
     reason: Annotated[str | None, Query(pattern="^[a-z_]{1,64}$")] = None,
     limit: Limit = 100,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Page[RejectPublic]:
-    since_ms = _ms(since) if since is not None else None
+    since_dt = parse_when(since, "since")
+    # stores keep nanosecond int64 timestamps: 1970 .. 2262
+    since_ms = min(max(_ms(since_dt), 0), MAX_TS_MS) if since_dt is not None else None
     rows = _store_call(store.rejects, since_ms=since_ms, reason=reason, limit=limit + offset)
     items = [_reject_public(r) for r in rows[offset : offset + limit]]
     return Page[RejectPublic](items=items, limit=limit, offset=offset)
