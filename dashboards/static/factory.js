@@ -27,30 +27,35 @@
     return r.json();
   }
 
-  /* One savings window of a line from /v1, as {t, lo, hi, kwh, pct} (null: no data). */
-  async function loadSavings(line, win) {
-    const body = await tryApi(ROUTES.savings(line, { window: win }));
-    if (!body) return null;
-    const b = body.savings || body;
-    const pick = (...ks) => { for (const k of ks) if (b[k] !== undefined && b[k] !== null) return b[k]; return null; };
-    const t = pick("avoided_t", "savings_t", "avoided_tco2e");
-    const kwh = pick("avoided_kwh", "savings_kwh", "energy_saved_kwh");
-    const u = pick("uncertainty_t", "fsu_t", "half_width_t");
-    const lo = pick("lower_t", "low_t", "ci_low_t") ?? (t !== null && u !== null ? t - u : null);
-    const hi = pick("upper_t", "high_t", "ci_high_t") ?? (t !== null && u !== null ? t + u : null);
-    return { t, kwh, lo, hi, pct: pick("savings_pct", "avoided_pct"), confidence: pick("confidence") };
+  /* Normalise one savings window: {t, lo, hi, kwh, hours} in t CO2e (null: no data).
+   * The band is the estimate ± its uncertainty (ASHRAE Guideline 14 FSU, 90 % confidence). */
+  function window_(w) {
+    if (!w) return null;
+    const pick = (...ks) => { for (const k of ks) if (w[k] !== undefined && w[k] !== null) return w[k]; return null; };
+    const t = pick("avoided_t_co2", "avoided_t", "savings_t");
+    const u = pick("uncertainty_t_co2", "uncertainty_t");
+    const lo = pick("lower_t_co2", "lower_t") ?? (t !== null && u !== null ? t - u : null);
+    const hi = pick("upper_t_co2", "upper_t") ?? (t !== null && u !== null ? t + u : null);
+    return { t, lo, hi, kwh: pick("avoided_kwh"), hours: pick("hours", "n_hours") };
+  }
+
+  /* The three windows of a line's savings from /v1 (one request). */
+  async function loadSavings(line) {
+    const body = await tryApi(ROUTES.savings(line));
+    if (!body) return {};
+    const w = body.windows || body.rolling || body;
+    return {
+      "2h": window_(w.last_2h || w["2h"]),
+      today: window_(w.today),
+      since_intervention: window_(w.since_intervention),
+    };
   }
 
   async function loadAllSavings() {
-    const jobs = [];
-    for (const ln of S.summary.lines) {
-      S.savings[ln.id] = S.savings[ln.id] || {};
-      if (!ln.baseline_start) continue; // no baseline period: no savings to ask for
-      for (const [w] of SAVINGS_WINDOWS) {
-        jobs.push(loadSavings(ln.id, w).then((v) => { S.savings[ln.id][w] = v; }));
-      }
-    }
-    await Promise.all(jobs);
+    await Promise.all(S.summary.lines.map(async (ln) => {
+      if (!ln.baseline_start) { S.savings[ln.id] = { none: true }; return; }
+      S.savings[ln.id] = await loadSavings(ln.id);
+    }));
   }
 
   /* ---------- rendering ---------- */
@@ -72,6 +77,10 @@
   }
 
   function savingsTable(ln) {
+    if ((S.savings[ln.id] || {}).none) {
+      return el("p", { class: "muted", "data-role": "savings", style: "font-size:13px;margin:8px 0 0" },
+        "未设基线期，无节约核算 ", el("small", { text: "No baseline period registered: no savings figures" }));
+    }
     const rows = SAVINGS_WINDOWS.map(([w, zh, en]) => {
       const v = (S.savings[ln.id] || {})[w];
       const cls = v && v.t !== null ? (v.t >= 0 ? "pos" : "neg") : "";
