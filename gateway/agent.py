@@ -166,7 +166,7 @@ class Agent:
         oldest = self.spool.oldest_ms
         if out.store_error:
             status = "failing"
-        elif not self.source.connected or not out.store_up or not self.spool.empty:
+        elif not self.source.connected or not out.store_up or not self.spool.empty or out.suspended:
             status = "degraded"
         else:
             status = "ok"
@@ -184,6 +184,7 @@ class Agent:
                 "points": self.spool.points,
                 "oldest_age_s": (now_ms() - oldest) / 1000 if oldest else 0.0,
                 "held_messages": out.held_messages,
+                "mqtt_suspended": out.suspended,
             },
             "broker_dropped_messages": getattr(self.source, "broker_dropped", None),
             "received": self.stats.received,

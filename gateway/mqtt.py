@@ -102,30 +102,36 @@ class MqttSource:
         self._v5 = protocol == "5"
         self._keepalive = keepalive_s
         self._watch_drops = watch_broker_drops
-        self._client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
-            clean_session=None if self._v5 else False,
-            manual_ack=True,
-        )
-        if user:
-            self._client.username_pw_set(user, password)
-        if tls:
-            self._client.tls_set()
-        self._client.max_inflight_messages_set(1000)  # our own publishes (dead letters)
-        self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+        self._user, self._password, self._tls = user, password, tls
+        self._client = self._make_client()
         self._deliver: Deliver | None = None
         self._paused = False
+        self._suspended = False
         self._generation = 0
         self._connected = threading.Event()
         self.broker_dropped: int | None = None
         self.connects = 0
         self.last_error: str | None = None
+
+    def _make_client(self) -> paho.Client:
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=paho.MQTTv5 if self._v5 else paho.MQTTv311,
+            clean_session=None if self._v5 else False,
+            manual_ack=True,
+        )
+        if self._user:
+            client.username_pw_set(self._user, self._password)
+        if self._tls:
+            client.tls_set()
+        client.max_inflight_messages_set(1000)  # our own publishes (dead letters)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
 
     # -- Source --------------------------------------------------------------------------
     @property
@@ -134,6 +140,9 @@ class MqttSource:
 
     def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
+        self._connect()
+
+    def _connect(self) -> None:
         kwargs: dict[str, Any] = {"keepalive": self._keepalive}
         if self._v5:
             props = Properties(PacketTypes.CONNECT)
@@ -164,6 +173,29 @@ class MqttSource:
 
     def pause(self) -> None:
         self._paused = True
+
+    def suspend(self) -> None:
+        """Disconnect (session kept) so that the broker holds everything not acknowledged.
+
+        Used at the spool bound: mosquitto 2.0.11 sends past ``ReceiveMaximum`` once
+        acknowledgements flow (measured: 3,300 unacknowledged with ReceiveMaximum 100), so
+        not acknowledging alone does not bound the gateway's memory. Tokens received so far
+        become stale; the broker redelivers those messages after :meth:`resume`.
+        """
+        self._suspended = True
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+            self._connected.clear()
+        log.warning("event=mqtt_suspended client_id=%s", self.client_id)
+
+    def resume(self) -> None:
+        """Reconnect after :meth:`suspend` (a fresh paho client: one network thread each)."""
+        self._suspended = False
+        self._client = self._make_client()
+        self._connect()
+        log.info("event=mqtt_resumed client_id=%s", self.client_id)
 
     def close(self) -> None:
         self._paused = True
@@ -204,12 +236,12 @@ class MqttSource:
         self._generation += 1
         was = self._connected.is_set()
         self._connected.clear()
-        if was and not self._paused:
+        if was and not self._paused and not self._suspended:
             self.last_error = str(reason)
             log.warning("event=mqtt_disconnected client_id=%s reason=%s", self.client_id, reason)
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
-        if self._paused:
+        if self._paused or self._suspended:
             return  # stays unacknowledged: redelivered when this client id reconnects
         topic = msg.topic
         if topic[0] == "$":

@@ -89,6 +89,8 @@ class Output:
     tick : called every ``tick_s`` (the batcher's age check)
     housekeeping : called about once a second (registry reload, own stats)
     replay_points : records per store write when replaying or catching up
+    hold_limit : messages held unacknowledged at the spool bound before the source is
+        suspended (the source's ReceiveMaximum; see :meth:`gateway.source.Source.suspend`)
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class Output:
         replay_points: int = 20_000,
         fail_retry_s: float = 10.0,
         max_backoff_s: float = 8.0,
+        hold_limit: int = 65535,
     ) -> None:
         self.store = store
         self.source = source
@@ -119,6 +122,8 @@ class Output:
         self.replay_points = replay_points
         self.fail_retry_s = fail_retry_s
         self.max_backoff_s = max_backoff_s
+        self.hold_limit = hold_limit
+        self.suspended = False
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pending: deque[Batch] = deque()  # live batches not yet durable, in order
         self._thread = threading.Thread(target=self._run, name="gateway-output", daemon=True)
@@ -174,6 +179,7 @@ class Output:
                 self._drain_pending()
                 if not stopping:
                     self._replay_step()
+                    self._maybe_resume()
                     now = time.monotonic()
                     if now - self._last_housekeeping >= 1.0:
                         self._last_housekeeping = now
@@ -233,6 +239,29 @@ class Output:
                 self.stats.spooled_batches += 1
                 self.stats.spooled_points += batch.points
                 self._durable(batch)
+        if self._pending and (self.suspended or self.held_messages > self.hold_limit):
+            self._suspend()
+
+    def _suspend(self) -> None:
+        """Drop what is held (the broker redelivers it) and disconnect until there is room."""
+        dropped = self.held_messages
+        self._pending.clear()
+        if self.suspended:
+            return  # stale batches that were still on their way
+        self.suspended = True
+        self.stats.suspends += 1
+        log.warning(
+            "event=spool_full_suspend held_messages=%d hold_limit=%d (the broker keeps them)",
+            dropped,
+            self.hold_limit,
+        )
+        self.source.suspend()
+
+    def _maybe_resume(self) -> None:
+        if self.suspended and self.spool.disk_bytes <= self.spool.max_bytes // 2:
+            self.suspended = False
+            log.info("event=spool_room_resume bytes=%d", self.spool.disk_bytes)
+            self.source.resume()
 
     def _take_pending(self) -> tuple[Batch, list[Batch]]:
         """Merge pending batches up to ``replay_points`` records (at least one batch).

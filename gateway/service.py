@@ -93,6 +93,7 @@ def build(
         return agent_box[0].gauges() if agent_box else {}
 
     registry, latency = make_registry(stats, gauges)
+    hold_limit = getattr(source, "receive_maximum", receive_maximum(settings.batch_size))
     output = Output(
         store=store,
         source=source,
@@ -103,6 +104,7 @@ def build(
         tick=lambda: batcher.tick(),
         tick_s=min(0.05, settings.batch_age_ms / 4000),
         housekeeping=lambda: agent_box[0].housekeeping() if agent_box else None,
+        hold_limit=hold_limit,
     )
     batcher = Batcher(
         decoder,

@@ -6,6 +6,10 @@ back through :meth:`Source.ack`, in the order the messages arrived. Tokens of a 
 that has since dropped are ignored (the broker redelivers those messages, and the store's
 idempotent writes absorb the duplicate).
 
+At the spool bound the pipeline stops acknowledging; if the broker keeps sending anyway
+(mosquitto 2.0.11 overruns ``ReceiveMaximum``), it suspends the source (:meth:`Source.suspend`) and
+drops what it holds, and resumes it (:meth:`Source.resume`) once the spool has room again.
+
 Stopping is two steps so that the agent can stop in reverse order: :meth:`Source.pause`
 stops delivering (later messages stay unacknowledged with the broker, in the persistent
 session), and :meth:`Source.close` disconnects after the sinks have flushed and acknowledged.
@@ -45,3 +49,9 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Disconnect, keeping the persistent session on the broker."""
+
+    def suspend(self) -> None:
+        """Disconnect for a while (session kept); unacknowledged tokens become stale."""
+
+    def resume(self) -> None:
+        """Reconnect after :meth:`suspend`; the broker redelivers what was not acknowledged."""

@@ -35,6 +35,7 @@ _COUNTERS = {
     "store_rejected_writes": ("store_rejected_writes", "writes refused as bad data (4xx)"),
     "store_errors": ("store_errors", "writes failed with a non-retryable store error"),
     "held_batches": ("spool_full_held_batches", "batches held unacknowledged at the spool bound"),
+    "suspends": ("mqtt_suspends", "disconnects at the spool bound (the broker holds the backlog)"),
     "deadletters": ("deadletter_published", "rejects republished on the dead-letter topic"),
     "quarantine_failed": ("quarantine_failed", "rejects the store refused to quarantine"),
     "registry_reloads": ("registry_reloads", "registry file reloads"),
@@ -58,6 +59,7 @@ class Stats:
     store_rejected_writes: int = 0
     store_errors: int = 0
     held_batches: int = 0
+    suspends: int = 0
     deadletters: int = 0
     quarantine_failed: int = 0
     registry_reloads: int = 0

@@ -21,6 +21,8 @@ class FakeSource:
         self.published: list[tuple[str, bytes]] = []
         self.paused = False
         self.closed = False
+        self.suspended = 0
+        self.resumed = 0
         self._next = 0
         self._lock = threading.Lock()
 
@@ -52,6 +54,12 @@ class FakeSource:
 
     def close(self) -> None:
         self.closed = True
+
+    def suspend(self) -> None:
+        self.suspended += 1
+
+    def resume(self) -> None:
+        self.resumed += 1
 
 
 class FakeStore:

@@ -75,7 +75,12 @@ def publish_one(broker: Mosquitto, topic_: str, payload: bytes, *, retain: bool 
 def count_points(
     influxd: Influxd, db: str, field: str = "energy_kwh_total", where: str = ""
 ) -> int:
-    series = influxd.query(f'SELECT count("{field}") FROM telemetry {where}', db=db)
+    try:
+        series = influxd.query(f'SELECT count("{field}") FROM telemetry {where}', db=db)
+    except RuntimeError as exc:
+        if "database not found" in str(exc):
+            return 0
+        raise
     return int(series[0]["values"][0][1]) if series else 0
 
 
@@ -185,3 +190,38 @@ class GatewayProcess:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+
+class PacedPublisher:
+    """Publish ``lines`` to ``topic_`` in chunks of ``chunk`` every ``pause_s`` (a thread)."""
+
+    def __init__(
+        self, broker: Mosquitto, topic_: str, lines: list[str], *, chunk: int, pause_s: float
+    ) -> None:
+        import threading
+
+        self.broker, self.topic, self.lines = broker, topic_, lines
+        self.chunk, self.pause_s = chunk, pause_s
+        self.error: BaseException | None = None
+        self.sent = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for i in range(0, len(self.lines), self.chunk):
+                part = self.lines[i : i + self.chunk]
+                mosquitto_pub(self.broker, self.topic, part)
+                self.sent += len(part)
+                time.sleep(self.pause_s)
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+
+    def start(self) -> PacedPublisher:
+        self._thread.start()
+        return self
+
+    def join(self, timeout_s: float = 120) -> None:
+        self._thread.join(timeout_s)
+        assert not self._thread.is_alive(), "publisher still running"
+        if self.error:
+            raise self.error

@@ -172,6 +172,24 @@ def test_spool_bound_holds_unacknowledged_then_drains(
     assert written_seqs(store) == list(range(40))
 
 
+def test_broker_overrunning_receive_maximum_suspends_then_resumes(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    agent.spool.max_bytes = 600
+    agent.output.hold_limit = 8  # as if the broker sent past ReceiveMaximum = 8
+    store.mode = "down"
+    feed(source, range(40))
+    wait_for(lambda: source.suspended == 1, 3, "suspended")
+    acked = list(source.acked)
+    assert agent.output.held_messages == 0, "held messages dropped: the broker redelivers them"
+    assert agent.health()["spool"]["mqtt_suspended"]
+    store.mode = "up"
+    wait_for(lambda: source.resumed == 1, 5, "resumed once the spool has room")
+    assert source.acked == acked, "nothing dropped was acknowledged"
+    assert written_seqs(store) == [s for s in range(40)][: len(acked)]
+
+
 def test_status_channel_kept_per_device(rig: tuple[Agent, FakeSource, FakeStore]) -> None:
     agent, source, store = rig
     source.feed(topic("meter-0", "status"), b"online", 1000)
