@@ -27,6 +27,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 
 from accounting.errors import FactorNotFoundError, FactorSetFormatError, FactorSetNotFoundError
@@ -87,7 +88,7 @@ class FactorSet:
     def keys(self) -> list[str]:
         return sorted(self.factors)
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """SHA-256 of the resolved factors (first 16 hex digits): proves what was used."""
         blob = json.dumps(
@@ -99,7 +100,19 @@ class FactorSet:
 
     @property
     def ref(self) -> dict:
-        """Reference recorded in every statement: name, version, includes, digest, sources."""
+        """Reference recorded in every statement: name, version, includes, digest, sources.
+
+        A fresh copy each call (computed once per set)."""
+        r = self._ref
+        return {
+            **r,
+            "includes": [dict(i) for i in r["includes"]],
+            "overrides": list(r["overrides"]),
+            "sources": dict(r["sources"]),
+        }
+
+    @cached_property
+    def _ref(self) -> dict:
         sources = sorted({(f.source_id, f.source) for f in self.factors.values()})
         return {
             "name": self.name,

@@ -29,7 +29,15 @@ from accounting.profiles import EntityProfile
 from accounting.statements import Statement, compute_statement
 
 COLOURS = ("dark_green", "light_green", "yellow", "red")
-COLOURS_ZH = {"dark_green": "深绿", "light_green": "浅绿", "yellow": "黄", "red": "红"}
+COLOURS_ZH = {
+    "dark_green": "深绿",
+    "light_green": "浅绿",
+    "yellow": "黄",
+    "red": "红",
+    "unrated": "未评级",
+}
+#: label of an orchard with neither emissions nor removals in the period (no data)
+UNRATED = "unrated"
 
 
 def orchard_thresholds(factors: FactorSet) -> tuple[float, float, float]:
@@ -78,7 +86,7 @@ class Label:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["thresholds"] = list(self.thresholds)
-        if d["ratio"] == float("inf"):
+        if not np.isfinite(d["ratio"]):
             d["ratio"] = None
         return d
 
@@ -109,7 +117,8 @@ def orchard_label(
     Returns
     -------
     Label
-        ``explanation`` holds the largest sources and pools with shares, total emissions,
+        ``colour`` is ``unrated`` (未评级, ratio NaN) when the statement has neither emissions
+        nor removals. ``explanation`` holds the largest sources and pools with shares, total emissions,
         sequestration and net balance [t CO2e], per-mu figures [t CO2e/mu], data coverage,
         the distance in R to the next colour up and the statement's warnings.
     """
@@ -118,9 +127,14 @@ def orchard_label(
             raise InvalidProfileError("give factors or thresholds")
         thresholds = orchard_thresholds(factors)
     thresholds = tuple(float(x) for x in thresholds)
+    colour_from_ratio(1.0, thresholds)  # validates the thresholds
     r = statement.ratio
-    colour = colour_from_ratio(r, thresholds)
-    i = COLOURS.index(colour)
+    empty = statement.total_emissions_t == 0 and statement.total_sequestration_t == 0
+    if empty:  # nothing recorded: no colour rather than a flattering dark green
+        r, colour = float("nan"), UNRATED
+    else:
+        colour = colour_from_ratio(r, thresholds)
+    i = COLOURS.index(colour) if colour in COLOURS else 0
     next_up = None
     if i > 0:
         need = thresholds[i - 1] * statement.total_emissions_t - statement.total_sequestration_t
@@ -219,7 +233,8 @@ def what_if(
         "delta_emissions_t": after.total_emissions_t - before.total_emissions_t,
         "delta_sequestration_t": after.total_sequestration_t - before.total_sequestration_t,
         "delta_net_balance_t": after.net_balance_t - before.net_balance_t,
-        "improves": COLOURS.index(la.colour) < COLOURS.index(lb.colour),
+        "improves": la.colour in COLOURS
+        and (lb.colour not in COLOURS or COLOURS.index(la.colour) < COLOURS.index(lb.colour)),
     }
 
 

@@ -121,3 +121,11 @@ def test_simulated_orchards_labels_consistent_with_inputs():
         more_practice = orchard_label(compute_statement(p, YEAR, act, FS), FS)
         assert rank[more_practice.colour] <= labels[0]
     assert len(seen) >= 3  # the simulated inputs span the colour range
+
+
+def test_orchard_without_any_data_is_unrated():
+    p = EntityProfile("o", "orchard", area_mu=10, orchard_mature=True)
+    act = activity_from_series({}, [], start_ms=YEAR.start_ms, end_ms=YEAR.end_ms)
+    lab = orchard_label(compute_statement(p, YEAR, act, FS), FS)
+    assert (lab.colour, lab.colour_zh) == ("unrated", "未评级")
+    assert lab.to_dict()["ratio"] is None
