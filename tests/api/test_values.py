@@ -135,8 +135,10 @@ def test_audit_trail_lists_entries(world: World) -> None:
     ("url", "code"),
     [
         ("/v1/accounts/line-a1/balance?at=2025-02-30", "invalid_date"),
-        ("/v1/accounts/line-a1/balance?at=yesterday", "invalid_date"),
-        ("/v1/accounts/line-a1/balance?at=2025-06-01T00:00:00", "invalid_date"),
+        ("/v1/accounts/line-a1/balance?at=yesterday", "invalid_request"),
+        ("/v1/accounts/line-a1/balance?at=2025-06-01T00:00:00", "invalid_request"),
+        ("/v1/accounts/line-a1/balance?at=2025-06-31", "invalid_date"),
+        ("/v1/rejects?since=0.5", "invalid_request"),
         ("/v1/accounts/line-a1/statements?start=2025-06-02&end=2025-06-01", "invalid_window"),
         ("/v1/accounts/line-a1/statements?period=week", "invalid_request"),
         ("/v1/accounts?limit=1001", "invalid_request"),
