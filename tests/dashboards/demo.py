@@ -12,6 +12,7 @@ LINES = ("line-a1", "line-a2")
 METERS = {"line-a1": "meter-a1", "line-a2": "meter-a2"}
 ORCHARDS = ("orchard-cs1", "orchard-cs3", "orchard-jj4", "orchard-kc2")
 STEP_MS = 300_000  # one reading every 5 min
+SILENT_COUNTER_MS = 40 * 60_000  # counter-a2 stopped reporting this long ago
 
 
 def registry() -> Registry:
@@ -76,6 +77,7 @@ def registry() -> Registry:
             "devices": [
                 {"id": "meter-a1", "entity": "line-a1", "role": "electricity_meter"},
                 {"id": "meter-a2", "entity": "line-a2", "role": "electricity_meter"},
+                {"id": "counter-a2", "entity": "line-a2", "role": "production_counter"},
                 {"id": "soil-cs1", "entity": "orchard-cs1", "role": "soil_sensor"},
             ],
         },
@@ -106,6 +108,10 @@ def day_of_readings(now_ms: int, hours: int = 26) -> list[Reading]:
         p = power_kw(line, now_ms)
         kwh += p * (now_ms - 20_000 - (t - STEP_MS)) / 3_600_000
         out.append(Reading(line, meter, now_ms - 20_000, {"power_kw": p, "energy_kwh_total": kwh}))
+    # a production counter that went silent 40 minutes ago
+    for i in range(12):
+        t = now_ms - SILENT_COUNTER_MS - i * STEP_MS
+        out.append(Reading("line-a2", "counter-a2", t, {"output_units_total": 5000.0 - i * 12}))
     return out
 
 

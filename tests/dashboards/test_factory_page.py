@@ -123,3 +123,17 @@ def test_a_reading_published_over_mqtt_shows_within_two_seconds(live_app, page_f
     assert time.monotonic() - t0 < 2.0
     assert page.evaluate("window.__marker") == 1, "the page reloaded"
     assert page.console_errors == []
+
+
+def test_silent_meter_raises_an_alert_and_fresh_ones_do_not(live_app, page_for):
+    page = page_for(820, 1180)  # a tablet held upright
+    page.goto(f"{live_app.url}/dashboards/factory/{demo.FACTORY}")
+    page.wait_for_selector("[data-alert='silent-counter-a2']")
+    assert page.locator("[data-alert^='silent-']").count() == 1
+    assert "40 min" in page.inner_text("[data-alert='silent-counter-a2']")
+    assert page.inner_text("[data-kpi=online]").replace(" ", "") == "2/3"
+    row = page.locator("#f-devices tr[data-device='counter-a2']")
+    assert "Offline" in row.inner_text()
+    page.wait_for_selector("#f-trend .main-svg")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / "factory-tablet.png"), full_page=True)
