@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accounting.activity import data_coverage, integrate_gauge, register_usage
 from accounting.activity_data import activity_from_series
@@ -121,3 +123,27 @@ def test_activity_from_series_sums_devices_and_uses_gauge_only_without_register(
     assert act.coverage == pytest.approx(1.0)
     act2 = activity_from_series({"power_kw": (ts, np.full(13, 120.0))}, start_ms=0, end_ms=H)
     assert act2.electricity_kwh == pytest.approx(120.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.floats(min_value=-500, max_value=50, allow_nan=False), min_size=2, max_size=40
+    ),
+    gaps=st.lists(st.integers(min_value=1, max_value=20), min_size=40, max_size=40),
+    cut=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_property_windows_partition_and_never_negative(steps, gaps, cut):
+    """Any register (with resets, swaps and jumps) split at any point: the two windows add
+    up to the whole, and no usage is ever negative."""
+    ts = np.cumsum(np.array(gaps[: len(steps)]) * 60_000)
+    v = np.maximum(np.cumsum(steps) + 1000, 0)
+    start, end = int(ts[0]), int(ts[-1]) + 1
+    mid = start + int((end - start) * cut)
+    whole = register_usage(ts, v, start, end, max_rate_per_hour=3000)
+    assert whole.total >= 0
+    if start < mid < end:
+        a = register_usage(ts, v, start, mid, max_rate_per_hour=3000)
+        b = register_usage(ts, v, mid, end, max_rate_per_hour=3000)
+        assert a.total >= 0 and b.total >= 0
+        assert a.total + b.total == pytest.approx(whole.total, rel=1e-9, abs=1e-9)
