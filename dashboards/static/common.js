@@ -32,6 +32,7 @@
     light_green: { zh: "浅绿", en: "Light green", hex: "#86efac", ink: "#14532d", rank: 3 },
     yellow: { zh: "黄", en: "Yellow", hex: "#facc15", ink: "#422006", rank: 2 },
     red: { zh: "红", en: "Red", hex: "#dc2626", ink: "#ffffff", rank: 1 },
+    unrated: { zh: "未评级", en: "Unrated", hex: "#e2e8f0", ink: "#334155", rank: 0 },
   };
 
   function enc(s) { return encodeURIComponent(s); }

@@ -37,7 +37,7 @@
       el("div", { class: "muted", style: "font-size:13px" },
         `${lab.county || "—"} · ${num(lab.area_mu, 0)} 亩 mu · ${TZ.periodStr(lab.period_kind, lab.period_start, lab.period_end)}`),
       el("div", { class: "power-row" },
-        el("div", {}, el("span", { class: "ratio", "data-role": "ratio" }, lab.ratio === null ? "∞" : num(lab.ratio, 2)),
+        el("div", {}, el("span", { class: "ratio", "data-role": "ratio" }, lab.ratio === null ? (lab.colour === "unrated" ? "—" : "∞") : num(lab.ratio, 2)),
           " ", el("small", { class: "muted" }, "R")),
         el("div", { class: "muted", style: "text-align:right;font-size:13px" },
           `排放 Emissions ${num(ex.total_emissions_t, 2)} t`, el("br"),
@@ -118,6 +118,7 @@
   function colourChips(onChange) {
     const box = document.getElementById("f-colours");
     const chips = [["", "全部", "All"], ...ORDER.map((k) => [k, COLOURS[k].zh, COLOURS[k].en])];
+    // "unrated" (no emissions and no sequestration) is listed but not a filter of the API
     box.replaceChildren(...chips.map(([k, zh, en]) => {
       const b = el("button", { type: "button", class: "chip", "data-colour-filter": k, "aria-pressed": String(F.colour === k) },
         k ? el("span", { class: "dot", style: `background:${COLOURS[k].hex};margin-right:6px` }) : null, zh, " ", el("small", { text: en }));
