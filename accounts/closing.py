@@ -33,8 +33,8 @@ from accounting.periods import DEFAULT_TZ
 from accounting.periods import Period as LocalPeriod
 from accounting.profiles import EntityProfile
 from accounting.statements import Statement, compute_statement, roll_up
-from accounts.ledger import last_closed_many, post_statement
-from accounts.models import PostedStatement, utcnow
+from accounts.ledger import last_closed_many, post_statements
+from accounts.models import utcnow
 from accounts.periods import Period, as_utc, periods_between
 from telemetry.model import Event
 from telemetry.store import TelemetryStore
@@ -235,29 +235,33 @@ def close_entities(
 ) -> list[CloseResult]:
     """Compute and post one period for each entity; idempotent.
 
-    Every entity is posted in its own transaction: a failure of one is reported in its
-    :class:`CloseResult` and the others are posted.
+    The statements are posted in one transaction (:func:`accounts.ledger.post_statements`);
+    when that fails they are posted one by one, so a failure of one entity is reported in
+    its :class:`CloseResult` and the others are posted.
     """
     stmts, errors = compute_statements(
         store, entities, period, factor_set=factor_set, tz=tz, settle=settle
     )
     results = [CloseResult(eid, period, "failed", error=msg) for eid, msg in errors.items()]
-    for eid, st in stmts.items():
-        t0 = utcnow()
-        try:
-            ps = post_statement(session, eid, period, st.to_dict(), reason=reason)
-        except Exception as exc:
-            log.warning("close %s %s failed: %s", eid, period, exc)
-            results.append(CloseResult(eid, period, "failed", error=f"{type(exc).__name__}: {exc}"))
-            continue
-        results.append(CloseResult(eid, period, _outcome(ps, t0), ps.version, ps.net_t))
+    items = [(eid, period, st.to_dict()) for eid, st in stmts.items()]
+    try:
+        posted = post_statements(session, items, reason=reason)
+    except Exception as exc:  # find the culprit: post one by one
+        log.warning(
+            "close %s: batch of %d failed (%s); posting one by one", period, len(items), exc
+        )
+        posted = []
+        for item in items:
+            try:
+                posted += post_statements(session, [item], reason=reason)
+            except Exception as one:
+                log.warning("close %s %s failed: %s", item[0], period, one)
+                results.append(
+                    CloseResult(item[0], period, "failed", error=f"{type(one).__name__}: {one}")
+                )
+    for ps, outcome in posted:
+        results.append(CloseResult(ps.entity_id, period, outcome, ps.version, ps.net_t))
     return results
-
-
-def _outcome(ps: PostedStatement, t0: datetime) -> str:
-    if ps.created_at < t0:
-        return "unchanged"
-    return "posted" if ps.version == 1 else "restated"
 
 
 def due_periods(

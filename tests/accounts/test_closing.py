@@ -178,3 +178,28 @@ def test_factor_set_sources_are_stored_once(ledger, store):
     assert ps.factor_set["digest"] == fs.digest and "sources" not in ps.factor_set
     assert "sources" not in ps.statement["factor_set"]
     assert factor_set_ref(ledger, fs.digest)["sources"] == fs.ref["sources"]
+
+
+def test_one_bad_entity_does_not_stop_the_others(ledger, store):
+    store.write(
+        readings=register("line-a1", "meter-a1", DAY.start, DAY.end + timedelta(hours=1), 10)
+    )
+    ensure_accounts(ledger, [{"id": "orchard-bad", "kind": "orchard"}])  # no area_mu
+    results = close_entities(
+        ledger, store, [ENTITIES[1], {"id": "orchard-bad", "kind": "orchard"}], DAY, tz=TZ
+    )
+    by_id = {r.entity_id: r for r in results}
+    assert by_id["line-a1"].outcome == "posted"
+    assert by_id["orchard-bad"].outcome == "failed"
+    assert "area_mu" in by_id["orchard-bad"].error
+    # an entity without an account: its post fails, the batch falls back to one by one
+    results = close_entities(
+        ledger,
+        store,
+        [ENTITIES[1], {"id": "line-x", "kind": "line", "parent": "factory-a"}],
+        DAY,
+        tz=TZ,
+    )
+    by_id = {r.entity_id: r for r in results}
+    assert by_id["line-a1"].outcome == "unchanged"
+    assert by_id["line-x"].outcome == "failed" and "UnknownAccount" in by_id["line-x"].error

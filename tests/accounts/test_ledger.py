@@ -261,3 +261,37 @@ def test_purge_memo_statements_keeps_booked_ones(session):
     ]
     assert purge_memo_statements(session, "day", end + timedelta(days=1)) == 0
     assert balance(session, "orchard-1").net_t == 1.5
+
+
+def test_post_statements_batch_outcomes_and_all_or_nothing(session):
+    from accounts.ledger import post_statements
+
+    post_statement(session, "orchard-1", NOV1, stmt(2.5, 4.0), reason="close")
+    posted = post_statements(
+        session,
+        [
+            ("orchard-1", NOV1, stmt(2.5, 4.0)),  # identical
+            ("forest-1", NOV1, stmt(0.0, 1.0)),  # new
+            ("orchard-1", NOV2, stmt(1.0, 1.0)),  # new
+        ],
+        reason="close",
+    )
+    assert [(p.statement.entity_id, p.outcome) for p in posted] == [
+        ("orchard-1", "unchanged"),
+        ("forest-1", "posted"),
+        ("orchard-1", "posted"),
+    ]
+    restated = post_statements(session, [("orchard-1", NOV1, stmt(2.0, 4.0))], reason="late")
+    assert [(p.outcome, p.statement.version) for p in restated] == [("restated", 2)]
+    with pytest.raises(UnknownAccount):
+        post_statements(
+            session,
+            [("forest-1", NOV2, stmt(0.0, 9.0)), ("nope", NOV2, stmt(0.0, 1.0))],
+            reason="close",
+        )
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    assert [s.period_start.day for s in statements(session, "forest-1", "day", start, end)] == [1]
+    with pytest.raises(InvalidStatement, match="twice"):
+        post_statements(
+            session, [("forest-1", NOV2, stmt(0, 1)), ("forest-1", NOV2, stmt(0, 2))], reason="x"
+        )
