@@ -55,7 +55,8 @@ DEFAULT_SETTLE = {
 DEFAULT_BACKFILL = {"hour": 48, "day": 31, "month": 12, "year": 1}
 #: already-closed periods re-closed on each run, to pick up late readings
 DEFAULT_LOOKBACK = {"hour": 2, "day": 3, "month": 1, "year": 0}
-_BATCH = 500
+#: entities read and posted together
+BATCH = 500
 _PROFILE_FIELDS = {f.name for f in fields(EntityProfile)}
 _DATE_FIELDS = ("baseline_start", "baseline_end", "intervention_date")
 
@@ -146,8 +147,8 @@ def read_activities(
     events: dict[str, list[dict]] = defaultdict(list)
     surveys: dict[str, list[dict]] = defaultdict(list)
     inventories: dict[str, list[dict]] = defaultdict(list)
-    for i in range(0, len(entity_ids), _BATCH):
-        chunk = list(entity_ids[i : i + _BATCH])
+    for i in range(0, len(entity_ids), BATCH):
+        chunk = list(entity_ids[i : i + BATCH])
         for name in FIELDS:
             got = store.series(
                 name, start_ms, end_ms + _ms_of(settle), entities=chunk, previous=True
@@ -235,10 +236,43 @@ def close_entities(
 ) -> list[CloseResult]:
     """Compute and post one period for each entity; idempotent.
 
-    The statements are posted in one transaction (:func:`accounts.ledger.post_statements`);
-    when that fails they are posted one by one, so a failure of one entity is reported in
-    its :class:`CloseResult` and the others are posted.
+    Entities are taken in chunks of about :data:`BATCH` (a factory stays with its lines).
+    The statements of a chunk are posted in one transaction
+    (:func:`accounts.ledger.post_statements`); when that fails they are posted one by one,
+    so a failure of one entity is reported in its :class:`CloseResult` and the others are
+    posted.
     """
+    results: list[CloseResult] = []
+    for chunk in _chunks(entities):
+        results += _close_chunk(session, store, chunk, period, reason, factor_set, tz, settle)
+    return results
+
+
+def _chunks(entities: Sequence[Any]) -> list[list[Any]]:
+    """Entities in chunks of about BATCH, each factory in the chunk of its lines."""
+    family: dict[str, list[Any]] = defaultdict(list)
+    for e in entities:
+        parent = _get(e, "parent")
+        key = str(parent) if parent and _get(e, "kind") == "line" else entity_id_of(e)
+        family[key].append(e)
+    chunks: list[list[Any]] = [[]]
+    for members in family.values():
+        if chunks[-1] and len(chunks[-1]) + len(members) > BATCH:
+            chunks.append([])
+        chunks[-1].extend(members)
+    return [c for c in chunks if c]
+
+
+def _close_chunk(
+    session: Session,
+    store: TelemetryStore,
+    entities: Sequence[Any],
+    period: Period,
+    reason: str,
+    factor_set: str,
+    tz: str,
+    settle: timedelta | None,
+) -> list[CloseResult]:
     stmts, errors = compute_statements(
         store, entities, period, factor_set=factor_set, tz=tz, settle=settle
     )

@@ -203,3 +203,18 @@ def test_one_bad_entity_does_not_stop_the_others(ledger, store):
     by_id = {r.entity_id: r for r in results}
     assert by_id["line-a1"].outcome == "unchanged"
     assert by_id["line-x"].outcome == "failed" and "UnknownAccount" in by_id["line-x"].error
+
+
+def test_chunks_keep_factories_with_their_lines(monkeypatch):
+    from accounts import closing
+
+    monkeypatch.setattr(closing, "BATCH", 3)
+    ents = [
+        {"id": "f1", "kind": "factory"},
+        {"id": "o1", "kind": "orchard"},
+        {"id": "l1", "kind": "line", "parent": "f1"},
+        {"id": "l2", "kind": "line", "parent": "f1"},
+        {"id": "o2", "kind": "orchard"},
+    ]
+    chunks = [[e["id"] for e in c] for c in closing._chunks(ents)]
+    assert chunks == [["f1", "l1", "l2"], ["o1", "o2"]]
