@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from simulators.factory import FactorySpec, LineSpec, factory_models
-from simulators.faults import FaultPlan, apply_faults, plan_faults
+from simulators.faults import FaultPlan, apply_faults, parse_faults, plan_faults
 from simulators.forest import ForestSpec, forest_models
 from simulators.messages import CST, DEFAULT_PREFIX, Message, batch_messages, make_topic
 from simulators.orchard import OrchardSpec, orchard_models
@@ -104,7 +104,7 @@ class Fleet:
         end_ms: int | None,
         step_s: int,
         *,
-        faults: Iterable[str] = (),
+        faults: str | Iterable[str] = (),
         batch: bool = False,
     ) -> Iterator[Message]:
         """Every reading and field record in [start_ms, end_ms) in time order.
@@ -115,7 +115,7 @@ class Fleet:
         stream: Iterator[Message] = readings(
             self.models(), start_ms, end_ms, step_s, prefix=self.prefix
         )
-        flags = frozenset(faults)
+        flags = parse_faults(faults)
         if flags:
             stream = apply_faults(stream, self.fault_plan(flags, start_ms, end_ms))
         if batch:
