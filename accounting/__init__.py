@@ -15,6 +15,7 @@ Modules (one concept each):
 ``accounting.baseline``       line baseline model (daily, CalTRACK-style) and sufficiency
 ``accounting.savings``        avoided energy / CO2, FSU, hourly predictions, rolling figures
 ``accounting.benchmarking``   K = L / L_industry, colours, 碳效码 grades, lists
+``accounting.resample``       register totals / gauge means per hour or local day, DailyData
 ``accounting.periods``        Period (hour / day / month / year, local time)
 ``accounting.profiles``       EntityProfile
 ``accounting.errors``         named exceptions
