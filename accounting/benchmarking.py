@@ -158,3 +158,51 @@ def benchmark_factories(
         "poor_performers": [r.entity_id for r in poor],
         "low_green_share": [r.entity_id for r in low],
     }
+
+
+def county_comparison(
+    statements,
+    counties: dict[str, str],
+    *,
+    intensity_key: str = "t_co2e_per_mu",
+    good: float = 0.8,
+    poor: float = 1.2,
+) -> dict[str, dict]:
+    """Secondary check of orchards: intensity against the median of their county.
+
+    ``K_county = I / median(I of the county's orchards)``; ``good`` when K ≤ 0.8, ``poor``
+    when K > 1.2, ``typical`` between (METHODOLOGY §1.3, proposed [G], reusing the 碳效码
+    K bands).
+
+    Parameters
+    ----------
+    statements : list of Statement
+        Orchard statements of one period.
+    counties : dict
+        ``entity_id -> county``.
+    intensity_key : str
+        ``t_co2e_per_mu`` (default) or ``t_co2e_per_t_fruit``.
+    good, poor : float
+        K bounds [-].
+
+    Returns
+    -------
+    dict
+        ``entity_id -> {"county", "intensity", "county_median", "k", "rating"}``; rating
+        None where the intensity or the county is missing.
+    """
+    by_county: dict[str, list[float]] = {}
+    values = {}
+    for s in statements:
+        c, i = counties.get(s.entity_id), s.intensities.get(intensity_key)
+        values[s.entity_id] = (c, i)
+        if c is not None and i is not None:
+            by_county.setdefault(c, []).append(i)
+    medians = {c: float(np.median(v)) for c, v in by_county.items()}
+    out = {}
+    for eid, (c, i) in values.items():
+        med = medians.get(c) if c is not None else None
+        k = i / med if i is not None and med else None
+        rating = None if k is None else ("good" if k <= good else "poor" if k > poor else "typical")
+        out[eid] = {"county": c, "intensity": i, "county_median": med, "k": k, "rating": rating}
+    return out

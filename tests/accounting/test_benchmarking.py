@@ -72,3 +72,31 @@ def test_benchmark_lists():
     assert res["b"]["colour"] == "dark_green" and res["c"]["colour"] == "red"
     assert rep["poor_performers"] == ["c"]  # K = 2.12
     assert rep["low_green_share"] == ["a", "c"]  # 0 % and 2.4 % < 10 %
+
+
+def test_county_comparison_hand_worked():
+    from accounting.activity_data import activity_from_series
+    from accounting.benchmarking import county_comparison
+
+    def orchard(oid, urea_kg):
+        p = EntityProfile(oid, "orchard", area_mu=10, orchard_mature=True)
+        ev = [
+            {
+                "type": "fertilizer_applied",
+                "id": oid,
+                "product": "urea",
+                "mass_kg": urea_kg,
+                "n_frac": 0.46,
+            }
+        ]
+        return compute_statement(
+            p, YEAR, activity_from_series({}, ev, start_ms=YEAR.start_ms, end_ms=YEAR.end_ms), FS
+        )
+
+    # emissions are proportional to urea, so per-mu intensities are in ratio 50 : 100 : 130
+    sts = [orchard("a", 50), orchard("b", 100), orchard("c", 130), orchard("d", 100)]
+    res = county_comparison(sts, {"a": "常山县", "b": "常山县", "c": "常山县", "d": "柯城区"})
+    assert res["a"]["k"] == pytest.approx(0.5) and res["a"]["rating"] == "good"
+    assert res["b"]["rating"] == "typical"
+    assert res["c"]["k"] == pytest.approx(1.3) and res["c"]["rating"] == "poor"
+    assert res["d"]["k"] == pytest.approx(1.0)  # alone in its county
