@@ -251,3 +251,57 @@ class MqttSource:
             return
         token = (self._generation, msg.mid) if msg.qos else None
         self._deliver(Message(topic, msg.payload, int(time.time() * 1000), token))  # type: ignore[misc]
+
+
+def publish_messages(
+    url: str,
+    messages: list[tuple[str, bytes]],
+    *,
+    client_id: str,
+    protocol: str = "5",
+    timeout_s: float = 30.0,
+) -> int:
+    """Publish ``(topic, payload)`` pairs at QoS 1 and wait for every PUBACK.
+
+    Used by ``tanzhang rejects replay``. Returns how many the broker acknowledged; raises
+    :class:`ConnectionError` when the broker cannot be reached or refuses the client.
+    """
+    host, port, user, password, tls = parse_mqtt_url(url)
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=paho.MQTTv5 if protocol == "5" else paho.MQTTv311,
+    )
+    if user:
+        client.username_pw_set(user, password)
+    if tls:
+        client.tls_set()
+    connected = threading.Event()
+    refused: list[str] = []
+
+    def on_connect(_c: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            refused.append(str(reason))
+        connected.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(host, port, keepalive=30)
+    except OSError as exc:
+        raise ConnectionError(f"MQTT broker at {host}:{port} unreachable: {exc}") from exc
+    client.loop_start()
+    try:
+        if not connected.wait(timeout_s) or refused:
+            raise ConnectionError(
+                f"MQTT broker at {host}:{port} refused the connection: {refused or 'timeout'}"
+            )
+        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+        deadline = time.monotonic() + timeout_s
+        done = 0
+        for info in infos:
+            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            done += info.is_published()
+        return done
+    finally:
+        client.disconnect()
+        client.loop_stop()
