@@ -82,8 +82,15 @@ def _select(registry: Any, ids: Sequence[str]) -> list[Any]:
     return list(chosen.values())
 
 
-def _print(r: CloseResult) -> None:
-    where = f"{r.entity_id} {r.period.kind} {r.period.start.isoformat()}"
+def _label(period: Period, tz: str) -> str:
+    """The period as people name it in ``tz``: 2026-11-01T08, 2026-11-01, 2026-11, 2026."""
+    from zoneinfo import ZoneInfo
+
+    return period.start.astimezone(ZoneInfo(tz)).strftime(_FORMATS[period.kind])
+
+
+def _print(r: CloseResult, tz: str) -> None:
+    where = f"{r.entity_id} {r.period.kind} {_label(r.period, tz)}"
     if r.outcome == "failed":
         print(f"{where}: FAILED {r.error}", file=sys.stderr)
     else:
@@ -125,7 +132,7 @@ def close_main(settings: Any, argv: Sequence[str]) -> int:
                         done = statements(session, e.id, period.kind, period.start, period.end)
                         if done and done[0].period_start == period.start:
                             print(
-                                f"{e.id} {period.kind} {period.start.isoformat()}: already "
+                                f"{e.id} {period.kind} {_label(period, args.tz)}: already "
                                 f"closed (v{done[0].version}); --restate to recompute"
                             )
                         else:
@@ -154,7 +161,7 @@ def close_main(settings: Any, argv: Sequence[str]) -> int:
         store.close()
         engine.dispose()
     for r in results:
-        _print(r)
+        _print(r, args.tz)
     return 1 if any(r.outcome == "failed" for r in results) else 0
 
 

@@ -125,7 +125,7 @@ def test_close_by_hand_then_already_closed_then_restate(site, capsys):
     argv = ["--entity", "line-a1", "--period", "day", "--date", "2026-11-01"]
     assert close_main(site, argv) == 0
     out = capsys.readouterr().out
-    assert "line-a1 day 2026-10-31T16:00:00+00:00: posted v1 net -0.509376 t CO2e" in out
+    assert "line-a1 day 2026-11-01: posted v1 net -0.509376 t CO2e" in out
     assert close_main(site, argv) == 0
     assert "already closed (v1); --restate to recompute" in capsys.readouterr().out
     assert close_main(site, [*argv, "--restate"]) == 0
