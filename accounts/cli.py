@@ -103,7 +103,10 @@ def close_main(settings: Any, argv: Sequence[str]) -> int:
     from telemetry.registry import Registry
     from telemetry.stores import open_store_from_settings
 
-    args = _parser().parse_args(list(argv))
+    argv = list(argv)
+    if argv[:1] == ["--"]:  # "tanzhang close -- --entity ..." passes the separator through
+        argv = argv[1:]
+    args = _parser().parse_args(argv)
     if bool(args.date) == bool(args.catch_up):
         print("tanzhang close: give either --date or --catch-up", file=sys.stderr)
         return 2
