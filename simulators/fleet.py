@@ -9,7 +9,7 @@ orchard         county     mu     management                                    
 ==============  =========  =====  ==================================================  =====
 huyou-cs-01     changshan  120    organic substitution + grass cover, 8 kg N/mu        ~1.6
 huyou-cs-02     changshan  85     grass cover + straw return, 12 kg N/mu, young trees  ~1.6
-huyou-cs-03     changshan  150    grass cover, 13 kg N/mu                              ~1.1
+huyou-cs-03     changshan  150    grass cover, 13.8 kg N/mu                            ~1.1
 huyou-kc-01     kecheng    60     no practice, 15.5 kg N/mu                            ~0.9
 huyou-cs-04     changshan  50     no practice, 22 kg N/mu, more diesel and pesticide   ~0.5
 huyou-qj-01     qujiang    200    no practice, 35 kg N/mu (40 % urea), heavy inputs    ~0.25
@@ -289,7 +289,7 @@ def demo_fleet(
                     tree_biomass_kg=25, growth_kg_per_tree=4.0, synthetic_n_kg_per_mu=12,
                     practices=("grass_cover", "straw_return")),
         OrchardSpec("huyou-cs-03", "常山招贤胡柚基地", "changshan", 150, "light_green",
-                    growth_kg_per_tree=3.0, synthetic_n_kg_per_mu=13, diesel_l_per_mu=10,
+                    growth_kg_per_tree=3.0, synthetic_n_kg_per_mu=13.8, diesel_l_per_mu=10,
                     practices=("grass_cover",)),
         OrchardSpec("huyou-kc-01", "柯城九华胡柚园", "kecheng", 60, "yellow",
                     growth_kg_per_tree=3.2, synthetic_n_kg_per_mu=15.5),
