@@ -84,8 +84,10 @@ def test_what_if_practices_never_worsen_and_organic_cuts_emissions():
         assert COLOURS.index(r["after"]["colour"]) <= COLOURS.index(r["before"]["colour"])
     org = res["organic_substitution"]
     assert org["delta_emissions_t"] < 0  # synthetic N replaced: upstream N and urea CO2 go
-    # SOC on 40 mu = 2.667 ha × 55 × 0.44/20 t C/yr × 44/12 × 365/365.25 (METHODOLOGY §5b)
-    assert org["delta_sequestration_t"] == pytest.approx(40 / 15 * 1.21 * 44 / 12 * 365 / 365.25)
+    # SOC on 40 mu = 2.667 ha × 55 × 0.72 × 0.44/20 t C/yr × 44/12 × 365/365.25 (METHODOLOGY §5b)
+    assert org["delta_sequestration_t"] == pytest.approx(
+        40 / 15 * 55 * 0.72 * 0.44 / 20 * 44 / 12 * 365 / 365.25
+    )
     with pytest.raises(InvalidProfileError):
         what_if(p, YEAR, act, FS, "burning", 10)
 

@@ -28,6 +28,16 @@ def test_soc_worked_example_grass():
     assert _soc_rate_t_c(63, FS.value("soil.f_i.high")) == pytest.approx(0.3465, abs=1e-9)
 
 
+def test_default_set_pairs_soc_ref_and_f_lu_from_one_edition():
+    # IPCC 2019R Table 5.5 warm temperate moist: LAC 55 t C/ha, perennial/tree crop F_LU 0.72
+    assert (FS.value("soil.soc_ref"), FS.value("soil.f_lu")) == (55.0, 0.72)
+    # IPCC 2006 pair kept for comparison: LAC 63, F_LU 1.00
+    assert (FS.value("soil.soc_ref.ipcc2006"), FS.value("soil.f_lu.ipcc2006")) == (63.0, 1.00)
+    # grass cover with the default pair: 55 × 0.72 × 0.11 / 20 = 0.2178 t C/ha/yr
+    rate = _soc_rate_t_c(FS.value("soil.soc_ref"), FS.value("soil.f_i.high"), FS.value("soil.f_lu"))
+    assert rate == pytest.approx(0.2178, abs=1e-9)
+
+
 def test_soc_stock():
     # IPCC 2006 eq. 2.25: 55 × 0.72 × 1.05 × 1.11 (2019R perennial, reduced till, high input)
     assert sq.soc_stock(55, 0.72, 1.05, 1.11) == pytest.approx(55 * 0.72 * 1.05 * 1.11)

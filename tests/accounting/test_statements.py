@@ -71,8 +71,11 @@ def test_orchard_soil_and_stock_difference():
         {"type": "tree_survey", "ts": "2025-10-01", "biomass_t": 104.0},
     ]
     s = compute_statement(orchard, YEAR, _act(YEAR, tree_surveys=surveys), FS)
-    # SOC: 15 mu = 1 ha × 55 × (1.44 - 1.00)/20 = 1.21 t C/yr (METHODOLOGY §5b)
-    assert s.sequestration_t["soil"] == pytest.approx(1.21 * C_TO_CO2 * 365 / 365.25)
+    # SOC, IPCC 2019R Tier 1 (METHODOLOGY §5b): 15 mu = 1 ha × 55 t C/ha × F_LU 0.72 ×
+    # (1.44 - 1.00) / 20 yr = 0.8712 t C/yr
+    assert s.sequestration_t["soil"] == pytest.approx(
+        55 * 0.72 * 0.44 / 20 * C_TO_CO2 * 365 / 365.25
+    )
     # biomass: +4 t d.m. between surveys 365 d apart (365/365.25 yr) × 1.25 × 0.47, over a
     # 365-day period: 4 × 1.25 × 0.47 = 2.35 t C
     assert s.sequestration_t["biomass"] == pytest.approx(4 * 1.25 * 0.47 * C_TO_CO2)
