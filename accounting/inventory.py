@@ -341,15 +341,35 @@ def removal_lines(
 
 
 def practice_areas_mu(profile: EntityProfile, act: ActivityData) -> dict[str, float]:
-    """Practices in force [mu]: profile practices and the period's practice events (largest
-    area per practice), scaled down together when they add up to more than the orchard."""
+    """Practices in force [mu]: the profile's practices and the period's practice events,
+    the largest area per practice, each capped at the orchard's area."""
     areas = dict(profile.practices)
     for p, a in act.events.practices.items():
         areas[p] = max(areas.get(p, 0.0), a)
-    total = sum(areas.values())
-    if profile.area_mu and total > profile.area_mu:
-        areas = {p: a * profile.area_mu / total for p, a in areas.items()}
+    if profile.area_mu:
+        areas = {p: min(a, profile.area_mu) for p, a in areas.items()}
     return areas
+
+
+def soil_input_areas(areas_mu: dict[str, float], fs: FactorSet) -> list[tuple[str, str, float]]:
+    """Split practice areas into land at each input level, ``(practice, level, mu)``.
+
+    Practices are assumed to share land as far as possible (the conservative reading of
+    overlapping records): the practice with the highest F_I takes its area first, each
+    next one only adds the part of its area beyond the land already counted, and land under
+    several practices gets the highest input level among them. Grass cover and organic
+    substitution on the same 30 mu are 30 mu at "high with manure", not 60 mu.
+    """
+    ranked = sorted(
+        areas_mu.items(), key=lambda kv: -fs.value(f"soil.f_i.{sq.PRACTICE_INPUT_LEVEL[kv[0]]}")
+    )
+    out, covered = [], 0.0
+    for practice, area in ranked:
+        extra = max(area - covered, 0.0)
+        if extra > 0:
+            out.append((practice, sq.PRACTICE_INPUT_LEVEL[practice], extra))
+            covered += extra
+    return out
 
 
 def soil_lines(
@@ -357,10 +377,7 @@ def soil_lines(
 ) -> list[Line]:
     """SOC removal of the practices in force, IPCC Tier 1 stock change (METHODOLOGY §5b)."""
     out = []
-    for practice, area_mu in sorted(practice_areas_mu(profile, act).items()):
-        if not area_mu:
-            continue
-        level = sq.PRACTICE_INPUT_LEVEL[practice]
+    for practice, level, area_mu in soil_input_areas(practice_areas_mu(profile, act), fs):
         keys = [
             "soil.soc_ref",
             "soil.f_lu",

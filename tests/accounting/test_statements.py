@@ -264,3 +264,18 @@ def test_quarterly_surveys_use_a_whole_year_pair():
     line = next(ln for ln in s.lines if ln.source == "biomass")
     assert line.note == "stock difference 2024-10-15 -> 2025-10-15"
     assert line.activity == pytest.approx(4 * 1.25 * 0.47 * C_TO_CO2 / (365 / 365.25))
+
+
+def test_overlapping_practices_share_land():
+    # grass cover on the whole 50 mu and organic substitution on 20 of them: 20 mu at
+    # "high with manure" (F_I 1.44) and 30 mu at "high" (1.11), never 70 mu
+    orchard = EntityProfile("o5", "orchard", area_mu=50, orchard_mature=True)
+    ev = [
+        {"type": "practice", "id": "g", "practice": "grass_cover", "area_mu": 50},
+        {"type": "practice", "id": "o", "practice": "organic_substitution", "area_mu": 20},
+    ]
+    s = compute_statement(orchard, YEAR, _act(YEAR, ev), FS)
+    soil = {ln.note: ln.activity for ln in s.lines if ln.source == "soil"}
+    assert soil == {"organic_substitution": 20.0, "grass_cover": 30.0}
+    t_c = (20 * 0.44 + 30 * 0.11) / 15 * 55 * 0.72 / 20  # IPCC 2019R Tier 1, t C/yr
+    assert s.sequestration_t["soil"] == pytest.approx(t_c * C_TO_CO2 * 365 / 365.25)
