@@ -63,6 +63,7 @@ class PublishStats:
 
     messages: int = 0
     readings: int = 0
+    events: int = 0
     bytes: int = 0
     seconds: float = 0.0
     stopped: bool = False
@@ -202,7 +203,12 @@ def publish(
         stats.bytes += len(data)
         p = msg.payload
         if isinstance(p, dict):
-            stats.readings += len(p["batch"]) if isinstance(p.get("batch"), list) else 1
+            if isinstance(p.get("batch"), list):
+                stats.readings += len(p["batch"])
+            elif "values" in p:
+                stats.readings += 1
+            elif "type" in p:
+                stats.events += 1
         if qos > 0:
             cl.wait_acked(stats.messages, window, ack_timeout, stop)
 
