@@ -254,3 +254,74 @@ class WhatIfPublic(BaseModel):
     delta_sequestration_t: float
     delta_net_emissions_t: float
     improves: bool = Field(description="whether the colour moves up")
+
+
+# -- factories: savings and benchmarking ---------------------------------------------------
+class SavingsWindowPublic(BaseModel):
+    """Savings over one window [kWh, t CO2]; the band is ± ``uncertainty`` at ``confidence``."""
+
+    metered_kwh: float
+    predicted_kwh: float
+    avoided_kwh: float
+    avoided_t_co2: float
+    uncertainty_kwh: float | None
+    uncertainty_t_co2: float | None
+    lower_t_co2: float | None
+    upper_t_co2: float | None
+    hours: int
+
+
+class BaselineModelPublic(BaseModel):
+    model_type: str
+    baseline_start: str
+    baseline_end: str
+    coefficients: dict[str, float]
+    n_days: int
+    r_squared: float
+    cvrmse: float = Field(description="ASHRAE Guideline 14 CV(RMSE) [-]")
+    nmbe: float = Field(description="ASHRAE Guideline 14 NMBE [-]")
+    warnings: list[str]
+
+
+class LineSavingsPublic(BaseModel):
+    entity_id: str
+    intervention_date: str | None
+    confidence: float
+    grid_ef_kg_per_kwh: float
+    model: BaselineModelPublic
+    windows: dict[str, SavingsWindowPublic] = Field(
+        description="last_2h, today (local day) and since_intervention; complete hours only"
+    )
+    warnings: list[str] = Field(default_factory=list)
+
+
+class PeriodSavingsPublic(BaseModel):
+    period_start: datetime
+    period_end: datetime
+    n_days: int
+    predicted_kwh: float
+    metered_kwh: float
+    avoided_kwh: float
+    fractional_savings: float
+    uncertainty_kwh: float
+    fsu: float | None = Field(description="fractional savings uncertainty; null when AEU = 0")
+    avoided_t_co2: float
+    uncertainty_t_co2: float
+
+
+class FactoryBenchmarkPublic(BaseModel):
+    entity_id: str
+    industry_code: str | None
+    intensity: float | None = Field(description="t CO2e per 10⁴ CNY value added")
+    benchmark: float | None
+    k: float | None = Field(description="intensity / benchmark")
+    colour: str | None
+    grade: int | None
+    green_energy_share: float | None
+    period_start: datetime
+
+
+class BenchmarksPublic(BaseModel):
+    results: list[FactoryBenchmarkPublic]
+    poor_performers: list[str] = Field(description="K above the red band, worst first")
+    low_green_share: list[str] = Field(description="green-energy share below 10 %, lowest first")
