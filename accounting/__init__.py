@@ -9,7 +9,8 @@ Modules (one concept each):
 ``accounting.activity_data``  ActivityData and its construction from raw series + events
 ``accounting.emissions``      emission formulas (electricity, fuels, steam, N2O, urea, lime)
 ``accounting.sequestration``  biomass, soil carbon and forest removal formulas
-``accounting.inventory``      factor set × activity -> inventory lines by source / pool
+``accounting.inventory``      factor set × activity -> emission lines by source
+``accounting.removals``       removal lines by pool (biomass, soil, forest)
 ``accounting.statements``     Statement, compute_statement, roll_up
 ``accounting.labels``         orchard four-colour labels, explanation, what-if
 ``accounting.baseline``       line baseline model (daily, CalTRACK-style) and sufficiency

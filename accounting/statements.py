@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from accounting.activity_data import ActivityData
 from accounting.errors import InvalidProfileError, MixedStatementsError
 from accounting.factors import FactorSet
-from accounting.inventory import Line, emission_lines, removal_lines
+from accounting.inventory import Line, emission_lines
 from accounting.periods import Period
 from accounting.profiles import EntityProfile
+from accounting.removals import removal_lines
 
 SCHEMA = "tanzhang.statement/1"
 

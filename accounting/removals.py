@@ -1,0 +1,194 @@
+"""Removal lines: orchard biomass, soil carbon from practices, forest plots.
+
+Pools (removals, positive t CO2e): ``biomass`` (orchard trees), ``soil`` (SOC from
+practices), ``forest`` (forest plots). Annual rates are multiplied by the period length in
+years. Formulas are in :mod:`accounting.sequestration`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from accounting import sequestration as sq
+from accounting.activity_data import ActivityData
+from accounting.errors import InvalidEventError
+from accounting.events import record_time_s
+from accounting.factors import FactorSet
+from accounting.inventory import Line
+from accounting.profiles import EntityProfile
+from accounting.units import DAYS_PER_YEAR, HA_PER_MU
+
+
+def _orchard_stock_t_c(s: dict, fs: FactorSet) -> float | None:
+    """Tree carbon of an orchard survey [t C]; None if the survey holds no stock figure."""
+    if "biomass_t" in s:
+        agb = float(s["biomass_t"])
+    elif "trees" in s and "mean_trunk_diameter_cm" in s:
+        per_tree_kg = sq.tree_agb_allometric(
+            float(s["mean_trunk_diameter_cm"]),
+            fs.value("orchard.allometry.ln_a"),
+            fs.value("orchard.allometry.b"),
+        )
+        agb = float(s["trees"]) * float(per_tree_kg) / 1000.0
+    else:
+        return None
+    return float(
+        sq.tree_carbon(agb, fs.value("orchard.root_shoot"), fs.value("orchard.carbon_fraction"))
+    )
+
+
+def _forest_stock_t_c(s: dict, fs: FactorSet, species: str | None) -> float | None:
+    """Tree carbon of a forest inventory [t C] from ``volume_m3`` (V × D × BEF × (1+R) × CF)
+    or, without volume, from above-ground ``biomass_t`` (AGB × (1+R) × CF)."""
+    p = f"forest.{s.get('species') or species}"
+    if not fs.has(f"{p}.root_shoot"):
+        raise InvalidEventError(
+            f"no forest parameters for species {p[7:]!r} in factor set {fs.name}"
+        )
+    r, cf = fs.value(f"{p}.root_shoot"), fs.value(f"{p}.carbon_fraction")
+    if "volume_m3" in s:
+        v = float(s["volume_m3"])
+        return float(
+            sq.forest_carbon_stock(v, fs.value(f"{p}.wood_density"), fs.value(f"{p}.bef"), r, cf)
+        )
+    if "biomass_t" in s:
+        return float(sq.tree_carbon(float(s["biomass_t"]), r, cf))
+    return None
+
+
+#: a survey pair this far apart (or more) is preferred, so that seasonal growth cancels [d]
+MIN_PAIR_DAYS = 330.0
+
+
+def stock_pair(records: list[dict], stock) -> tuple[dict, dict, float, float, float] | None:
+    """Pick the two inventories for a stock difference.
+
+    ``b`` = the latest record with a stock; ``a`` = the latest one at least
+    :data:`MIN_PAIR_DAYS` before ``b`` (a whole growth cycle), else the earliest one. Records
+    at the same time keep the last. Returns ``(a, b, C_a, C_b, years)`` or None.
+    """
+    dated = {}
+    for rec in records:
+        t = record_time_s(rec)
+        c = stock(rec) if t is not None else None
+        if c is not None:
+            dated[t] = (rec, c)
+    if len(dated) < 2:
+        return None
+    times = sorted(dated)
+    tb = times[-1]
+    older = [t for t in times[:-1] if tb - t >= MIN_PAIR_DAYS * 86400]
+    ta = older[-1] if older else times[0]
+    years = (tb - ta) / (DAYS_PER_YEAR * 86400)
+    return dated[ta][0], dated[tb][0], dated[ta][1], dated[tb][1], years
+
+
+def _when(rec: dict) -> str:
+    t = record_time_s(rec)
+    return datetime.fromtimestamp(t, UTC).date().isoformat() if t is not None else "?"
+
+
+def removal_lines(
+    profile: EntityProfile, act: ActivityData, fs: FactorSet, years: float
+) -> list[Line]:
+    """Removal lines (biomass, soil, forest) over a period of ``years`` [yr].
+
+    Orchards: stock difference of two tree surveys (:func:`stock_pair`) when there are two,
+    else the Tier 1 rate unless the orchard is mature; plus soil carbon of the practices.
+    Forests: stock difference of two inventories (``forest_inventories`` and tree surveys
+    carrying ``volume_m3`` or ``biomass_t``).
+    """
+    out: list[Line] = []
+    area_ha = (profile.area_mu or 0.0) * HA_PER_MU
+    if profile.kind == "orchard":
+        pair = stock_pair(act.tree_surveys, lambda s: _orchard_stock_t_c(s, fs))
+        if pair:
+            a, b, ca, cb, dy = pair
+            keys = ["orchard.root_shoot", "orchard.carbon_fraction"]
+            if "biomass_t" not in a or "biomass_t" not in b:
+                keys += ["orchard.allometry.ln_a", "orchard.allometry.b"]
+            rate = float(sq.stock_difference_removal(ca, cb, dy))
+            note = f"stock difference {_when(a)} -> {_when(b)}"
+            out.append(Line("removal", "biomass", None, rate, "t CO2/yr", keys, rate * years, note))
+        elif not profile.orchard_mature:
+            rate = float(sq.tier1_biomass_removal(area_ha, fs.value("orchard.tier1_biomass_rate")))
+            keys = ["orchard.tier1_biomass_rate"]
+            out.append(
+                Line("removal", "biomass", None, area_ha, "ha", keys, rate * years, "Tier 1")
+            )
+        out += soil_lines(profile, act, fs, years)
+    elif profile.kind == "forest":
+        records = list(act.forest_inventories) + list(act.tree_surveys)
+        pair = stock_pair(records, lambda s: _forest_stock_t_c(s, fs, profile.forest_species))
+        if pair:
+            a, b, ca, cb, dy = pair
+            sp = b.get("species") or profile.forest_species
+            keys = [
+                f"forest.{sp}.{k}" for k in ("wood_density", "bef", "root_shoot", "carbon_fraction")
+            ]
+            rate = float(sq.stock_difference_removal(ca, cb, dy))
+            note = f"stock difference {_when(a)} -> {_when(b)}"
+            out.append(Line("removal", "forest", None, rate, "t CO2/yr", keys, rate * years, note))
+    return out
+
+
+def practice_areas_mu(profile: EntityProfile, act: ActivityData) -> dict[str, float]:
+    """Practices in force [mu]: the profile's practices and the period's practice events,
+    the largest area per practice, each capped at the orchard's area."""
+    areas = dict(profile.practices)
+    for p, a in act.events.practices.items():
+        areas[p] = max(areas.get(p, 0.0), a)
+    if profile.area_mu:
+        areas = {p: min(a, profile.area_mu) for p, a in areas.items()}
+    return areas
+
+
+def soil_input_areas(areas_mu: dict[str, float], fs: FactorSet) -> list[tuple[str, str, float]]:
+    """Split practice areas into land at each input level, ``(practice, level, mu)``.
+
+    Practices are assumed to share land as far as possible (the conservative reading of
+    overlapping records): the practice with the highest F_I takes its area first, each
+    next one only adds the part of its area beyond the land already counted, and land under
+    several practices gets the highest input level among them. Grass cover and organic
+    substitution on the same 30 mu are 30 mu at "high with manure", not 60 mu.
+    """
+    ranked = sorted(
+        areas_mu.items(), key=lambda kv: -fs.value(f"soil.f_i.{sq.PRACTICE_INPUT_LEVEL[kv[0]]}")
+    )
+    out, covered = [], 0.0
+    for practice, area in ranked:
+        extra = max(area - covered, 0.0)
+        if extra > 0:
+            out.append((practice, sq.PRACTICE_INPUT_LEVEL[practice], extra))
+            covered += extra
+    return out
+
+
+def soil_lines(
+    profile: EntityProfile, act: ActivityData, fs: FactorSet, years: float
+) -> list[Line]:
+    """SOC removal of the practices in force, IPCC Tier 1 stock change (METHODOLOGY §5b)."""
+    out = []
+    for practice, level, area_mu in soil_input_areas(practice_areas_mu(profile, act), fs):
+        keys = [
+            "soil.soc_ref",
+            "soil.f_lu",
+            f"soil.f_mg.{sq.BASE_MANAGEMENT}",
+            f"soil.f_i.{sq.BASE_INPUT_LEVEL}",
+        ]
+        keys += [f"soil.f_i.{level}", "soil.transition_years"]
+        f_mg = fs.value(keys[2])
+        rate = float(
+            sq.soc_change_removal(
+                area_mu * HA_PER_MU,
+                fs.value("soil.soc_ref"),
+                fs.value("soil.f_lu"),
+                f_mg,
+                fs.value(keys[3]),
+                f_mg,
+                fs.value(keys[4]),
+                fs.value("soil.transition_years"),
+            )
+        )
+        out.append(Line("removal", "soil", None, area_mu, "mu", keys, rate * years, practice))
+    return out
