@@ -279,3 +279,20 @@ def test_overlapping_practices_share_land():
     assert soil == {"organic_substitution": 20.0, "grass_cover": 30.0}
     t_c = (20 * 0.44 + 30 * 0.11) / 15 * 55 * 0.72 / 20  # IPCC 2019R Tier 1, t C/yr
     assert s.sequestration_t["soil"] == pytest.approx(t_c * C_TO_CO2 * 365 / 365.25)
+
+
+def test_activity_data_round_trip_and_validation():
+    ev = [
+        {"type": "fertilizer_applied", "id": "u", "product": "urea", "mass_kg": 200, "n_frac": 0.46}
+    ]
+    act = _act(YEAR, ev, process_co2_t=1.5)
+    again = ActivityData.from_dict(json.loads(json.dumps(act.to_dict())))
+    assert again == act
+    from accounting.errors import InvalidSeriesError
+
+    with pytest.raises(InvalidSeriesError):
+        ActivityData(YEAR.start_ms, YEAR.end_ms, electricity_kwh=-1.0)
+    with pytest.raises(InvalidSeriesError):
+        ActivityData(YEAR.end_ms, YEAR.start_ms)
+    with pytest.raises(InvalidSeriesError):
+        ActivityData(YEAR.start_ms, YEAR.end_ms, gas_m3=float("nan"))
