@@ -15,6 +15,7 @@ ENTITY_ROUTES = (
     "/v1/accounts/{e}/statements.csv?start=2025-01-01&end=2026-01-01",
     "/v1/accounts/{e}/audit?start=2025-06-01",
     "/v1/accounts/{e}/redemptions",
+    "/v1/accounts/{e}/statement.html?period=year&start=2025-01-01",
 )
 ORCHARD_ROUTES = (
     "/v1/orchards/{e}/label",

@@ -163,3 +163,20 @@ def test_pagination(world: World) -> None:
     ids = [a["entity_id"] for a in page1["items"] + page2["items"]]
     assert len(ids) == 6 and len(set(ids)) == 6
     assert page1["total"] == 7 and page1["limit"] == 3 and page2["offset"] == 3
+
+
+def test_printable_statement(world: World) -> None:
+    r = world.client.get(
+        "/v1/accounts/orchard-1/statement.html?period=year&start=2025-01-01&end=2026-01-01",
+        headers=world.h("holder"),
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert "碳账户对账单" in r.text and "orchard-1" in r.text
+    assert "cn-mee-2023" in r.text
+    assert (
+        world.client.get(
+            "/v1/accounts/orchard-2/statement.html", headers=world.h("holder")
+        ).status_code
+        == 403
+    )
