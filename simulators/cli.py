@@ -13,12 +13,14 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable
+from typing import Any
 
 from simulators.faults import FAULTS, parse_faults
 from simulators.fleet import demo_fleet
@@ -31,9 +33,10 @@ from simulators.messages import (
     now_ms,
     parse_time,
 )
-from simulators.publisher import PublishError, publish
+from simulators.publisher import PublishError, PublishStats, publish
+from simulators.runner import run_fleet
 
-MODES = ("backfill", "live", "demo", "load")
+MODES = ("backfill", "live", "demo", "load")  # the first three: simulators.runner
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,29 +80,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _progress(start: int, end: int, quiet: bool):  # noqa: ANN202
-    def show(sent: int, ts: int | None) -> None:
-        if quiet:
-            return
-        frac = 1.0 if ts is None else min(max((ts - start) / max(end - start, 1), 0.0), 1.0)
-        bar = "#" * int(frac * 30)
-        print(f"\r[{bar:<30}] {frac:6.1%} {sent:>8} messages", end="", file=sys.stderr)
-        if ts is None:
-            print(file=sys.stderr)
-
-    return show
+def _progress_bar(phase: str, frac: float, sent: int) -> None:
+    bar = "#" * int(frac * 30)
+    print(f"\r{phase:<8} [{bar:<30}] {frac:6.1%} {sent:>8} messages", end="", file=sys.stderr)
+    if frac >= 1.0:
+        print(file=sys.stderr)
 
 
-def _dry_run(messages: Iterator[Message]) -> int:
+def _print_messages(messages: Iterable[Message], mqtt_url: str, **kw: Any) -> PublishStats:
+    """Stand-in for :func:`publish` with --dry-run: topic<TAB>payload lines on stdout."""
+    stats = PublishStats()
     out = sys.stdout
+    stop = kw.get("stop")
     try:
-        for m in messages:
+        for m in itertools.chain(kw.get("initial", ()), messages, kw.get("final", ())):
+            if stop is not None and stop.is_set():
+                break
             out.write(f"{m.topic}\t{encode(m.payload).decode(errors='replace')}\n")
+            stats.messages += 1
         out.flush()
     except BrokenPipeError:  # e.g. piped into head
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    return 0
+    return stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(load_registry_toml(args.devices))
         if args.dry_run:
             msgs = load_messages(args.readings, args.devices, batch_size=args.batch_size)
-            return _dry_run(msgs)
+            _print_messages(msgs, args.mqtt_url)
+            return 0
         try:
             stats = run_load(
                 args.mqtt_url,
@@ -143,19 +147,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
 
-    days = args.days if args.days is not None else (365.0 if args.mode != "live" else None)
-    if args.start:
-        start = parse_time(args.start)
-    elif args.mode == "live":
-        start = now
+    days = args.days
+    start = parse_time(args.start) if args.start else None
+    if args.mode == "demo" and start is not None:
+        print("error: --start does not apply to --mode demo (it ends now)", file=sys.stderr)
+        return 2
+    span_ms = int((days if days is not None else 365.0) * 86_400_000)
+    if args.mode == "live":
+        today = local_date(start if start is not None else now)
     else:
-        start = now - int((days or 0) * 86_400_000)
-    history_end = start + int(days * 86_400_000) if days is not None else None
-    today = local_date(history_end if history_end and args.mode != "live" else now)
+        today = local_date(start + span_ms if start is not None else now)
     fleet = demo_fleet(
         args.seed,
         today=today,
-        history_days=int(days or 365),
+        history_days=max(int(days or 0), 365),
         prefix=args.prefix,
     )
     if args.registry_out:
@@ -164,51 +169,32 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print(f"registry written to {args.registry_out}", file=sys.stderr)
     stop = threading.Event()
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-
-    def run(messages: Iterator[Message], lo: int, hi: int, speed: float | None, **kw) -> None:  # noqa: ANN003
-        if args.dry_run:
-            _dry_run(messages)
-            return
-        publish(
-            messages,
-            args.mqtt_url,
-            speed=speed,
-            start_ms=lo if speed else None,
-            progress=_progress(lo, hi, args.quiet),
-            stop=stop,
-            **kw,
-        )
-
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        online = fleet.status_messages("online")
-        offline = fleet.status_messages("offline")
-        if args.mode in ("backfill", "demo"):
-            end = history_end if history_end is not None else now
-            step = args.step or 3600
-            msgs = fleet.messages(start, end, step, faults=faults, batch=not args.no_batch)
-            run(
-                msgs,
-                start,
-                end,
-                None,
-                initial=online,
-                final=offline if args.mode == "backfill" else (),
-            )
-        if args.mode in ("live", "demo") and not stop.is_set():
-            lo = start if args.mode == "live" else (history_end or now)
-            hi = lo + int(days * 86_400_000) if args.mode == "live" and days else None
-            step = (args.step or args.live_step) if args.mode == "live" else args.live_step
-            msgs = fleet.messages(lo, hi, step, faults=faults)
-            initial = online if args.mode == "live" else ()
-            run(msgs, lo, hi or lo + 86_400_000, args.speed, initial=initial, final=offline)
-        elif args.mode == "demo" and not args.dry_run:
-            publish([], args.mqtt_url, final=offline)  # stopped during the back-fill
+        run_fleet(
+            fleet,
+            args.mqtt_url,
+            mode=args.mode,
+            start_ms=start,
+            days=days,
+            step_s=args.step,
+            live_step_s=args.live_step,
+            speed=args.speed,
+            faults=faults,
+            batch=not args.no_batch,
+            stop=stop,
+            progress=None if args.quiet else _progress_bar,
+            publish_fn=_print_messages if args.dry_run else publish,
+        )
     except PublishError as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 
