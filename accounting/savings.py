@@ -9,10 +9,13 @@ over the hours with the baseline's **hourly load profile** of the non-production
 (weekday and weekend rows of 24 shares), and the production term follows the hour's own
 output::
 
-    Ê_h = s[w, h] · (β0 + β_we·W + β_H·HDD(T_h) + β_C·CDD(T_h)) + β_out·Q_h
+    Ê_h = s[w, h] · (β0 + β_we·W + β_H·HDD(T̄_d) + β_C·CDD(T̄_d)) + β_out·Q_h
 
-with ``T_h`` the hour's temperature used as if it were the day's mean. Summed over a day
-with constant temperature this equals the daily prediction exactly.
+with ``T̄_d`` the mean temperature of the hour's local day over the hours given (for the
+current day: the hours so far). Degree-days of the daily mean, as in the daily model, and
+not of each hour: hourly degree-days would overstate the load on days that swing around
+the balance point (Jensen's inequality). Summed over a whole day this equals the daily
+prediction exactly.
 """
 
 from __future__ import annotations
@@ -214,14 +217,39 @@ def fit_hourly_profile(
     return prof
 
 
+def _daily_mean_per_hour(day: np.ndarray, temp: np.ndarray) -> np.ndarray:
+    """Mean of the finite temperatures of each hour's local day, broadcast to the hours."""
+    if day.size == 0:
+        return temp
+    _, inv = np.unique(day, return_inverse=True)
+    ok = np.isfinite(temp)
+    n = np.bincount(inv[ok], minlength=inv.max() + 1)
+    s = np.bincount(inv[ok], temp[ok], minlength=inv.max() + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / n
+    return mean[inv]
+
+
 def predict_hourly(
     model: LineBaselineModel, ts_ms, temp_c, output_units=None, *, utc_offset_h: float = 8.0
 ):
-    """Predicted hourly energy [kWh] for hour-start time stamps (see module docstring)."""
+    """Predicted hourly energy [kWh] for hour-start time stamps (see module docstring).
+
+    Parameters
+    ----------
+    ts_ms : array of int64
+        Hour-start time stamps [ms].
+    temp_c : array
+        Hourly air temperature [°C]; the daily mean of each local day is used.
+    output_units : array, optional
+        Hourly output [units].
+    utc_offset_h : float
+        Local offset [h].
+    """
     c = model.coefficients
-    _, hour, we = _local_hours(ts_ms, utc_offset_h)
+    day, hour, we = _local_hours(ts_ms, utc_offset_h)
     prof = np.asarray(model.hourly_profile if model.hourly_profile else np.full((2, 24), 1 / 24))
-    t = np.asarray(temp_c, dtype=float)
+    t = _daily_mean_per_hour(day, np.asarray(temp_c, dtype=float))
     base = c["intercept"] + c.get("weekend", 0.0) * we
     if "hdd" in c:
         base = base + c["hdd"] * heating_degree_days(t, model.heating_balance_point_c)
