@@ -1099,9 +1099,11 @@ def _t(x: float | None) -> str:
     "/accounts/{entity_id}/statement.html",
     tags=["accounts"],
     summary="Printable account statement (HTML): balance, statements and redemptions",
-    response_class=HTMLResponse,
     responses={
-        200: {"content": {"text/html": {}}, "description": "a printable page"},
+        200: {
+            "content": {"text/html": {"schema": {"type": "string"}}},
+            "description": "a printable page",
+        },
         **error_responses(404),
     },
 )
