@@ -80,6 +80,12 @@ class DailyData:
         if n[0] > 1 and not np.all(np.diff(self.dates).astype(int) > 0):
             raise InvalidSeriesError("DailyData.dates must be strictly increasing")
 
+    def between(self, first, last) -> DailyData:
+        """The days from ``first`` to ``last`` inclusive (e.g. a profile's baseline period)."""
+        sel = (self.dates >= np.datetime64(first, "D")) & (self.dates <= np.datetime64(last, "D"))
+        out = None if self.output_units is None else self.output_units[sel]
+        return DailyData(self.dates[sel], self.energy_kwh[sel], self.temp_c[sel], out)
+
     @property
     def weekend(self) -> np.ndarray:
         """1.0 on Saturday and Sunday (1970-01-01 was a Thursday)."""

@@ -39,6 +39,14 @@ def synth(start, n, rng, cut=0.0, noise=250.0):
     return DailyData(dates, true * (1 - cut) + rng.normal(0, noise, n), temp, out), true
 
 
+def test_between_selects_a_baseline_period():
+    b, _ = synth("2025-01-01", 365, np.random.default_rng(2))
+    part = b.between("2025-03-01", __import__("datetime").date(2025, 3, 31))
+    assert part.dates.size == 31 and str(part.dates[0]) == "2025-03-01"
+    assert np.array_equal(part.energy_kwh, b.energy_kwh[59:90])
+    assert part.weekend.sum() == 10  # March 2025: 5 Saturdays and 5 Sundays
+
+
 def test_degree_days_and_grid():
     # CalTRACK grid 30-90 °F step 3 °F: 21 balance points, 30 °F = -1.11 °C, 90 °F = 32.2 °C
     assert len(BALANCE_POINTS_C) == 21
