@@ -84,7 +84,7 @@
     const rows = SAVINGS_WINDOWS.map(([w, zh, en]) => {
       const v = (S.savings[ln.id] || {})[w];
       const cls = v && v.t !== null ? (v.t >= 0 ? "pos" : "neg") : "";
-      return el("tr", { "data-window": w },
+      return el("tr", { "data-window": w, "data-value": v && v.t !== null ? String(v.t) : "" },
         el("td", {}, bi(zh, en)),
         el("td", { class: cls }, v && v.t !== null ? num(v.t, 3) : "—"),
         el("td", {}, v && v.lo !== null ? num(v.lo, 3) + " … " + num(v.hi, 3) : "—", bandBar(v)));
@@ -267,6 +267,7 @@
       const card = document.getElementById("line-" + ln.id);
       card.querySelector('[data-role="savings"]').replaceWith(savingsTable(ln));
     }
+    document.body.dataset.loaded = "1";
     setInterval(refreshFigures, 5000);
     setInterval(async () => {
       await loadAllSavings();

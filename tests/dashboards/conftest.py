@@ -74,11 +74,14 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     from telemetry.sqlite import SqliteStore
 
     data_dir = tmp_path_factory.mktemp("dashboards")
-    registry = demo.registry()
+    now_ms = int(time.time() * 1000)
+    registry = demo.registry(now_ms)
     store = SqliteStore(data_dir / "telemetry.sqlite", synchronous="NORMAL")
     store.ensure_ready()
-    now_ms = int(time.time() * 1000)
-    store.write(readings=demo.day_of_readings(now_ms), events=demo.orchard_events(now_ms))
+    store.write(
+        readings=demo.day_of_readings(now_ms, history_days=demo.HISTORY_DAYS),
+        events=demo.orchard_events(now_ms),
+    )
     engine = make_engine(f"sqlite:///{data_dir / 'accounts.db'}")
     settings = Settings(environment="development", data_dir=data_dir)
     app = create_app(

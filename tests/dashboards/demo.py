@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import time
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from telemetry.model import Reading
 from telemetry.registry import Registry
@@ -12,11 +16,21 @@ LINES = ("line-a1", "line-a2")
 METERS = {"line-a1": "meter-a1", "line-a2": "meter-a2"}
 ORCHARDS = ("orchard-cs1", "orchard-cs3", "orchard-jj4", "orchard-kc2")
 STEP_MS = 300_000  # one reading every 5 min
-SILENT_COUNTER_MS = 40 * 60_000  # counter-a2 stopped reporting this long ago
+SILENT_GAS_MS = 40 * 60_000  # the gas meter stopped reporting this long ago
+BASELINE_FROM_DAYS, BASELINE_TO_DAYS, INTERVENTION_DAYS = 500, 135, 120  # before now
+HISTORY_DAYS = 501  # hourly readings kept for the baselines
 
 
-def registry() -> Registry:
-    """Factory ``factory-a`` with two lines and a meter each; four orchards of four colours."""
+def _day(now_ms: int, days_ago: int) -> str:
+    """The local (UTC+8) date ``days_ago`` days before ``now_ms``, ISO."""
+    t = datetime.fromtimestamp(now_ms / 1000 - days_ago * 86_400, UTC) + timedelta(hours=8)
+    return t.date().isoformat()
+
+
+def registry(now_ms: int | None = None) -> Registry:
+    """Factory ``factory-a`` with two lines (baselines relative to ``now_ms``) and a gas meter;
+    four orchards of four colours."""
+    now_ms = now_ms or int(time.time() * 1000)
     return Registry.from_dict(
         {
             "entities": [
@@ -31,15 +45,17 @@ def registry() -> Registry:
                     "kind": "line",
                     "parent": FACTORY,
                     "name": "压缩空气 Compressors",
-                    "baseline_start": "2025-01-01",
-                    "baseline_end": "2025-12-31",
-                    "intervention_date": "2026-01-15",
+                    "baseline_start": _day(now_ms, BASELINE_FROM_DAYS),
+                    "baseline_end": _day(now_ms, BASELINE_TO_DAYS),
+                    "intervention_date": _day(now_ms, INTERVENTION_DAYS),
                 },
                 {
                     "id": "line-a2",
                     "kind": "line",
                     "parent": FACTORY,
                     "name": "注塑 Injection moulding",
+                    "baseline_start": _day(now_ms, BASELINE_FROM_DAYS),
+                    "baseline_end": _day(now_ms, BASELINE_TO_DAYS),
                 },
                 {
                     "id": "orchard-cs1",
@@ -77,7 +93,7 @@ def registry() -> Registry:
             "devices": [
                 {"id": "meter-a1", "entity": "line-a1", "role": "electricity_meter"},
                 {"id": "meter-a2", "entity": "line-a2", "role": "electricity_meter"},
-                {"id": "counter-a2", "entity": "line-a2", "role": "production_counter"},
+                {"id": "gas-a", "entity": FACTORY, "role": "gas_meter"},
                 {"id": "soil-cs1", "entity": "orchard-cs1", "role": "soil_sensor"},
             ],
         },
@@ -86,32 +102,45 @@ def registry() -> Registry:
 
 
 def power_kw(line: str, ts_ms: int) -> float:
-    """A day-shaped load: base plus a daytime hump [kW]."""
+    """A day-shaped load: base plus a daytime hump [kW] (the baseline behaviour)."""
     hour = (ts_ms / 3_600_000 + 8) % 24  # local hour, UTC+8
     base, peak = (120.0, 180.0) if line == "line-a1" else (60.0, 90.0)
     return base + peak * max(0.0, math.sin(math.pi * (hour - 6) / 14))
 
 
-def day_of_readings(now_ms: int, hours: int = 26) -> list[Reading]:
-    """Readings of both meters every 5 min over the last ``hours`` hours, ending at ``now_ms``."""
+def factor(line: str, ts_ms: int, now_ms: int) -> float:
+    """Change against the baseline: line-a1 saves 12 % since its intervention; line-a2 draws
+    30 % more in the last 3 hours (a drift the page must flag)."""
+    if line == "line-a1" and ts_ms >= now_ms - INTERVENTION_DAYS * 86_400_000:
+        return 0.88
+    if line == "line-a2" and ts_ms >= now_ms - 3 * 3_600_000:
+        return 1.30
+    return 1.0
+
+
+def day_of_readings(now_ms: int, hours: int = 26, history_days: int = 0) -> list[Reading]:
+    """Readings of both meters: hourly for ``history_days`` days, then every 5 min over the
+    last ``hours`` hours up to 20 s before ``now_ms``; a gas meter silent for 40 minutes."""
+    rng = np.random.default_rng(7)
     out = []
-    start = now_ms - hours * 3_600_000
-    start -= start % STEP_MS
+    recent = now_ms - hours * 3_600_000
+    recent -= recent % STEP_MS
+    first = now_ms - history_days * 86_400_000
+    first -= first % 3_600_000
     for line, meter in METERS.items():
         kwh = 10_000.0
-        t = start
-        while t <= now_ms - STEP_MS:
-            p = power_kw(line, t)
-            kwh += p * STEP_MS / 3_600_000
+        times = list(range(first, recent, 3_600_000)) if history_days else []
+        times += list(range(recent, now_ms - STEP_MS + 1, STEP_MS)) + [now_ms - 20_000]
+        prev = None
+        for t in times:
+            p = power_kw(line, t) * factor(line, t, now_ms) * (1 + 0.02 * rng.standard_normal())
+            if prev is not None:
+                kwh += p * (t - prev) / 3_600_000
             out.append(Reading(line, meter, t, {"power_kw": p, "energy_kwh_total": kwh}))
-            t += STEP_MS
-        p = power_kw(line, now_ms)
-        kwh += p * (now_ms - 20_000 - (t - STEP_MS)) / 3_600_000
-        out.append(Reading(line, meter, now_ms - 20_000, {"power_kw": p, "energy_kwh_total": kwh}))
-    # a production counter that went silent 40 minutes ago
+            prev = t
     for i in range(12):
-        t = now_ms - SILENT_COUNTER_MS - i * STEP_MS
-        out.append(Reading("line-a2", "counter-a2", t, {"output_units_total": 5000.0 - i * 12}))
+        t = now_ms - SILENT_GAS_MS - i * STEP_MS
+        out.append(Reading(FACTORY, "gas-a", t, {"gas_m3_total": 5000.0 - i * 1.5}))
     return out
 
 
