@@ -186,9 +186,13 @@ class Agent:
                 "held_messages": out.held_messages,
                 "mqtt_suspended": out.suspended,
             },
+            "last_replay": out.last_replay,
             "broker_dropped_messages": getattr(self.source, "broker_dropped", None),
             "received": self.stats.received,
             "acked": self.stats.acked,
+            "readings_written": self.stats.readings_written,
+            "replayed_points": self.stats.replayed_points,
+            "spooled_points": self.stats.spooled_points,
             "rejected": dict(self.stats.rejected),
             "devices": {
                 dev: {"entity": s.entity, "status": s.status, "since_ms": s.since_ms}

@@ -107,7 +107,7 @@ class Output:
         housekeeping: Callable[[], None] = lambda: None,
         replay_points: int = 20_000,
         fail_retry_s: float = 10.0,
-        max_backoff_s: float = 8.0,
+        max_backoff_s: float = 5.0,
         hold_limit: int = 65535,
     ) -> None:
         self.store = store
@@ -134,7 +134,10 @@ class Output:
         self.needs_ready = True  # call store.ensure_ready() before the next write
         self.store_error: str | None = None  # last non-retryable failure (health red)
         self.last_write_ms: int | None = None
-        self.replay_started_ms: int | None = None
+        self._replay_t0: float | None = None
+        self._replay_points = 0
+        #: the last complete replay: points, seconds, rate [points/s], finished_ms
+        self.last_replay: dict[str, Any] | None = None
 
     # -- control -------------------------------------------------------------------------
     def submit(self, batch: Batch) -> None:
@@ -295,8 +298,7 @@ class Output:
     def _replay_step(self) -> None:
         if self.spool.empty or not self._can_try_store():
             return
-        if self.replay_started_ms is None:
-            self.replay_started_ms = now_ms()
+        t0 = time.perf_counter()
         batch, count = self.spool.read(self.replay_points)
         try:
             refused = self._write_isolating(batch)
@@ -307,11 +309,26 @@ class Output:
             self._failed(exc)
             return
         self.spool.commit(count)
+        if self._replay_t0 is None:  # the first chunk the store took
+            self._replay_t0, self._replay_points = t0, 0
+        self._replay_points += batch.points
         self.stats.replayed_points += batch.points
         self._count_written(batch, refused)
         if self.spool.empty:
-            log.info("event=spool_replayed since_ms=%s", self.replay_started_ms)
-            self.replay_started_ms = None
+            seconds = time.perf_counter() - self._replay_t0
+            self.last_replay = {
+                "points": self._replay_points,
+                "seconds": round(seconds, 3),
+                "rate": round(self._replay_points / seconds, 1) if seconds > 0 else None,
+                "finished_ms": now_ms(),
+            }
+            self._replay_t0 = None
+            log.info(
+                "event=spool_replayed points=%d seconds=%.2f rate=%s",
+                self._replay_points,
+                seconds,
+                self.last_replay["rate"],
+            )
 
     # -- writing -------------------------------------------------------------------------
     def _store_write(

@@ -1,0 +1,1 @@
+"""Benchmarks of tanzhang (see docs/benchmarks.md)."""

@@ -1,0 +1,479 @@
+"""Ingest benchmark: readings/s into InfluxDB, publish-to-queryable latency, spool replay, RSS.
+
+Starts its own mosquitto and influxd (tests/servers.py), then measures, in one run:
+
+1. the load generator alone (``mosquitto_pub`` processes, QoS 1, no subscriber);
+2. a bare paho-mqtt subscriber at QoS 1 on the same broker (the raw MQTT-client limit);
+3. bulk line-protocol writes (5,000 points per POST) to the same influxd (the raw store limit);
+4. one gateway process (``python -m gateway``): sustained readings/s into InfluxDB;
+5. two gateway processes sharing the subscription (``$share/bench/...``);
+6. publish-to-queryable latency p50/p99 at 50 % of the one-gateway rate;
+7. spool replay rate while live traffic continues at 50 %, vs that live rate;
+
+and the gateways' peak resident memory. Prints JSON and a Markdown table with ratios.
+
+``python -m bench.ingest.run --messages 100000 --devices 10``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.ingest.loadgen import T0_MS, paced, payload, publish_lines, publish_parallel
+from telemetry.registry import Device, Entity, Registry
+from tests.servers import Influxd, Mosquitto, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "tanzhang/v1"
+ENTITY = "line-b1"
+
+
+def topic(device: str) -> str:
+    return f"{PREFIX}/{ENTITY}/{device}/data"
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+class Gateway:
+    """``python -m gateway`` with its own /health port; RSS sampled while it runs."""
+
+    def __init__(self, env: dict[str, str], gid: str, folder: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            **env,
+            "TANZHANG_MQTT_CLIENT_ID": gid,
+            "TANZHANG_GATEWAY_HTTP_PORT": str(self.port),
+        }
+        self.log = folder / f"{gid}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.rss_max_kb = 0
+        self._stop = threading.Event()
+
+    def start(self) -> Gateway:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gateway"], env=self.env, cwd=ROOT, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.health()["mqtt_connected"]:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"gateway did not start: {self.log.read_text()[-2000:]}")
+        threading.Thread(target=self._sample, daemon=True).start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.is_set() and self.proc and self.proc.poll() is None:
+            try:
+                for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        self.rss_max_kb = max(self.rss_max_kb, int(line.split()[1]))
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    def health(self) -> dict[str, Any]:
+        return httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=5).json()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(60)
+        drop_session(self.env["TANZHANG_MQTT_URL"], self.env["TANZHANG_MQTT_CLIENT_ID"])
+
+
+def drop_session(url: str, client_id: str) -> None:
+    """End a gateway's persistent session, so that later phases do not queue for it."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    port = int(url.rsplit(":", 1)[1])
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0
+    client.connect("127.0.0.1", port, clean_start=True, properties=props)
+    client.loop_start()
+    time.sleep(0.2)
+    client.disconnect()
+    client.loop_stop()
+
+
+def wait_written(gateways: list[Gateway], n: int, timeout_s: float) -> float:
+    """Block until the gateways together wrote ``n`` readings; return that time."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if sum(g.health()["readings_written"] for g in gateways) >= n:
+            return time.perf_counter()
+        time.sleep(0.05)
+    raise RuntimeError(f"gateways did not write {n} readings within {timeout_s} s")
+
+
+def bench_loadgen(broker: Mosquitto, work: dict[str, list[str]]) -> float:
+    n = sum(len(v) for v in work.values())
+    return n / publish_parallel(broker.port, work)
+
+
+def bench_bare(broker: Mosquitto, work: dict[str, list[str]], protocol: str = "5") -> float:
+    n = sum(len(v) for v in work.values())
+    sub = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.ingest.bare_subscriber",
+            "--port",
+            str(broker.port),
+            "--topic",
+            f"{PREFIX}/#",
+            "--count",
+            str(n),
+            "--protocol",
+            protocol,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert sub.stdout is not None
+    assert sub.stdout.readline().strip() == "READY"
+    publish_parallel(broker.port, work)
+    out = json.loads(sub.stdout.readline())
+    sub.wait(60)
+    sub.stdout.close()
+    return float(out["rate"])
+
+
+def bench_influx_raw(influxd: Influxd, n: int, per_post: int = 5000) -> float:
+    db = "bench_raw"
+    httpx.post(f"{influxd.url}/query", data={"q": f"CREATE DATABASE {db}"}, timeout=30)
+    bodies = []
+    for i in range(0, n, per_post):
+        bodies.append(
+            "\n".join(
+                f"telemetry,entity={ENTITY},device=raw-{s % 10} energy_kwh_total={float(s)},"
+                f"power_kw=12.5 {(T0_MS + s * 1000) * 1_000_000}"
+                for s in range(i, min(n, i + per_post))
+            ).encode()
+        )
+    with httpx.Client(base_url=influxd.url, timeout=60) as client:
+        t0 = time.perf_counter()
+        for body in bodies:
+            client.post(
+                "/write", params={"db": db, "precision": "ns"}, content=body
+            ).raise_for_status()
+        return n / (time.perf_counter() - t0)
+
+
+def bench_gateways(
+    broker: Mosquitto, env: dict[str, str], folder: Path, work: dict[str, list[str]], replicas: int
+) -> tuple[float, int]:
+    n = sum(len(v) for v in work.values())
+    gws = [Gateway(env, f"bench-gw-{replicas}-{i}", folder).start() for i in range(replicas)]
+    try:
+        t0 = time.perf_counter()
+        publish_parallel(broker.port, work)
+        t_done = wait_written(gws, n, 600)
+        return n / (t_done - t0), max(g.rss_max_kb for g in gws)
+    finally:
+        for g in gws:
+            g.stop()
+
+
+def bench_latency(
+    broker: Mosquitto,
+    influxd: Influxd,
+    env: dict[str, str],
+    folder: Path,
+    rate: float,
+    duration_s: float,
+) -> dict[str, float]:
+    gw = Gateway(env, "bench-lat", folder).start()
+    sent: dict[int, float] = {}
+    seen: dict[int, float] = {}
+    stop = threading.Event()
+    db = env["TANZHANG_INFLUX_DB"]
+
+    def poll() -> None:
+        best = -1
+        q = f"SELECT max(energy_kwh_total) FROM telemetry WHERE device = 'lat-0' AND time >= {T0_MS}ms"
+        with httpx.Client(base_url=influxd.url, timeout=10) as c:
+            while not stop.is_set():
+                r = c.get("/query", params={"db": db, "q": q}).json()
+                series = r["results"][0].get("series")
+                now = time.perf_counter()
+                if series:
+                    top = int(series[0]["values"][0][1])
+                    for s in range(best + 1, top + 1):
+                        seen[s] = now
+                    best = max(best, top)
+                time.sleep(0.02)
+
+    def on_chunk(first: int, last: int, t: float) -> None:
+        for s in range(first, last + 1):
+            sent[s] = t
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        n = paced(
+            broker.port,
+            topic("lat-0"),
+            rate,
+            duration_s,
+            lambda s: payload(s, 0),
+            on_chunk=on_chunk,
+        )
+        deadline = time.monotonic() + 30
+        while len(seen) < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        poller.join(5)
+        gw.stop()
+    lat = sorted(seen[s] - sent[s] for s in sent if s in seen)
+    if len(lat) < len(sent):
+        raise RuntimeError(f"only {len(lat)} of {len(sent)} latency probes became queryable")
+    return {
+        "rate": n / duration_s,
+        "p50_s": lat[len(lat) // 2],
+        "p99_s": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "max_s": lat[-1],
+        "rss_kb": gw.rss_max_kb,
+    }
+
+
+def bench_replay(
+    broker: Mosquitto,
+    influxd: Influxd,
+    env: dict[str, str],
+    folder: Path,
+    backlog: int,
+    live_rate: float,
+) -> dict[str, float]:
+    gw = Gateway(env, "bench-replay", folder).start()
+    try:
+        influxd.stop()
+        lines = [payload(s, 0) for s in range(backlog)]
+        publish_lines(broker.port, topic("spool-0"), lines)
+        deadline = time.monotonic() + 300
+        while gw.health()["spooled_points"] < backlog and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop_live = threading.Event()
+        published = [0]
+
+        def live_loop() -> None:
+            seq = 0
+            per_tick = max(1, round(live_rate * 0.1))
+            t0 = time.perf_counter()
+            k = 0
+            while not stop_live.is_set():
+                pause = t0 + k * 0.1 - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                publish_lines(
+                    broker.port,
+                    topic("spool-1"),
+                    [payload(s, 1) for s in range(seq, seq + per_tick)],
+                )
+                seq += per_tick
+                published[0] = seq
+                k += 1
+
+        live_thread = threading.Thread(target=live_loop, daemon=True)
+        live_thread.start()
+        t_live0 = time.perf_counter()
+        influxd.start()
+        deadline = time.monotonic() + 600
+        while gw.health()["last_replay"] is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        replay = gw.health()["last_replay"]
+        stop_live.set()
+        live_thread.join(10)
+        live_measured = published[0] / (time.perf_counter() - t_live0)
+        return {
+            "backlog": backlog,
+            "replay_rate": replay["rate"],
+            "replay_points": replay["points"],
+            "live_rate": live_measured,
+            "rss_kb": gw.rss_max_kb,
+        }
+    finally:
+        gw.stop()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--messages", type=int, default=100_000, help="N readings per phase")
+    p.add_argument("--devices", type=int, default=10, help="M simulated devices (topics)")
+    p.add_argument("--batch-size", type=int, default=2000)
+    p.add_argument("--latency-seconds", type=float, default=10.0)
+    p.add_argument("--json", type=Path, help="also write the results here")
+    ns = p.parse_args()
+    n, m = ns.messages, ns.devices
+    folder = Path(tempfile.mkdtemp(prefix="tanzhang-bench-"))
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "messages": n,
+        "devices": m,
+        "batch_size": ns.batch_size,
+    }
+    broker = Mosquitto(folder / "mosquitto").start()
+    influxd = Influxd(folder / "influxd").start()
+    try:
+        devices = [f"dev-{i}" for i in range(m)] + ["lat-0", "spool-0", "spool-1"]
+        reg = Registry([Entity("factory-b", "factory"), Entity(ENTITY, "line", parent="factory-b")])
+        for d in devices:
+            reg.add_device(Device(d, ENTITY, "electricity_meter"))
+        reg.save(folder / "registry.toml")
+        per = n // m
+        work = {topic(f"dev-{i}"): [payload(s, i) for s in range(per)] for i in range(m)}
+        n = per * m
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TANZHANG_")}
+        env.update(
+            TANZHANG_MQTT_URL=broker.url,
+            TANZHANG_INFLUX_URL=influxd.url,
+            TANZHANG_REGISTRY=str(folder / "registry.toml"),
+            TANZHANG_DATA_DIR=str(folder / "data"),
+            TANZHANG_BATCH_SIZE=str(ns.batch_size),
+            TANZHANG_MQTT_SHARE_GROUP="bench",
+            PYTHONPATH=str(ROOT),
+        )
+        step = lambda name: print(f"[bench] {name} ...", file=sys.stderr, flush=True)  # noqa: E731
+        step("load generator alone")
+        results["loadgen_rate"] = bench_loadgen(broker, work)
+        step("bare paho subscriber, QoS 1")
+        results["bare_rate"] = bench_bare(broker, work)
+        step("bare paho subscriber, QoS 1, MQTT 3.1.1 (reference)")
+        results["bare311_rate"] = bench_bare(broker, work, "3.1.1")
+        step("bulk line protocol to influxd")
+        results["influx_raw_rate"] = bench_influx_raw(influxd, n)
+        step("one gateway")
+        rate1, rss1 = bench_gateways(
+            broker, {**env, "TANZHANG_INFLUX_DB": "bench_gw1"}, folder, work, 1
+        )
+        results.update(gateway1_rate=rate1, gateway1_rss_kb=rss1)
+        step("two gateways, shared subscription")
+        rate2, rss2 = bench_gateways(
+            broker, {**env, "TANZHANG_INFLUX_DB": "bench_gw2"}, folder, work, 2
+        )
+        results.update(gateway2_rate=rate2, gateway2_rss_kb=rss2)
+        step("latency at 50 % of the one-gateway rate")
+        results["latency"] = bench_latency(
+            broker,
+            influxd,
+            {**env, "TANZHANG_INFLUX_DB": "bench_lat"},
+            folder,
+            rate1 / 2,
+            ns.latency_seconds,
+        )
+        step("spool replay with live traffic at 50 %")
+        results["replay"] = bench_replay(
+            broker,
+            influxd,
+            {**env, "TANZHANG_INFLUX_DB": "bench_replay"},
+            folder,
+            n // 2,
+            rate1 / 2,
+        )
+    finally:
+        broker.stop()
+        influxd.stop()
+    results["ratios"] = {
+        "gateway1_vs_bare": results["gateway1_rate"] / results["bare_rate"],
+        "gateway2_vs_bare": results["gateway2_rate"] / results["bare_rate"],
+        "loadgen_vs_bare": results["loadgen_rate"] / results["bare_rate"],
+        "gateway1_vs_influx_raw": results["gateway1_rate"] / results["influx_raw_rate"],
+        "replay_vs_live": results["replay"]["replay_rate"] / results["replay"]["live_rate"],
+    }
+    print(json.dumps(results, indent=2))
+    print(markdown(results))
+    if ns.json:
+        ns.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def markdown(r: dict[str, Any]) -> str:
+    ra, lat, rep = r["ratios"], r["latency"], r["replay"]
+    rss = max(r["gateway1_rss_kb"], r["gateway2_rss_kb"], lat["rss_kb"], rep["rss_kb"]) / 1024
+    rows = [
+        (
+            "load generator alone (mosquitto_pub, QoS 1)",
+            f"{r['loadgen_rate']:,.0f} msg/s",
+            f"{ra['loadgen_vs_bare']:.2f}× bare",
+        ),
+        ("bare paho subscriber, MQTT 5, QoS 1 (raw limit)", f"{r['bare_rate']:,.0f} msg/s", "1.00"),
+        (
+            "bare paho subscriber, MQTT 3.1.1, QoS 1",
+            f"{r['bare311_rate']:,.0f} msg/s",
+            f"{r['bare311_rate'] / r['bare_rate']:.2f}× bare",
+        ),
+        ("bulk line protocol, 5,000/POST (raw limit)", f"{r['influx_raw_rate']:,.0f} points/s", ""),
+        (
+            "1 gateway, sustained into InfluxDB",
+            f"{r['gateway1_rate']:,.0f} readings/s",
+            f"{ra['gateway1_vs_bare']:.2f}× bare",
+        ),
+        (
+            "2 gateways, shared subscription",
+            f"{r['gateway2_rate']:,.0f} readings/s",
+            f"{ra['gateway2_vs_bare']:.2f}× bare",
+        ),
+        (
+            f"latency at {lat['rate']:,.0f} msg/s (50 %)",
+            f"p50 {lat['p50_s']:.3f} s, p99 {lat['p99_s']:.3f} s",
+            f"max {lat['max_s']:.3f} s",
+        ),
+        (
+            f"spool replay ({rep['backlog']:,} backlog) vs live",
+            f"{rep['replay_rate']:,.0f} vs {rep['live_rate']:,.0f} readings/s",
+            f"{ra['replay_vs_live']:.1f}×",
+        ),
+        ("gateway peak RSS", f"{rss:.0f} MB", ""),
+    ]
+    m = r["machine"]
+    out = [
+        f"{m['date']} · {m['nproc']} cores · {m['cpu']} · Python {m['python']} · N = {r['messages']:,} "
+        f"readings from M = {r['devices']} devices · batch {r['batch_size']}",
+        "",
+        "| what | figure | ratio |",
+        "|---|---|---|",
+    ]
+    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
