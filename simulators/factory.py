@@ -60,7 +60,8 @@ class LineSpec:
     cooling_base_c [kW/K]; gas_m3_per_unit [Nm3/unit]; gas_m3_per_kday : space heating per
     heating degree-day at 18 degC [Nm3/(K d)]; steam_t_per_unit [t/unit]
     intervention_date : first local day with the saving; savings_frac : fraction of the
-    line's electricity the intervention removes [-]
+    line's electricity the intervention removes [-]; output_unit : unit of
+    ``output_units_total`` (e.g. ``m`` of fabric, ``pcs``)
     """
 
     id: str
@@ -79,6 +80,7 @@ class LineSpec:
     intervention_date: date | None = None
     savings_frac: float = 0.0
     intervention: str = "variable-speed drive"
+    output_unit: str = "pcs"
     baseline_start: date | None = None
     baseline_end: date | None = None
     site: Site = field(default_factory=Site)

@@ -148,6 +148,7 @@ class Fleet:
                     "kind": "line",
                     "parent": f.id,
                     "name": line.name,
+                    "output_unit": line.output_unit,
                 }
                 if line.baseline_start:
                     ent["baseline_start"] = line.baseline_start.isoformat()
@@ -258,11 +259,12 @@ def demo_fleet(
         pv_kwp=800.0,
         lines=(
             line("line-a1", "factory-a", "染色一线", base_kw=60, kwh_per_unit=1.2,
-                 units_per_hour=120, steam_t_per_unit=0.004, cooling_kw_per_k=4.0),
+                 units_per_hour=120, steam_t_per_unit=0.004, output_unit="m", cooling_kw_per_k=4.0),
             line("line-a2", "factory-a", "定型整理线", base_kw=45, kwh_per_unit=0.9,
-                 units_per_hour=150, gas_m3_per_unit=0.08, gas_m3_per_kday=40.0),
+                 units_per_hour=150, gas_m3_per_unit=0.08, output_unit="m", gas_m3_per_kday=40.0),
             line("line-a3", "factory-a", "纺纱车间", 0.12, 120, base_kw=90, kwh_per_unit=3.5,
-                 units_per_hour=80, shifts=((0, 8), (8, 16), (16, 24)), workdays=6,
+                 units_per_hour=80, shifts=((0, 8), (8, 16), (16, 24)), workdays=6, output_unit="kg",
+                 intervention="variable-speed drives on spinning frames",
                  cooling_kw_per_k=12.0),
         ),
     )  # fmt: skip
@@ -278,6 +280,7 @@ def demo_fleet(
             line("line-b2", "factory-b", "热处理线", base_kw=50, kwh_per_unit=6.0,
                  units_per_hour=20, gas_m3_per_unit=1.5, gas_m3_per_kday=15.0),
             line("line-b3", "factory-b", "涂装与压缩空气", 0.15, 90, base_kw=70,
+                 intervention="variable-speed air compressor",
                  kwh_per_unit=2.5, units_per_hour=30, cooling_kw_per_k=8.0),
         ),
     )  # fmt: skip
