@@ -14,6 +14,9 @@ Events arrive as dicts (the ``event`` channel of the wire contract), e.g.::
     {"type": "pesticide_applied", "id": "e6", "mass_kg": 3, "class": "herbicide"}
     {"type": "lime_applied", "id": "e7", "mass_t": 2, "material": "limestone"}
 
+Pesticide ``mass_kg`` is read as active ingredient (the class factors of Lal 2004 are per
+kg a.i.); send the a.i. mass, not the formulated product, where it is known.
+
 Events with the same ``id`` are counted once (the gateway delivers at least once).
 Unknown types are counted in ``EventTotals.ignored`` and otherwise ignored.
 """
