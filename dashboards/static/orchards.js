@@ -68,12 +68,13 @@
   async function details(lab) {
     const box = document.getElementById("o-" + lab.entity_id);
     const [stmts, hist, whatif] = await Promise.all([
-      tryApi(ROUTES.statements(lab.entity_id, { period: lab.period_kind, start: TZ.dateStr(lab.period_start), limit: 5 })),
+      tryApi(ROUTES.statements(lab.entity_id, { period: lab.period_kind, start: lab.period_start, end: lab.period_end, limit: 5 })),
       tryApi(ROUTES.labelHistory(lab.entity_id, { period: "month", limit: 24 })),
       tryApi(ROUTES.whatif(lab.entity_id)),
     ]);
     const st = items(stmts).find((s) => s.period_start === lab.period_start) || items(stmts)[0];
     if (st) {
+      box.dataset.statement = st.period_start;
       box.querySelector('[data-role="sources"]').replaceChildren(bars(st.emissions_by_source, "#f97316"));
       box.querySelector('[data-role="pools"]').replaceChildren(bars(st.sequestration_by_pool, "#16a34a"));
     }

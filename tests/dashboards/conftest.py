@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -93,6 +94,13 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     allow_streams()
     port = free_port()
     server, thread = _serve(app, port)
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/v1/accounts/orchard-cs1/redemptions",
+        json={"amount_t": 1.5, "reference": "常山县农资站 voucher 2026-117"},
+        headers={"X-API-Key": key, "Idempotency-Key": "dashboard-demo-1"},
+        timeout=30,
+    )
+    assert r.status_code in (200, 201), r.text
     yield LiveApp(f"http://127.0.0.1:{port}", key, app, store, registry, now_ms, data_dir)
     stop_streams()
     server.should_exit = True

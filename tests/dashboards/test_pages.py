@@ -100,3 +100,40 @@ def test_account_page_shows_the_balance(live_app, page_for):
     n = _api(live_app, "/v1/accounts/orchard-kc2/statements", period="month")["total"]
     assert page.locator("#a-statements tbody tr").count() == n > 0
     assert page.console_errors == []
+
+
+def test_account_page_lists_redemptions(live_app, page_for):
+    reds = _api(live_app, "/v1/accounts/orchard-cs1/redemptions")["items"]
+    assert len(reds) == 1
+    page = page_for()
+    page.goto(f"{live_app.url}/dashboards/accounts/orchard-cs1")
+    page.wait_for_selector("body[data-loaded='1']")
+    row = page.locator(f"#a-redemptions tr[data-redemption='{reds[0]['id']}']")
+    assert "1.500" in row.inner_text() and "voucher 2026-117" in row.inner_text()
+    assert float(page.get_attribute("[data-kpi=redeemed_t]", "data-value")) == pytest.approx(1.5)
+    assert page.console_errors == []
+
+
+def test_orchard_cards_show_every_source_and_pool_of_the_statement(live_app, page_for):
+    label = _api(live_app, "/v1/orchards/orchard-kc2/label")
+    [st] = _api(
+        live_app,
+        "/v1/accounts/orchard-kc2/statements",
+        period="year",
+        start=label["period_start"],
+        end=label["period_end"],
+    )["items"]
+    page = page_for()
+    page.goto(f"{live_app.url}/dashboards/orchards")
+    page.wait_for_selector("body[data-loaded='1']", timeout=15_000)
+    card = page.locator("#o-orchard-kc2")
+    assert card.get_attribute("data-statement") == st["period_start"]
+    sources = {k for k, v in st["emissions_by_source"].items() if v > 0}
+    pools = {k for k, v in st["sequestration_by_pool"].items() if v > 0}
+    assert card.locator("[data-role=sources] .bar").count() == len(sources) >= 4
+    assert card.locator("[data-role=pools] .bar").count() == len(pools) >= 1
+    values = card.locator("[data-role=sources] .bar .v").all_inner_texts()
+    expected = sorted(
+        (round(v, 2) for v in st["emissions_by_source"].values() if v > 0), reverse=True
+    )
+    assert [float(v.replace(",", "")) for v in values] == expected
