@@ -137,7 +137,7 @@ def _workdays(spec: LineSpec, year: int) -> np.ndarray:
     return work
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)
 def line_year(spec: LineSpec, seed: int, year: int) -> LineYear:
     """Per-slot output, electricity (actual and counterfactual), gas and steam of a year."""
     n = days_in_year(year)

@@ -15,7 +15,7 @@ interpolated linearly between slot centres plus a small hash-based noise.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -91,6 +91,11 @@ class DeviceModel:
         ys = self._years.get(year)
         if ys is None:
             ys = self._years[year] = self.build_year(year)
+            # keep memory flat: a year is rebuilt on demand; older bases stay in _bases
+            while len(self._years) > 1:
+                oldest = min(self._years)
+                del self._years[oldest]
+                self._cums.pop(oldest, None)
         return ys
 
     def events(self, year: int) -> list[tuple[int, dict[str, Any]]]:
@@ -118,13 +123,13 @@ class DeviceModel:
         """All values at the instants ``ts_ms`` (one local year at most) [contract units]."""
         ts_ms = np.asarray(ts_ms, dtype=np.int64)
         year = local_date(int(ts_ms[0])).year
+        base = self.base(year)  # before year(): building bases may evict the cached year
         ys = self.year(year)
         pos = (ts_ms - ys.start_ms) / SLOT_MS
         # only the slots around the requested instants take part in the interpolation
         lo = max(int(np.floor(pos.min())) - 1, 0)
         hi = int(np.ceil(pos.max())) + 2
         out: dict[str, np.ndarray] = {}
-        base = self.base(year)
         cums = self._cums.get(year)
         if cums is None:
             cums = self._cums[year] = {
@@ -215,10 +220,3 @@ def readings(
         events.sort(key=lambda e: (e[0], e[1]))
         for _, _, msg in heapq.merge(data, events, key=lambda e: (e[0], e[1])):
             yield msg
-
-
-def merge_streams(streams: Iterable[Iterator[Message]]) -> Iterator[Message]:
-    """Merge time-ordered message streams by timestamp (messages without one go first)."""
-    from simulators.messages import message_time_ms
-
-    return heapq.merge(*streams, key=lambda m: message_time_ms(m) or 0)
