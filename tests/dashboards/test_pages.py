@@ -137,3 +137,15 @@ def test_orchard_cards_show_every_source_and_pool_of_the_statement(live_app, pag
         (round(v, 2) for v in st["emissions_by_source"].values() if v > 0), reverse=True
     )
     assert [float(v.replace(",", "")) for v in values] == expected
+
+
+def test_label_card_prints_without_the_app_chrome(live_app, page_for, tmp_path):
+    page = page_for(900, 700)
+    page.goto(f"{live_app.url}/dashboards/orchards/orchard-cs1/card")
+    page.wait_for_selector("body[data-loaded='1']")
+    page.emulate_media(media="print")
+    assert not page.is_visible(".topbar")
+    assert not page.is_visible("#print")
+    assert page.is_visible("#c-swatch")
+    pdf = page.pdf(path=str(tmp_path / "card.pdf"), format="A6", landscape=True)
+    assert pdf.startswith(b"%PDF")
