@@ -141,7 +141,13 @@ class Spool:
             self._open_next()
         assert self._fd is not None
         offset = self._size
-        os.write(self._fd, line)
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            os.ftruncate(self._fd, offset)  # e.g. disk full: leave no partial line behind
+            raise
         self._size += len(line)
         self._sizes[self._segment] = self._size
         self._entries.append(_Entry(self._segment, offset, len(line), spooled_ms, points))

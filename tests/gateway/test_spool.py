@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from gateway.message import Batch
 from gateway.spool import Spool, decode, encode
@@ -93,3 +96,30 @@ def test_bound_counts_bytes_on_disk(tmp_path: Path) -> None:
         _, n = spool.read(2)
         spool.commit(n)
     assert spool.has_room(len(line))
+
+
+def test_failed_write_leaves_no_partial_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spool = Spool(tmp_path, 1 << 20)
+    good = encode(batch(range(2)), 1)
+    spool.append_line(good, 2, 1)
+    real_write = os.write
+    calls = {"n": 0}
+
+    def half_then_full(fd: int, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real_write(fd, bytes(data[:10]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(OSError):
+        spool.append_line(encode(batch(range(2, 4)), 2), 2, 2)
+    monkeypatch.setattr(os, "write", real_write)
+    spool.append_line(encode(batch(range(4, 6)), 3), 2, 3)
+    spool.sync()
+    spool.close()
+    again = Spool(tmp_path, 1 << 20)
+    merged, _ = again.read(100)
+    assert seqs(merged) == [0, 1, 4, 5]
