@@ -111,7 +111,7 @@ class SoilYear:
     end_soil_temp: float
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=256)  # three small daily arrays per entry
 def soil_year(spec: OrchardSpec, seed: int, year: int) -> SoilYear:
     """Daily soil water balance and soil temperature of one year (see module docstring)."""
     if year <= ORIGIN_YEAR:

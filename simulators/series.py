@@ -92,10 +92,9 @@ class DeviceModel:
         if ys is None:
             ys = self._years[year] = self.build_year(year)
             # keep memory flat: a year is rebuilt on demand; older bases stay in _bases
-            while len(self._years) > 1:
-                oldest = min(self._years)
-                del self._years[oldest]
-                self._cums.pop(oldest, None)
+            for other in [y for y in self._years if y != year]:
+                del self._years[other]
+                self._cums.pop(other, None)
         return ys
 
     def events(self, year: int) -> list[tuple[int, dict[str, Any]]]:

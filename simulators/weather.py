@@ -75,7 +75,7 @@ def clear_sky_ghi(year: int, lat: float, lon: float) -> np.ndarray:
     return ghi
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=32)
 def weather_year(seed: int, site: Site, year: int) -> WeatherYear:
     """The weather of ``site`` in local calendar ``year`` for ``seed``."""
     n = days_in_year(year)
