@@ -26,7 +26,12 @@ def main() -> int:
     p.add_argument("--qos", type=int, default=1)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
+    p.add_argument(
+        "--fast-properties", action="store_true", help="with the gateway's Properties.clear speedup"
+    )
     ns = p.parse_args()
+    if ns.fast_properties:
+        import gateway.mqtt  # noqa: F401  (installs the speedup on import)
     done = threading.Event()
     subscribed = threading.Event()
     state = {"n": 0, "first": 0.0, "last": 0.0}
