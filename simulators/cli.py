@@ -4,7 +4,7 @@ Examples::
 
     tanzhang simulate --registry-out registry.toml            # write the demo registry
     tanzhang simulate --mode backfill --days 365              # a year, hourly, as batches
-    tanzhang simulate --mode live --speed 60 --faults dup,ooo # live, one minute per second
+    tanzhang simulate --mode live --days 1 --speed 60         # replay the last day in 24 min
     tanzhang simulate --mode demo                             # back-fill, then live
     tanzhang simulate --mode load --readings 100000 --devices 50 --processes 2
     tanzhang simulate --mode backfill --days 2 --dry-run | head   # JSON lines, no MQTT
@@ -59,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=float, default=None, help="length [d]; backfill default 365")
     p.add_argument("--step", type=int, default=None, help="reading interval [s]")
     p.add_argument("--live-step", type=int, default=10, help="live reading interval [s]")
-    p.add_argument("--speed", type=float, default=1.0, help="live acceleration factor")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="live acceleration factor; readings are never sent before their time, so with "
+        "--speed > 1 and --days but no --start, live replays the last --days up to now",
+    )
     p.add_argument("--faults", default="", help=f"comma list of {','.join(FAULTS)} or all")
     p.add_argument("--prefix", default=DEFAULT_PREFIX)
     p.add_argument("--no-batch", action="store_true", help="back-fill single readings")
@@ -153,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --start does not apply to --mode demo (it ends now)", file=sys.stderr)
         return 2
     span_ms = int((days if days is not None else 365.0) * 86_400_000)
+    if args.mode == "live" and start is None and days and args.speed > 1:
+        start = now - span_ms  # replay the last --days accelerated, ending now
     if args.mode == "live":
         today = local_date(start if start is not None else now)
     else:

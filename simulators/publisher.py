@@ -11,7 +11,10 @@ measured as the fastest setting for a paho publisher.
 
 Pacing (live mode): a message is published once the simulated clock reaches its timestamp;
 the simulated clock starts at ``start_ms`` and runs ``speed`` times faster than the wall
-clock. Without ``speed`` everything is sent at full speed (back-fill).
+clock, but never ahead of it: a reading is not sent before its own timestamp has passed
+(the gateway refuses readings more than 5 minutes in the future, ``ts_in_future``). So an
+accelerated run replays the past until it catches up with now, then continues in real
+time. Without ``speed`` everything is sent at full speed (back-fill).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from simulators.messages import Message, encode, message_time_ms
+from simulators.messages import Message, encode, message_time_ms, now_ms
 
 
 class PublishError(RuntimeError):
@@ -224,7 +227,7 @@ def publish(
                 if sim_t0 is None:
                     sim_t0 = ts
                 due = t0 + (ts - sim_t0) / 1000.0 / speed
-                delay = due - time.monotonic()
+                delay = max(due - time.monotonic(), (ts - now_ms()) / 1000.0)
                 if delay > 0 and stop.wait(delay):
                     stats.stopped = True
                     break

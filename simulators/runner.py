@@ -50,7 +50,8 @@ def run_fleet(
     """Publish ``fleet`` over MQTT.
 
     mode : ``backfill`` [start, start + days) at full speed as batches; ``live`` from
-        ``start_ms`` (default now) for ``days`` (default: until ``stop``) paced at ``speed``;
+        ``start_ms`` (default now) for ``days`` (default: until ``stop``) paced at ``speed``
+        but never ahead of the wall clock (start in the past to replay it accelerated);
         ``demo`` back-fills the ``days`` (default 365) before now, then goes live
     step_s : back-fill interval [s] (default 3600; live: ``live_step_s``, default 10)
     progress : ``progress(phase, fraction, messages)`` with phase ``backfill`` or ``live``
@@ -116,7 +117,8 @@ def run_fleet(
             msgs,
             mqtt_url,
             speed=speed,
-            start_ms=lo,
+            # demo: the readings since the back-fill ended are due at once, then real time
+            start_ms=now_ms() if mode == "demo" else lo,
             initial=online if mode == "live" else (),
             final=offline,
             progress=reporter("live", lo, hi),
