@@ -69,36 +69,99 @@ def publish_parallel(port: int, work: dict[str, list[str]], qos: int = 1) -> flo
     return time.perf_counter() - t0
 
 
+class Feeder:
+    """Long-lived ``mosquitto_pub -l`` processes, one per topic, fed lines as time goes.
+
+    Lines written to a process's stdin are published as they arrive, so the hand-over time
+    is the send time. A process is replaced before 50,000 lines (DESIGN trap 4).
+    """
+
+    def __init__(self, port: int, topics: list[str], qos: int = 1) -> None:
+        self.port, self.topics, self.qos = port, topics, qos
+        self._procs: list[subprocess.Popen[bytes] | None] = [None] * len(topics)
+        self._lines = [0] * len(topics)
+
+    def _proc(self, i: int, adding: int) -> subprocess.Popen[bytes]:
+        proc = self._procs[i]
+        if proc is None or self._lines[i] + adding > CHUNK:
+            if proc is not None:
+                self._close(proc)
+            proc = subprocess.Popen(
+                [
+                    _binary(),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-q",
+                    str(self.qos),
+                    "-t",
+                    self.topics[i],
+                    "-l",
+                ],
+                stdin=subprocess.PIPE,
+            )
+            self._procs[i], self._lines[i] = proc, 0
+        return proc
+
+    def send(self, lines_per_topic: list[list[str]]) -> None:
+        for i, lines in enumerate(lines_per_topic):
+            if not lines:
+                continue
+            proc = self._proc(i, len(lines))
+            assert proc.stdin is not None
+            proc.stdin.write(("\n".join(lines) + "\n").encode())
+            proc.stdin.flush()
+            self._lines[i] += len(lines)
+
+    @staticmethod
+    def _close(proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(120)
+
+    def close(self) -> None:
+        for proc in self._procs:
+            if proc is not None:
+                self._close(proc)
+        self._procs = [None] * len(self.topics)
+
+
 def paced(
-    port: int,
-    topic: str,
+    feeder: Feeder,
     rate: float,
     duration_s: float,
-    line: Callable[[int], str],
+    line: Callable[[int, int], str],
     *,
-    start_seq: int = 0,
-    tick_s: float = 0.1,
-    on_chunk: Callable[[int, int, float], None] | None = None,
+    tick_s: float = 0.05,
+    on_tick: Callable[[int, float], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Publish about ``rate`` msg/s for ``duration_s`` in chunks every ``tick_s``.
+    """Publish about ``rate`` msg/s over the feeder's topics for ``duration_s`` (or until
+    ``stop``), a slice every ``tick_s``; ``line(topic_index, seq)`` makes a payload.
 
-    ``on_chunk(first_seq, last_seq, t_sent)`` is told when each chunk was handed over
-    (perf_counter time). Returns the number of messages published.
+    ``on_tick(total_sent, t_handed_over)`` after each slice (perf_counter time). Returns the
+    number of messages published.
     """
-    per_tick = max(1, round(rate * tick_s))
-    seq = start_seq
+    topics = len(feeder.topics)
+    per_tick = max(topics, round(rate * tick_s))
+    seqs = [0] * topics
+    sent = 0
     t0 = time.perf_counter()
     k = 0
-    while time.perf_counter() - t0 < duration_s:
-        due = t0 + k * tick_s
-        pause = due - time.perf_counter()
+    while time.perf_counter() - t0 < duration_s and not (stop and stop.is_set()):
+        pause = t0 + k * tick_s - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        lines = [line(s) for s in range(seq, seq + per_tick)]
+        batch: list[list[str]] = []
+        for i in range(topics):
+            n = per_tick // topics + (1 if i < per_tick % topics else 0)
+            batch.append([line(i, s) for s in range(seqs[i], seqs[i] + n)])
+            seqs[i] += n
         t_sent = time.perf_counter()
-        publish_lines(port, topic, lines)
-        if on_chunk:
-            on_chunk(seq, seq + per_tick - 1, t_sent)
-        seq += per_tick
+        feeder.send(batch)
+        sent += per_tick
+        if on_tick:
+            on_tick(sent, t_sent)
         k += 1
-    return seq - start_seq
+    return sent

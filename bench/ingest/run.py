@@ -32,7 +32,14 @@ from typing import Any
 
 import httpx
 
-from bench.ingest.loadgen import T0_MS, paced, payload, publish_lines, publish_parallel
+from bench.ingest.loadgen import (
+    T0_MS,
+    Feeder,
+    paced,
+    payload,
+    publish_lines,
+    publish_parallel,
+)
 from telemetry.registry import Device, Entity, Registry
 from tests.servers import Influxd, Mosquitto, free_port
 
@@ -223,54 +230,55 @@ def bench_latency(
     rate: float,
     duration_s: float,
 ) -> dict[str, float]:
+    """Latency of each 50 ms slice: hand-over to the first poll that counts it stored."""
     gw = Gateway(env, "bench-lat", folder).start()
-    sent: dict[int, float] = {}
-    seen: dict[int, float] = {}
+    ticks: list[tuple[int, float]] = []
+    polls: list[tuple[float, int]] = []
     stop = threading.Event()
     db = env["TANZHANG_INFLUX_DB"]
+    q = f"SELECT count(energy_kwh_total) FROM telemetry WHERE device =~ /^lat-/ AND time >= {T0_MS}ms"
 
     def poll() -> None:
-        best = -1
-        q = f"SELECT max(energy_kwh_total) FROM telemetry WHERE device = 'lat-0' AND time >= {T0_MS}ms"
         with httpx.Client(base_url=influxd.url, timeout=10) as c:
             while not stop.is_set():
-                r = c.get("/query", params={"db": db, "q": q}).json()
-                series = r["results"][0].get("series")
-                now = time.perf_counter()
-                if series:
-                    top = int(series[0]["values"][0][1])
-                    for s in range(best + 1, top + 1):
-                        seen[s] = now
-                    best = max(best, top)
+                series = (
+                    c.get("/query", params={"db": db, "q": q}).json()["results"][0].get("series")
+                )
+                polls.append((time.perf_counter(), int(series[0]["values"][0][1]) if series else 0))
                 time.sleep(0.02)
 
-    def on_chunk(first: int, last: int, t: float) -> None:
-        for s in range(first, last + 1):
-            sent[s] = t
-
     poller = threading.Thread(target=poll, daemon=True)
+    feeder = Feeder(broker.port, [topic(f"lat-{i}") for i in range(4)])
     poller.start()
     try:
+        t0 = time.perf_counter()
         n = paced(
-            broker.port,
-            topic("lat-0"),
+            feeder,
             rate,
             duration_s,
-            lambda s: payload(s, 0),
-            on_chunk=on_chunk,
+            lambda i, s: payload(s, i),
+            on_tick=lambda k, t: ticks.append((k, t)),
         )
+        feeder.close()
+        achieved = n / (time.perf_counter() - t0)
         deadline = time.monotonic() + 30
-        while len(seen) < n and time.monotonic() < deadline:
+        while (not polls or polls[-1][1] < n) and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         stop.set()
         poller.join(5)
+        feeder.close()
         gw.stop()
-    lat = sorted(seen[s] - sent[s] for s in sent if s in seen)
-    if len(lat) < len(sent):
-        raise RuntimeError(f"only {len(lat)} of {len(sent)} latency probes became queryable")
+    lat = []
+    for k, t_sent in ticks:
+        seen = next((t for t, count in polls if t >= t_sent and count >= k), None)
+        if seen is None:
+            raise RuntimeError(f"slice up to {k} never became queryable")
+        lat.append(seen - t_sent)
+    lat.sort()
     return {
-        "rate": n / duration_s,
+        "rate": achieved,
+        "target_rate": rate,
         "p50_s": lat[len(lat) // 2],
         "p99_s": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
         "max_s": lat[-1],
@@ -286,46 +294,34 @@ def bench_replay(
     backlog: int,
     live_rate: float,
 ) -> dict[str, float]:
+    """Spool ``backlog`` readings with InfluxDB down, then replay them under live traffic."""
     gw = Gateway(env, "bench-replay", folder).start()
+    feeder = Feeder(broker.port, [topic(f"live-{i}") for i in range(4)])
+    stop_live = threading.Event()
+    live_sent = [0]
     try:
         influxd.stop()
-        lines = [payload(s, 0) for s in range(backlog)]
-        publish_lines(broker.port, topic("spool-0"), lines)
+        publish_lines(broker.port, topic("spool-0"), [payload(s, 0) for s in range(backlog)])
         deadline = time.monotonic() + 300
         while gw.health()["spooled_points"] < backlog and time.monotonic() < deadline:
             time.sleep(0.1)
-        stop_live = threading.Event()
-        published = [0]
 
-        def live_loop() -> None:
-            seq = 0
-            per_tick = max(1, round(live_rate * 0.1))
-            t0 = time.perf_counter()
-            k = 0
-            while not stop_live.is_set():
-                pause = t0 + k * 0.1 - time.perf_counter()
-                if pause > 0:
-                    time.sleep(pause)
-                publish_lines(
-                    broker.port,
-                    topic("spool-1"),
-                    [payload(s, 1) for s in range(seq, seq + per_tick)],
-                )
-                seq += per_tick
-                published[0] = seq
-                k += 1
+        def live() -> None:
+            live_sent[0] = paced(
+                feeder, live_rate, 3600, lambda i, s: payload(s, 4 + i), stop=stop_live
+            )
 
-        live_thread = threading.Thread(target=live_loop, daemon=True)
-        live_thread.start()
+        live_thread = threading.Thread(target=live, daemon=True)
         t_live0 = time.perf_counter()
+        live_thread.start()
         influxd.start()
         deadline = time.monotonic() + 600
         while gw.health()["last_replay"] is None and time.monotonic() < deadline:
             time.sleep(0.1)
         replay = gw.health()["last_replay"]
         stop_live.set()
-        live_thread.join(10)
-        live_measured = published[0] / (time.perf_counter() - t_live0)
+        live_thread.join(30)
+        live_measured = live_sent[0] / (time.perf_counter() - t_live0)
         return {
             "backlog": backlog,
             "replay_rate": replay["rate"],
@@ -334,6 +330,8 @@ def bench_replay(
             "rss_kb": gw.rss_max_kb,
         }
     finally:
+        stop_live.set()
+        feeder.close()
         gw.stop()
 
 
@@ -356,7 +354,8 @@ def main() -> int:
     broker = Mosquitto(folder / "mosquitto").start()
     influxd = Influxd(folder / "influxd").start()
     try:
-        devices = [f"dev-{i}" for i in range(m)] + ["lat-0", "spool-0", "spool-1"]
+        devices = [f"dev-{i}" for i in range(m)] + ["spool-0"]
+        devices += [f"lat-{i}" for i in range(4)] + [f"live-{i}" for i in range(4)]
         reg = Registry([Entity("factory-b", "factory"), Entity(ENTITY, "line", parent="factory-b")])
         for d in devices:
             reg.add_device(Device(d, ENTITY, "electricity_meter"))
@@ -442,6 +441,11 @@ def markdown(r: dict[str, Any]) -> str:
         ),
         ("bare paho subscriber, MQTT 5, QoS 1 (raw limit)", f"{r['bare_rate']:,.0f} msg/s", "1.00"),
         (
+            "bare paho subscriber, MQTT 5, QoS 1, with the gateway's `Properties.clear` speedup",
+            f"{r['bare_fast_rate']:,.0f} msg/s",
+            f"{r['bare_fast_rate'] / r['bare_rate']:.2f}× bare",
+        ),
+        (
             "bare paho subscriber, MQTT 3.1.1, QoS 1",
             f"{r['bare311_rate']:,.0f} msg/s",
             f"{r['bare311_rate'] / r['bare_rate']:.2f}× bare",
@@ -458,7 +462,7 @@ def markdown(r: dict[str, Any]) -> str:
             f"{ra['gateway2_vs_bare']:.2f}× bare",
         ),
         (
-            f"latency at {lat['rate']:,.0f} msg/s (50 %)",
+            f"publish-to-queryable at {lat['rate']:,.0f} msg/s (target {lat['target_rate']:,.0f} = 50 %)",
             f"p50 {lat['p50_s']:.3f} s, p99 {lat['p99_s']:.3f} s",
             f"max {lat['max_s']:.3f} s",
         ),
@@ -473,6 +477,8 @@ def markdown(r: dict[str, Any]) -> str:
     out = [
         f"{m['date']} · {m['nproc']} cores · {m['cpu']} · Python {m['python']} · N = {r['messages']:,} "
         f"readings from M = {r['devices']} devices · batch {r['batch_size']}",
+        "",
+        f"machine: {m['cpu']}, {m['nproc']} cores; broker, database, gateways and load generator all on it",
         "",
         "| what | figure | ratio |",
         "|---|---|---|",
