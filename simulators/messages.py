@@ -73,6 +73,21 @@ def message_time_ms(msg: Message) -> int | None:
     return ts if isinstance(ts, int) else None
 
 
+def message_due_ms(msg: Message) -> int | None:
+    """When a message is due in simulated time [ms]: the true time of its (newest) reading.
+
+    The simulators' ``seq`` is the reading's true time in seconds, also when the ``skew``
+    fault moved ``ts``; pacing by it lets a skewed device publish on time with a wrong clock.
+    """
+    p = msg.payload
+    if isinstance(p, dict):
+        item = p["batch"][-1] if isinstance(p.get("batch"), list) and p["batch"] else p
+        seq = item.get("seq") if isinstance(item, dict) else None
+        if isinstance(seq, int) and seq > 10**9:
+            return seq * 1000
+    return message_time_ms(msg)
+
+
 def key_of(*parts: str | int) -> int:
     """A stable 32-bit key for names (crc32; Python's ``hash`` is salted per process)."""
     return zlib.crc32("\x1f".join(str(p) for p in parts).encode())

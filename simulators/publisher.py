@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from simulators.messages import Message, encode, message_time_ms, now_ms
+from simulators.messages import Message, encode, message_due_ms, now_ms
 
 
 class PublishError(RuntimeError):
@@ -222,7 +222,7 @@ def publish(
             if stop.is_set():
                 stats.stopped = True
                 break
-            ts = message_time_ms(msg)
+            ts = message_due_ms(msg)
             if speed and ts is not None:
                 if sim_t0 is None:
                     sim_t0 = ts

@@ -19,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.cli import main
 from simulators.load import run_load
-from simulators.messages import encode
+from simulators.messages import Message, encode, now_ms
 from simulators.publisher import PublishError, parse_mqtt_url, publish
 from telemetry.registry import Registry, mosquitto_passwd_file
 from tests.servers import Mosquitto, free_port
@@ -221,3 +221,20 @@ def _publish_across_restart(mosquitto: Mosquitto, fleet) -> None:
     finally:
         sub.disconnect()
         sub.loop_stop()
+
+
+def test_live_pacing_never_runs_ahead_of_the_clock(mosquitto) -> None:
+    """Readings are held until their true time (seq), however fast the simulated clock;
+    a skewed device (ts 7 min ahead, seq true) is not held back by its wrong clock."""
+    topic = "tanzhang/v1/line-a1/line-a1-em/data"
+    now = now_ms()
+    skewed = Message(topic, {"ts": now + 420_000, "seq": now // 1000, "values": {"power_kw": 1.0}})
+    t0 = time.monotonic()
+    publish([skewed], mosquitto.url, speed=1000.0, start_ms=now)
+    assert time.monotonic() - t0 < 1.0
+    now = now_ms()
+    due = now + 2000
+    future = Message(topic, {"ts": due, "seq": due // 1000, "values": {"power_kw": 1.0}})
+    t0 = time.monotonic()
+    publish([future], mosquitto.url, speed=1000.0, start_ms=now)
+    assert time.monotonic() - t0 >= (due // 1000 * 1000 - now) / 1000 - 0.05
