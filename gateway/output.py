@@ -27,7 +27,6 @@ Contract (one thread owns the store, the spool and all acknowledgements):
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -39,43 +38,21 @@ from typing import Any
 from prometheus_client import Histogram
 
 from gateway.deadletter import publish_rejects
+from gateway.isolate import STORE_REJECTED, write_isolating
 from gateway.message import Batch
 from gateway.source import Source
 from gateway.spool import Spool, encode
 from gateway.stats import Stats
 from telemetry.model import Event, Reading, Reject
-from telemetry.store import StoreError, StoreRejected, StoreUnavailable, TelemetryStore
+from telemetry.store import StoreError, StoreUnavailable, TelemetryStore
 
 log = logging.getLogger(__name__)
 
-STORE_REJECTED = "store_rejected"
 _STOP = object()
-Item = tuple[str, Any]
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def quarantine_record(kind: str, item: Reading | Event, detail: str, prefix: str) -> Reject:
-    """A ``store_rejected`` reject for one refused record, with a payload that replays it alone.
-
-    The payload is the record as a device would send it (a reading or an event document) on
-    the device's own topic, so ``tanzhang rejects replay`` runs it through the gateway again.
-    """
-    if kind == "r":
-        assert isinstance(item, Reading)
-        doc: dict[str, Any] = {"ts": item.ts_ms, "values": item.values}
-        if item.seq is not None:
-            doc["seq"] = item.seq
-        channel = "data"
-    else:
-        assert isinstance(item, Event)
-        doc = {"id": item.id, "type": item.type, "ts": item.ts_ms, **item.attrs}
-        channel = "event"
-    topic = f"{prefix.rstrip('/')}/{item.entity}/{item.device}/{channel}"
-    payload = json.dumps(doc, separators=(",", ":")).encode()
-    return Reject(STORE_REJECTED, detail, topic, payload, now_ms(), None, item.entity, item.device)
 
 
 class Output:
@@ -348,53 +325,13 @@ class Output:
         self._backoff_s = 0.0
 
     def _write_isolating(self, batch: Batch) -> tuple[int, int]:
-        """Write a batch; on StoreRejected find and quarantine the refused records.
-
-        Returns how many readings and events the store refused (now quarantined).
-        """
-        try:
-            self._store_write(batch.readings, batch.events, batch.rejects)
-            return 0, 0
-        except StoreRejected as exc:
-            self.stats.store_rejected_writes += 1
-            log.warning("event=store_rejected points=%d detail=%r", batch.points, str(exc))
-            items: list[Item] = [("r", r) for r in batch.readings]
-            items += [("e", e) for e in batch.events]
-            items += [("j", j) for j in batch.rejects]
-            bad = self._bisect(items, str(exc))
-        quarantine: list[Reject] = []
-        for (kind, item), detail in bad:
-            if kind == "j":
-                self.stats.quarantine_failed += 1
-                log.error("event=quarantine_refused reason=%s detail=%r", item.reason, detail)
-            else:
-                quarantine.append(quarantine_record(kind, item, detail, self.prefix))
-        self.stats.count_rejects(quarantine)
-        if quarantine:
-            try:
-                self._store_write((), (), quarantine)
-            except StoreRejected as exc:
-                self.stats.quarantine_failed += len(quarantine)
-                log.error("event=quarantine_refused count=%d detail=%r", len(quarantine), str(exc))
-            self.stats.deadletters += publish_rejects(self.source.publish, quarantine)
-        refused = [kind for (kind, _), _ in bad]
-        return refused.count("r"), refused.count("e")
-
-    def _bisect(self, items: list[Item], detail: str) -> list[tuple[Item, str]]:
-        if len(items) == 1:
-            return [(items[0], detail)]
-        bad: list[tuple[Item, str]] = []
-        mid = len(items) // 2
-        for half in (items[:mid], items[mid:]):
-            try:
-                self._store_write(
-                    [x for k, x in half if k == "r"],
-                    [x for k, x in half if k == "e"],
-                    [x for k, x in half if k == "j"],
-                )
-            except StoreRejected as exc:
-                bad += self._bisect(half, str(exc))
-        return bad
+        return write_isolating(
+            self._store_write,
+            batch,
+            prefix=self.prefix,
+            stats=self.stats,
+            publish=self.source.publish,
+        )
 
     def _unavailable(self, exc: StoreUnavailable) -> None:
         self.stats.store_unavailable += 1

@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +38,10 @@ from bench.ingest.loadgen import (
     publish_lines,
     publish_parallel,
 )
+from bench.ingest.procs import Gateway, machine
+from bench.ingest.report import markdown
 from telemetry.registry import Device, Entity, Registry
-from tests.servers import Influxd, Mosquitto, free_port
+from tests.servers import Influxd, Mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "tanzhang/v1"
@@ -50,93 +50,6 @@ ENTITY = "line-b1"
 
 def topic(device: str) -> str:
     return f"{PREFIX}/{ENTITY}/{device}/data"
-
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
-class Gateway:
-    """``python -m gateway`` with its own /health port; RSS sampled while it runs."""
-
-    def __init__(self, env: dict[str, str], gid: str, folder: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            **env,
-            "TANZHANG_MQTT_CLIENT_ID": gid,
-            "TANZHANG_GATEWAY_HTTP_PORT": str(self.port),
-        }
-        self.log = folder / f"{gid}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.rss_max_kb = 0
-        self._stop = threading.Event()
-
-    def start(self) -> Gateway:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway"], env=self.env, cwd=ROOT, stdout=log, stderr=log
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if self.health()["mqtt_connected"]:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"gateway did not start: {self.log.read_text()[-2000:]}")
-        threading.Thread(target=self._sample, daemon=True).start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.is_set() and self.proc and self.proc.poll() is None:
-            try:
-                for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        self.rss_max_kb = max(self.rss_max_kb, int(line.split()[1]))
-            except OSError:
-                return
-            time.sleep(0.2)
-
-    def health(self) -> dict[str, Any]:
-        return httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=5).json()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(60)
-        drop_session(self.env["TANZHANG_MQTT_URL"], self.env["TANZHANG_MQTT_CLIENT_ID"])
-
-
-def drop_session(url: str, client_id: str) -> None:
-    """End a gateway's persistent session, so that later phases do not queue for it."""
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
-    from paho.mqtt.packettypes import PacketTypes
-    from paho.mqtt.properties import Properties
-
-    port = int(url.rsplit(":", 1)[1])
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 0
-    client.connect("127.0.0.1", port, clean_start=True, properties=props)
-    client.loop_start()
-    time.sleep(0.2)
-    client.disconnect()
-    client.loop_stop()
 
 
 def wait_written(gateways: list[Gateway], n: int, timeout_s: float) -> float:
@@ -428,63 +341,6 @@ def main() -> int:
     if ns.json:
         ns.json.write_text(json.dumps(results, indent=2))
     return 0
-
-
-def markdown(r: dict[str, Any]) -> str:
-    ra, lat, rep = r["ratios"], r["latency"], r["replay"]
-    rss = max(r["gateway1_rss_kb"], r["gateway2_rss_kb"], lat["rss_kb"], rep["rss_kb"]) / 1024
-    rows = [
-        (
-            "load generator alone (mosquitto_pub, QoS 1)",
-            f"{r['loadgen_rate']:,.0f} msg/s",
-            f"{ra['loadgen_vs_bare']:.2f}× bare",
-        ),
-        ("bare paho subscriber, MQTT 5, QoS 1 (raw limit)", f"{r['bare_rate']:,.0f} msg/s", "1.00"),
-        (
-            "bare paho subscriber, MQTT 5, QoS 1, with the gateway's `Properties.clear` speedup",
-            f"{r['bare_fast_rate']:,.0f} msg/s",
-            f"{r['bare_fast_rate'] / r['bare_rate']:.2f}× bare",
-        ),
-        (
-            "bare paho subscriber, MQTT 3.1.1, QoS 1",
-            f"{r['bare311_rate']:,.0f} msg/s",
-            f"{r['bare311_rate'] / r['bare_rate']:.2f}× bare",
-        ),
-        ("bulk line protocol, 5,000/POST (raw limit)", f"{r['influx_raw_rate']:,.0f} points/s", ""),
-        (
-            "1 gateway, sustained into InfluxDB",
-            f"{r['gateway1_rate']:,.0f} readings/s",
-            f"{ra['gateway1_vs_bare']:.2f}× bare, {ra['gateway1_vs_bare_fast']:.2f}× sped-up bare",
-        ),
-        (
-            "2 gateways, shared subscription",
-            f"{r['gateway2_rate']:,.0f} readings/s",
-            f"{ra['gateway2_vs_bare']:.2f}× bare",
-        ),
-        (
-            f"publish-to-queryable at {lat['rate']:,.0f} msg/s (target {lat['target_rate']:,.0f} = 50 %)",
-            f"p50 {lat['p50_s']:.3f} s, p99 {lat['p99_s']:.3f} s",
-            f"max {lat['max_s']:.3f} s",
-        ),
-        (
-            f"spool replay ({rep['backlog']:,} backlog) vs live",
-            f"{rep['replay_rate']:,.0f} vs {rep['live_rate']:,.0f} readings/s",
-            f"{ra['replay_vs_live']:.1f}×",
-        ),
-        ("gateway peak RSS", f"{rss:.0f} MB", ""),
-    ]
-    m = r["machine"]
-    out = [
-        f"{m['date']} · {m['nproc']} cores · {m['cpu']} · Python {m['python']} · N = {r['messages']:,} "
-        f"readings from M = {r['devices']} devices · batch {r['batch_size']}",
-        "",
-        f"machine: {m['cpu']}, {m['nproc']} cores; broker, database, gateways and load generator all on it",
-        "",
-        "| what | figure | ratio |",
-        "|---|---|---|",
-    ]
-    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    return "\n".join(out)
 
 
 if __name__ == "__main__":
