@@ -52,7 +52,7 @@ class Fleet:
     orchards: tuple[OrchardSpec, ...] = ()
     forests: tuple[ForestSpec, ...] = ()
     prefix: str = DEFAULT_PREFIX
-    _models: list[DeviceModel] | None = field(default=None, repr=False)
+    _models: list[DeviceModel] | None = field(default=None, init=False, repr=False)
 
     @property
     def lines(self) -> list[LineSpec]:

@@ -14,6 +14,7 @@ so any 12-month window holds two.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -51,8 +52,6 @@ class ForestSpec:
 
 def stand_volume_m3_ha(spec: ForestSpec, when: date) -> float:
     """Richards-curve stand volume at ``when`` [m3/ha]."""
-    import math
-
     age = max((when.toordinal() - date(spec.planted_year, 3, 1).toordinal()) / 365.25, 0.0)
     return spec.v_max_m3_ha * (1 - math.exp(-spec.k * age)) ** spec.c
 
