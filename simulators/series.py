@@ -161,14 +161,18 @@ def _times(start_ms: int, end_ms: int, step_s: int) -> np.ndarray:
     return np.arange(first, end_ms, step, dtype=np.int64)
 
 
-def _day_chunks(start_ms: int, end_ms: int | None) -> Iterator[tuple[int, int]]:
-    """[start, end) cut at local midnights; endless when ``end_ms`` is None."""
+def _chunks(start_ms: int, end_ms: int | None, max_ms: int) -> Iterator[tuple[int, int]]:
+    """[start, end) cut at local midnights and every ``max_ms``; endless without ``end_ms``."""
     t = start_ms
     while end_ms is None or t < end_ms:
-        nxt = date_ms(local_date(t) + timedelta(days=1))
+        nxt = min(date_ms(local_date(t) + timedelta(days=1)), t + max_ms)
         stop = nxt if end_ms is None else min(nxt, end_ms)
         yield t, stop
         t = stop
+
+
+#: readings generated at once (bounds memory at short steps: ~50,000 small dicts)
+CHUNK_READINGS = 50_000
 
 
 def readings(
@@ -190,7 +194,9 @@ def readings(
         raise ValueError("step_s must be positive")
     topics = [make_topic(prefix, m.entity_id, m.device_id, "data") for m in models]
     ev_topics = [make_topic(prefix, m.entity_id, m.device_id, "event") for m in models]
-    for lo, hi in _day_chunks(start_ms, end_ms):
+    per_step = max(sum(m.has_data for m in models), 1)
+    max_ms = max(CHUNK_READINGS // per_step, 1) * step_s * 1000
+    for lo, hi in _chunks(start_ms, end_ms, max_ms):
         ts = _times(lo, hi, step_s)
         columns: list[list[tuple[str, list[float], int]]] = []
         for m in models:
@@ -215,7 +221,7 @@ def readings(
         for k, m in enumerate(models):
             for t, payload in m.events(year):
                 if lo <= t < hi:
-                    events.append((t, k, Message(ev_topics[k], payload)))
+                    events.append((t, k, Message(ev_topics[k], dict(payload))))
         events.sort(key=lambda e: (e[0], e[1]))
         for _, _, msg in heapq.merge(data, events, key=lambda e: (e[0], e[1])):
             yield msg
