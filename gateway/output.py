@@ -133,7 +133,7 @@ class Output:
     @property
     def held_messages(self) -> int:
         """Messages received but not durable yet (unacknowledged)."""
-        return sum(b.messages for b in self._pending)
+        return sum(b.messages for b in list(self._pending))  # copy: read from other threads
 
     # -- the loop ------------------------------------------------------------------------
     def _run(self) -> None:

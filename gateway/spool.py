@@ -123,12 +123,15 @@ class Spool:
     @property
     def disk_bytes(self) -> int:
         """Bytes of segment files on disk (what the bound counts) [bytes]."""
-        return sum(self._sizes.values())
+        return sum(list(self._sizes.values()))
 
     @property
     def oldest_ms(self) -> int | None:
         """When the oldest batch not yet replayed was spooled [ms], or None."""
-        return self._entries[0].spooled_ms if self._entries else None
+        try:
+            return self._entries[0].spooled_ms  # read from other threads: no check-then-act
+        except IndexError:
+            return None
 
     def has_room(self, nbytes: int) -> bool:
         """True when ``nbytes`` more still fit under ``max_bytes``."""
