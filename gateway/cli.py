@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -52,9 +53,18 @@ def main(settings: Any, argv: list[str] | None = None) -> int:
     log.info(
         "event=gateway_settings %s", " ".join(f"{k}={v}" for k, v in settings.describe().items())
     )
-    return run(
-        settings,
-        stop,
-        http_port=ns.http_port or None,
-        protocol=ns.mqtt_protocol,
-    )
+    try:
+        return run(
+            settings,
+            stop,
+            http_port=ns.http_port or None,
+            protocol=ns.mqtt_protocol,
+        )
+    except ValueError as exc:  # bad MQTT URL, broken registry file, missing settings
+        log.error("event=gateway_config_error error=%r", str(exc))
+        print(f"tanzhang gateway: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # HTTP port taken, spool folder not writable
+        log.error("event=gateway_start_failed error=%r", str(exc))
+        print(f"tanzhang gateway: {exc}", file=sys.stderr)
+        return 1

@@ -71,12 +71,12 @@ def build(
     http_port : port of ``/metrics`` and ``/health``; None: no HTTP server; 0: any free port
     protocol : ``"5"`` or ``"3.1.1"`` (embedded amqtt broker); default ``settings.mqtt_protocol``
     """
+    protocol = protocol or getattr(settings, "mqtt_protocol", "5")
+    source = source or default_source(settings, protocol=protocol)  # config errors first
     if store is None:
         from telemetry.stores import open_store_from_settings
 
         store = open_store_from_settings(settings)
-    protocol = protocol or getattr(settings, "mqtt_protocol", "5")
-    source = source or default_source(settings, protocol=protocol)
     stats = Stats()
     status = DeviceStatus()
     retention = duration_ms(settings.influx_retention) if settings.influx_retention else 0
