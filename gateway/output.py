@@ -19,6 +19,9 @@ Contract (one thread owns the store, the spool and all acknowledgements):
                                 the write is retried every ``fail_retry_s``
   ============================  =========================================================
 
+- A slow store (more than ``hold_limit`` messages waiting for it) is treated like a down
+  one: the waiting batches go to the spool and are acknowledged; the spool is replayed in
+  big writes, which a slow store takes faster than many small ones.
 - At the spool bound a batch is held in memory, unacknowledged; the broker stops sending
   once ``ReceiveMaximum`` messages are unacknowledged and queues the rest in the session.
 - Rejects (from the decoder or ``store_rejected``) are republished on the dead-letter topic
@@ -175,8 +178,14 @@ class Output:
         return time.monotonic() >= self._retry_at
 
     def _drain_pending(self) -> None:
-        # 1. straight to the store while nothing is spooled before these batches
-        while self._pending and self.spool.empty and self._can_try_store():
+        # 1. straight to the store while nothing is spooled before these batches and the
+        #    store keeps up (more than hold_limit waiting: the store is slow, spool instead)
+        while (
+            self._pending
+            and self.spool.empty
+            and self._can_try_store()
+            and self.held_messages <= self.hold_limit
+        ):
             merged, parts = self._take_pending()
             try:
                 refused = self._write_isolating(merged)
@@ -192,9 +201,13 @@ class Output:
             self._durable(merged)
         if not self._pending or self.store_error:
             return
-        if self.spool.empty and self._can_try_store():
+        slow = self.held_messages > self.hold_limit
+        if self.spool.empty and self._can_try_store() and not slow:
             return
-        # 2. behind the spooled backlog (or the store is down): append to the spool
+        if slow and self.spool.empty:
+            self.stats.store_slow += 1
+            log.warning("event=store_slow held_messages=%d (spooling)", self.held_messages)
+        # 2. behind the spooled backlog (the store is down or slow): append to the spool
         spooled: list[Batch] = []
         ts = now_ms()
         while self._pending:

@@ -33,6 +33,7 @@ _COUNTERS = {
     "replayed_points": ("replayed_points", "records replayed from the spool into the store"),
     "store_unavailable": ("store_unavailable", "writes refused as retryable (down, 5xx, 429)"),
     "store_rejected_writes": ("store_rejected_writes", "writes refused as bad data (4xx)"),
+    "store_slow": ("store_slow", "times the store fell behind and live batches went to the spool"),
     "store_errors": ("store_errors", "writes failed with a non-retryable store error"),
     "held_batches": ("spool_full_held_batches", "batches held unacknowledged at the spool bound"),
     "suspends": ("mqtt_suspends", "disconnects at the spool bound (the broker holds the backlog)"),
@@ -58,6 +59,7 @@ class Stats:
     store_unavailable: int = 0
     store_rejected_writes: int = 0
     store_errors: int = 0
+    store_slow: int = 0
     held_batches: int = 0
     suspends: int = 0
     deadletters: int = 0

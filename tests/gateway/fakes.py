@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,6 +73,7 @@ class FakeStore:
 
     def __init__(self) -> None:
         self.mode = "up"
+        self.delay_s = 0.0
         self.refuse: Callable[[Reading], bool] = lambda r: False
         self.readings: list[Reading] = []
         self.events: list[Event] = []
@@ -98,6 +100,8 @@ class FakeStore:
         rejects: Sequence[Reject] = (),
     ) -> None:
         self.calls += 1
+        if self.delay_s:
+            time.sleep(self.delay_s)
         self._check()
         bad = [r for r in readings if self.refuse(r)]
         if bad:

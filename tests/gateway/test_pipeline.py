@@ -190,6 +190,23 @@ def test_broker_overrunning_receive_maximum_suspends_then_resumes(
     assert written_seqs(store) == [s for s in range(40)][: len(acked)]
 
 
+def test_slow_store_spools_and_catches_up(rig: tuple[Agent, FakeSource, FakeStore]) -> None:
+    agent, source, store = rig
+    agent.output.hold_limit = 8
+    store.delay_s = 0.3  # each write takes 0.3 s: slower than the traffic below
+    tokens = []
+    for k in range(10):
+        tokens += feed(source, range(k * 8, k * 8 + 8))
+        time.sleep(0.05)
+    wait_for(lambda: agent.stats.store_slow >= 1, 5, "slow store noticed")
+    assert agent.stats.spooled_batches > 0
+    store.delay_s = 0.0
+    wait_for(lambda: len(store.readings) == 80 and agent.spool.empty, 10, "caught up")
+    assert written_seqs(store) == list(range(80)), "order kept"
+    wait_for(lambda: len(source.acked) == 80, 5, "acks")
+    assert source.acked == tokens
+
+
 def test_status_channel_kept_per_device(rig: tuple[Agent, FakeSource, FakeStore]) -> None:
     agent, source, store = rig
     source.feed(topic("meter-0", "status"), b"online", 1000)
