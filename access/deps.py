@@ -13,15 +13,17 @@ Keys are never logged, echoed or accepted in a query string.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from access.errors import ApiError
-from access.keys import find_key, principal_of
+from access.keys import find_key, hash_key, principal_of
 from access.roles import EntityLookup, Principal
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
@@ -37,19 +39,23 @@ def _state(request: Request, name: str) -> Any:
     return value
 
 
-def get_settings(request: Request) -> Any:
+# Dependencies are ``async def`` where they do no blocking I/O (or, for the key lookup and
+# the session, only a sub-millisecond indexed read): a sync dependency costs a thread-pool
+# round trip per request, which dominated the balance lookup's latency (docs/benchmarks.md).
+async def get_settings(request: Request) -> Any:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> Any:
+async def get_store(request: Request) -> Any:
     return _state(request, "store")
 
 
-def get_registry(request: Request) -> Any:
+async def get_registry(request: Request) -> Any:
     return _state(request, "registry")
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the route (no connection is taken until the route uses it)."""
     sessions = _state(request, "sessions")
     with sessions() as session:
         yield session
@@ -59,6 +65,30 @@ SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[Any, Depends(get_store)]
 RegistryDep = Annotated[Any, Depends(get_registry)]
 SettingsDep = Annotated[Any, Depends(get_settings)]
+
+
+class KeyCache:
+    """Principals of recently seen keys, by key digest, for :data:`KEY_CACHE_TTL_S`.
+
+    Saves a database read per request; the price is that a revoked key keeps working for at
+    most ``KEY_CACHE_TTL_S`` seconds in each API process. Only valid keys are cached.
+    """
+
+    def __init__(self, ttl_s: float = 5.0, max_size: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_size = max_size
+        self._items: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        hit = self._items.get(hash_key(key))
+        if hit is None or time.monotonic() - hit[0] > self.ttl_s:
+            return None
+        return hit[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if len(self._items) >= self.max_size:
+            self._items.clear()
+        self._items[hash_key(key)] = (time.monotonic(), principal)
 
 
 def _key_from_headers(request: Request) -> str | None:
@@ -123,7 +153,7 @@ def entity_lookup(request: Request) -> EntityLookup:
     return request.app.state.entity_lookup
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
@@ -137,17 +167,32 @@ def authenticate(
             "'Authorization: Bearer' and 'X-API-Key' carry different keys: send one of them",
             headers=_CHALLENGE,
         )
-    return principal_for_key(request, keys.pop() if keys else None)
+    key = keys.pop() if keys else None
+    if key is None:
+        return principal_for_key(request, None)  # raises the 401
+    cache: KeyCache = request.app.state.__dict__.setdefault("key_cache", KeyCache())
+    principal = cache.get(key)
+    if principal is None:
+        # the database read runs in a worker thread: the event loop must never wait for a
+        # pooled connection (it would deadlock with the routes holding them)
+        principal = await run_in_threadpool(principal_for_key, request, key)
+        cache.put(key, principal)
+    request.state.principal = principal
+    return principal
+
+
+async def _lookup_dep(request: Request) -> EntityLookup:
+    return request.app.state.entity_lookup
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
-LookupDep = Annotated[EntityLookup, Depends(entity_lookup)]
+LookupDep = Annotated[EntityLookup, Depends(_lookup_dep)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only keys of ``roles`` through (403 otherwise)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise ApiError(
                 403,
@@ -164,7 +209,7 @@ AdminDep = Annotated[Principal, Depends(require_roles("admin"))]
 StaffDep = Annotated[Principal, Depends(require_roles("admin", "operator"))]
 
 
-def writer(principal: PrincipalDep) -> Principal:
+async def writer(principal: PrincipalDep) -> Principal:
     if not principal.can_write:
         raise ApiError(
             403,

@@ -1,15 +1,18 @@
-"""The API under test, in its own process: ``python -m bench.api.serve DATA_DIR PORT``.
+"""The API under test, in its own process: ``python -m bench.api.serve DATA_DIR PORT [WORKERS]``.
 
 The app is ``tanzhang.app.create_app`` over the benchmark's accounts database and registry
-(and an empty embedded telemetry store), served by uvicorn with one worker and no access log.
+(and an empty embedded telemetry store), served by uvicorn without access log; with
+``WORKERS`` > 1, uvicorn forks that many processes sharing the port.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from accounts.db import make_engine
 from tanzhang.app import create_app
@@ -18,18 +21,33 @@ from telemetry.registry import Registry
 from telemetry.sqlite import SqliteStore
 
 
-def main() -> None:
-    data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
+def app_factory() -> FastAPI:
+    """The app over ``$TANZHANG_BENCH_DIR`` (one per worker process)."""
+    data_dir = Path(os.environ["TANZHANG_BENCH_DIR"])
     store = SqliteStore(data_dir / "telemetry.sqlite")
     store.ensure_ready()
-    app = create_app(
+    return create_app(
         Settings(data_dir=data_dir, gateway_http_port=0),
         store=store,
         registry=Registry.load(data_dir / "registry.toml"),
         engine=make_engine(f"sqlite:///{data_dir / 'accounts.sqlite3'}"),
         publisher=lambda topic, payload: None,
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def main() -> None:
+    data_dir, port = Path(sys.argv[1]), int(sys.argv[2])
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    os.environ["TANZHANG_BENCH_DIR"] = str(data_dir)
+    uvicorn.run(
+        "bench.api.serve:app_factory",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

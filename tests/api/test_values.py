@@ -180,3 +180,21 @@ def test_printable_statement(world: World) -> None:
         ).status_code
         == 403
     )
+
+
+@pytest.mark.parametrize("at", [None, "2025-05-31", "2025-06-01", "2025-06-02", "2025-12-31"])
+@pytest.mark.parametrize("entity", ["line-a1", "orchard-1", "orchard-2", "factory-a"])
+def test_fast_balance_equals_ledger_balance(world: World, entity: str, at: str | None) -> None:
+    from accounts.routes import fast_balance, parse_when
+
+    cutoff = parse_when(at, "at", end_of_day=True)
+    with world.app.state.sessions() as s:
+        assert fast_balance(s, entity, cutoff) == ledger.balance(s, entity, cutoff)
+
+
+def test_fast_balance_unknown_account(world: World) -> None:
+    from accounts.errors import UnknownAccount
+    from accounts.routes import fast_balance
+
+    with world.app.state.sessions() as s, pytest.raises(UnknownAccount):
+        fast_balance(s, "nobody", None)
