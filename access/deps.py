@@ -144,8 +144,23 @@ def principal_for_key(request: Request, key: str | None) -> Principal:
 
 
 def principal_from_request(request: Request) -> Principal:
-    """Authenticate a request outside FastAPI's dependency system (live stream, pages)."""
-    return principal_for_key(request, _key_from_headers(request))
+    """Authenticate a request outside FastAPI's dependency system (live stream, pages).
+
+    Synchronous: on a cache miss it reads the database, so call it from a worker thread
+    (a sync route or ``run_in_threadpool``), not from the event loop.
+    """
+    key = _key_from_headers(request)
+    cache = _key_cache(request)
+    principal = cache.get(key) if key else None
+    if principal is None:
+        principal = principal_for_key(request, key)
+        cache.put(key, principal)  # type: ignore[arg-type]  # key is set: else 401 above
+    request.state.principal = principal
+    return principal
+
+
+def _key_cache(request: Request) -> KeyCache:
+    return request.app.state.__dict__.setdefault("key_cache", KeyCache())
 
 
 def entity_lookup(request: Request) -> EntityLookup:
@@ -170,7 +185,7 @@ async def authenticate(
     key = keys.pop() if keys else None
     if key is None:
         return principal_for_key(request, None)  # raises the 401
-    cache: KeyCache = request.app.state.__dict__.setdefault("key_cache", KeyCache())
+    cache = _key_cache(request)
     principal = cache.get(key)
     if principal is None:
         # the database read runs in a worker thread: the event loop must never wait for a

@@ -75,3 +75,25 @@ def test_method_not_allowed_is_json_405(world: World) -> None:
     r = world.client.delete("/v1/accounts", headers=world.h("admin"))
     assert r.status_code == 405
     assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_revoked_key_stops_working_after_the_cache_ttl(tmp_path) -> None:  # noqa: ANN001
+    from sqlalchemy.orm import Session
+
+    from access.keys import create_key, revoke_key
+    from tests.api.conftest import build_world
+
+    w = build_world(tmp_path)
+    with Session(w.app.state.engine) as s:
+        row, key = create_key(s, role="operator")
+        key_id = row.id
+    h = {"X-API-Key": key}
+    assert w.client.get("/v1/accounts", headers=h).status_code == 200
+    with Session(w.app.state.engine) as s:
+        revoke_key(s, key_id)
+    assert w.client.get("/v1/accounts", headers=h).status_code == 200  # cached (<= 5 s)
+    w.app.state.key_cache.ttl_s = 0.0
+    r = w.client.get("/v1/accounts", headers=h)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "revoked_api_key"
+    w.store.close()
+    w.app.state.engine.dispose()
