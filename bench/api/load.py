@@ -40,11 +40,14 @@ def make_request(scenario: str, keys: dict, rng: random.Random) -> tuple[str, di
 
 
 def run(url: str, keys: dict, scenario: str, *, rate: float, duration: float,
-        concurrency: int) -> dict:  # fmt: skip
+        concurrency: int, warmup: float = 0.0) -> dict:  # fmt: skip
+    """Run the load; requests scheduled in the first ``warmup`` seconds are not counted
+    (each worker process compiles its queries and caches the key on first use)."""
     parts = urlsplit(url)
     lock = threading.Lock()
     lat: list[float] = []
     errors = [0]
+    duration += warmup
     n_total = int(rate * duration) if not concurrency else 0
     next_slot = [0]
     t0 = time.perf_counter() + 0.5  # start together after the connections are open
@@ -83,6 +86,8 @@ def run(url: str, keys: dict, scenario: str, *, rate: float, duration: float,
                 conn.close()
                 conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
             done = time.perf_counter()
+            if scheduled < t0 + warmup:
+                continue
             with lock:
                 lat.append(done - scheduled)
                 if not ok:
@@ -97,7 +102,7 @@ def run(url: str, keys: dict, scenario: str, *, rate: float, duration: float,
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0 - warmup
     ms = np.asarray(lat) * 1000
     return {
         "scenario": scenario,
@@ -120,11 +125,12 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=500.0)
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--concurrency", type=int, default=0)
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds not counted [s]")
     a = p.parse_args()
     with open(a.keys) as fh:
         keys = json.load(fh)
     res = run(a.url, keys, a.scenario, rate=a.rate, duration=a.duration,
-              concurrency=a.concurrency)  # fmt: skip
+              concurrency=a.concurrency, warmup=a.warmup)  # fmt: skip
     print(json.dumps(res))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +43,7 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, default=Path("/tmp/tanzhang-bench-api"))
     p.add_argument("--accounts", type=int, default=10_000)
     p.add_argument("--duration", type=float, default=20.0)
+    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     a = p.parse_args()
     t0 = time.perf_counter()
     keys = build(a.data_dir, n_accounts=a.accounts)
@@ -50,7 +52,9 @@ def main() -> None:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.api.serve", str(a.data_dir), str(port)], env=env
+        [sys.executable, "-m", "bench.api.serve", str(a.data_dir), str(port), str(a.workers)],
+        env=env,
+        start_new_session=True,  # its own process group: uvicorn's workers are stopped with it
     )
     url = f"http://127.0.0.1:{port}"
     results = []
@@ -71,8 +75,11 @@ def main() -> None:
             print(json.dumps(res), file=sys.stderr)
             results.append(res)
     finally:
-        server.terminate()
-        server.wait(10)
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
     (a.data_dir / "results.json").write_text(json.dumps(results, indent=2))
     print("| scenario | load | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
