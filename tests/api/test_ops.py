@@ -154,3 +154,38 @@ def test_replay_reports_broker_down(tmp_path: Path) -> None:
     assert len(w.client.get("/v1/rejects", headers=w.h("admin")).json()["items"]) == 1
     w.store.close()
     w.app.state.engine.dispose()
+
+
+def test_gateway_health_passthrough_from_a_live_server(world: World) -> None:
+    """The gateway's own /health document is passed through unchanged."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    doc = {"status": "ok", "spool_bytes": 0, "broker_dropped": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    old = world.app.state.gateway_health_url
+    world.app.state.gateway_health_url = f"http://127.0.0.1:{server.server_port}/health"
+    try:
+        body = world.client.get("/v1/gateway/health").json()
+    finally:
+        world.app.state.gateway_health_url = old
+        server.shutdown()
+        server.server_close()
+    assert body["reachable"] is True and body["status_code"] == 200
+    assert body["health"] == doc
