@@ -199,7 +199,10 @@ class Output:
                 return
             self._count_written(merged, refused)
             self._durable(merged)
-        if not self._pending or self.store_error:
+        if not self._pending:
+            return
+        if self.store_error:  # failing: hold, unacknowledged, within the hold limit
+            self._bound_memory()
             return
         slow = self.held_messages > self.hold_limit
         if self.spool.empty and self._can_try_store() and not slow:
@@ -232,6 +235,9 @@ class Output:
                 self.stats.spooled_batches += 1
                 self.stats.spooled_points += batch.points
                 self._durable(batch)
+        self._bound_memory()
+
+    def _bound_memory(self) -> None:
         if self._pending and (self.suspended or self.held_messages > self.hold_limit):
             self._suspend()
 
@@ -251,7 +257,11 @@ class Output:
         self.source.suspend()
 
     def _maybe_resume(self) -> None:
-        if self.suspended and self.spool.disk_bytes <= self.spool.max_bytes // 2:
+        if (
+            self.suspended
+            and self.spool.disk_bytes <= self.spool.max_bytes // 2
+            and (not self.store_error or self._can_try_store())  # failing: retry every 10 s
+        ):
             self.suspended = False
             log.info("event=spool_room_resume bytes=%d", self.spool.disk_bytes)
             self.source.resume()

@@ -86,6 +86,22 @@ def test_nothing_acknowledged_before_durable(rig: tuple[Agent, FakeSource, FakeS
     assert agent.health()["status"] == "ok"
 
 
+def test_failing_store_holds_at_most_the_hold_limit(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    agent.output.hold_limit = 8
+    agent.output.fail_retry_s = 0.2
+    store.mode = "error"
+    feed(source, range(4))
+    wait_for(lambda: agent.health()["status"] == "failing", 3, "failing")
+    feed(source, range(4, 20))  # as if the broker sent past ReceiveMaximum
+    wait_for(lambda: source.suspended >= 1, 3, "suspended")
+    assert agent.output.held_messages <= 8 and source.acked == []
+    wait_for(lambda: source.resumed >= 1, 3, "retry after fail_retry_s")
+    assert agent.health()["status"] == "failing"
+
+
 def test_store_down_spools_acks_and_replays_in_order(
     rig: tuple[Agent, FakeSource, FakeStore],
 ) -> None:
