@@ -42,6 +42,11 @@ OPENAPI_TAGS = [
     {"name": "rejects", "description": "Quarantined messages: list and replay (staff)."},
 ]
 
+#: connection pool of the accounts database: as many connections as the thread pool has
+#: threads (anyio's default 40), so a route never waits for a connection that a finished
+#: request still holds (sessions close after the response is sent)
+POOL = {"pool_size": 10, "max_overflow": 30}
+
 #: routers of each domain, ``module:attribute``; a module that is missing is skipped
 ROUTERS = ("telemetry.routes:router", "accounts.routes:router", "dashboards.routes:router")
 
@@ -250,7 +255,7 @@ def create_app(
         openapi_tags=OPENAPI_TAGS,
     )
     if engine is None:
-        engine = make_engine(settings.accounts_url)
+        engine = make_engine(settings.accounts_url, **POOL)
     create_schema(engine)
     create_access_schema(engine)
     app.state.settings = settings

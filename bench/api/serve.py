@@ -15,7 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from accounts.db import make_engine
-from tanzhang.app import create_app
+from tanzhang.app import POOL, create_app
 from tanzhang.settings import Settings
 from telemetry.registry import Registry
 from telemetry.sqlite import SqliteStore
@@ -26,13 +26,14 @@ def app_factory() -> FastAPI:
     data_dir = Path(os.environ["TANZHANG_BENCH_DIR"])
     store = SqliteStore(data_dir / "telemetry.sqlite")
     store.ensure_ready()
-    return create_app(
+    app = create_app(
         Settings(data_dir=data_dir, gateway_http_port=0),
         store=store,
         registry=Registry.load(data_dir / "registry.toml"),
-        engine=make_engine(f"sqlite:///{data_dir / 'accounts.sqlite3'}"),
+        engine=make_engine(f"sqlite:///{data_dir / 'accounts.sqlite3'}", **POOL),
         publisher=lambda topic, payload: None,
     )
+    return app
 
 
 def main() -> None:
