@@ -125,12 +125,13 @@ class World:
         return {"X-API-Key": self.keys[role]}
 
 
-def build_world(tmp: Path, publisher: Any = None) -> World:
+def build_world(tmp: Path, publisher: Any = None, database_url: str | None = None) -> World:
+    """The world in ``tmp``; the accounts database is SQLite there unless ``database_url``."""
     registry = make_registry()
     store = SqliteStore(tmp / "telemetry.sqlite")
     store.ensure_ready()
     seed_telemetry(store)
-    engine = make_engine(f"sqlite:///{tmp / 'accounts.sqlite3'}")
+    engine = make_engine(database_url or f"sqlite:///{tmp / 'accounts.sqlite3'}")
     published: list[tuple[str, bytes]] = []
     app = create_app(
         Settings(data_dir=tmp, gateway_http_port=0),
