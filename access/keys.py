@@ -85,3 +85,31 @@ def find_key(session: Session, key: str) -> ApiKey | None:
 
 def principal_of(row: ApiKey) -> Principal:
     return Principal(row.id, row.name, row.role, frozenset(row.entities or ()))
+
+
+def register_key(
+    session: Session, key: str, *, role: str, entities: Sequence[str] = (), name: str = ""
+) -> ApiKey:
+    """Store a key chosen elsewhere (the development demo key, ``TANZHANG_DEMO_API_KEY``), or
+    return it when it is stored already; idempotent. Only its hash is kept.
+
+    The key must have the shape of generated keys (``tzk_<8 hex>_<at least 32 chars>``):
+    make one with ``python -c "from access.keys import generate_key; print(generate_key()[0])"``.
+    """
+    parts = key.split("_", 2)
+    if (
+        not key.startswith(KEY_PREFIX)
+        or len(parts) != 3
+        or len(parts[1]) != 8
+        or len(parts[2]) < 32
+    ):
+        raise ValueError("the key must look like tzk_<8 hex>_<32+ characters> (generate_key())")
+    found = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
+    if found is not None:
+        return found
+    entities = sorted(set(entities))
+    check_role(role, entities)
+    row = ApiKey(name=name, role=role, entities=entities, prefix=parts[1], key_hash=hash_key(key))
+    session.add(row)
+    session.commit()
+    return row

@@ -189,3 +189,19 @@ def test_gateway_health_passthrough_from_a_live_server(world: World) -> None:
         server.server_close()
     assert body["reachable"] is True and body["status_code"] == 200
     assert body["health"] == doc
+
+
+def test_register_demo_key_is_idempotent(tmp_path: Path) -> None:
+    from access.keys import generate_key, register_key
+    from access.models import create_schema
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    create_schema(engine)
+    key, _ = generate_key()
+    with Session(engine) as s:
+        a = register_key(s, key, role="operator", name="demo")
+        b = register_key(s, key, role="operator", name="demo")
+        assert a.id == b.id and find_key(s, key) is not None
+        with pytest.raises(ValueError):
+            register_key(s, "change-me", role="operator")
+    engine.dispose()
