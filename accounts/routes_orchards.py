@@ -95,17 +95,27 @@ def list_orchard_labels(
         .where(*conds, PostedStatement.period_kind == period, PostedStatement.current.is_(True))
         .order_by(Account.entity_id)
     )
+    if county is not None:  # from the registry, before any label is computed
+
+        def county_of(ps: PostedStatement) -> Any:
+            ent = registry.entities.get(ps.account.entity_id)
+            return ent.attrs.get("county") if ent is not None else None
+
+        rows = [ps for ps in rows if county_of(ps) == county]
+    if colour is None:  # label only the page asked for
+        rows = list(rows)
+        total, rows = len(rows), rows[offset : offset + limit]
     labels = []
     for ps in rows:
         try:
             lab = label_public(ps, registry)
         except ApiError:
             continue
-        if (colour is None or lab.colour == colour) and (county is None or lab.county == county):
+        if colour is None or lab.colour == colour:
             labels.append(lab)
-    return Page[LabelPublic](
-        items=labels[offset : offset + limit], limit=limit, offset=offset, total=len(labels)
-    )
+    if colour is not None:
+        total, labels = len(labels), labels[offset : offset + limit]
+    return Page[LabelPublic](items=labels, limit=limit, offset=offset, total=total)
 
 
 @router.get(

@@ -198,3 +198,10 @@ def test_fast_balance_unknown_account(world: World) -> None:
 
     with world.app.state.sessions() as s, pytest.raises(UnknownAccount):
         fast_balance(s, "nobody", None)
+
+
+def test_orchard_listing_pages(world: World) -> None:
+    first = world.client.get("/v1/orchards?limit=1", headers=world.h("agro")).json()
+    second = world.client.get("/v1/orchards?limit=1&offset=1", headers=world.h("agro")).json()
+    assert first["total"] == second["total"] == 2
+    assert [x["entity_id"] for x in first["items"] + second["items"]] == ["orchard-1", "orchard-2"]
