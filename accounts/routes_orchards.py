@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 
 from access.deps import (
@@ -42,6 +44,8 @@ from tanzhang.api_schemas import (
 router = APIRouter(responses=AUTH_ERRORS)
 
 
+#: most rows a CSV export holds
+MAX_ROWS = 100_000
 Practice = Literal["grass_cover", "straw_return", "organic_substitution"]
 
 
@@ -116,6 +120,55 @@ def list_orchard_labels(
     if colour is not None:
         total, labels = len(labels), labels[offset : offset + limit]
     return Page[LabelPublic](items=labels, limit=limit, offset=offset, total=total)
+
+
+CSV_COLUMNS = (
+    "entity_id", "county", "area_mu", "colour", "colour_zh", "ratio", "period_start",
+    "total_emissions_t", "total_sequestration_t", "net_emissions_t", "net_emissions_t_per_mu",
+    "coverage", "largest_source", "largest_pool",
+)  # fmt: skip
+
+
+@router.get(
+    "/orchards.csv",
+    tags=["orchards"],
+    summary="The orchard list as CSV (one row per orchard, same filters)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV, UTF-8 with header"}},
+)
+def orchard_labels_csv(
+    principal: PrincipalDep,
+    session: SessionDep,
+    registry: RegistryDep,
+    period: LabelPeriod = "year",
+    colour: Annotated[str | None, Query(pattern="^(dark_green|light_green|yellow|red)$")] = None,
+    county: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    page = list_orchard_labels(
+        principal, session, registry, period, colour, county, limit=MAX_ROWS, offset=0
+    )
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(CSV_COLUMNS)
+    for lab in page.items:
+        e = lab.explanation
+        out.writerow(
+            [
+                lab.entity_id, lab.county or "", lab.area_mu or "", lab.colour, lab.colour_zh,
+                "" if lab.ratio is None else f"{lab.ratio:.4f}", lab.period_start.isoformat(),
+                f"{e.total_emissions_t:.6f}", f"{e.total_sequestration_t:.6f}",
+                f"{e.net_emissions_t:.6f}",
+                "" if e.net_emissions_t_per_mu is None else f"{e.net_emissions_t_per_mu:.6f}",
+                "" if e.coverage is None else f"{e.coverage:.4f}",
+                e.largest_sources[0].name if e.largest_sources else "",
+                e.largest_pools[0].name if e.largest_pools else "",
+            ]
+        )  # fmt: skip
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="orchards-{period}.csv"'},
+    )
 
 
 @router.get(

@@ -205,3 +205,14 @@ def test_orchard_listing_pages(world: World) -> None:
     second = world.client.get("/v1/orchards?limit=1&offset=1", headers=world.h("agro")).json()
     assert first["total"] == second["total"] == 2
     assert [x["entity_id"] for x in first["items"] + second["items"]] == ["orchard-1", "orchard-2"]
+
+
+def test_orchards_csv(world: World) -> None:
+    r = world.client.get("/v1/orchards.csv?county=kecheng", headers=world.h("agro"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    label = world.client.get("/v1/orchards/orchard-2/label", headers=world.h("agro")).json()
+    assert [x["entity_id"] for x in rows] == ["orchard-2"]
+    assert rows[0]["colour"] == label["colour"]
+    assert float(rows[0]["ratio"]) == pytest.approx(label["ratio"], rel=1e-4)
+    assert world.client.get("/v1/orchards.csv", headers=world.h("em")).text.count("\n") == 1
