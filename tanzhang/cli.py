@@ -106,18 +106,24 @@ HANDLERS: dict[str, Callable[[Settings, list[str]], int]] = {
 }
 
 
+def _commands_help() -> str:
+    return "; ".join(f"{name}: {text}" for name, text in COMMANDS.items())
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog="tanzhang",
         description="碳账 tanzhang — telemetry and carbon accounts for farms and factories.",
-        epilog="Settings come from TANZHANG_* variables or the TOML file named by TANZHANG_CONFIG.",
+        epilog="Settings come from TANZHANG_* variables or the TOML file named by TANZHANG_CONFIG. "
+        "`tanzhang COMMAND --help` describes each command.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, help_text in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, add_help=False)
-        p.add_argument("args", nargs=argparse.REMAINDER)
-    ns = parser.parse_args(argv)
+    parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND", help=_commands_help())
+    # Everything after the command belongs to the command's own parser (options included).
+    split = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))
+    ns = parser.parse_args(argv[: split + 1])
+    ns.args = argv[split + 1 :]
     _setup_logging(ns.verbose)
     try:
         settings = Settings()

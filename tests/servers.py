@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -67,6 +68,7 @@ class Mosquitto:
     password_file: Path | None = None
     acl_file: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -87,6 +89,10 @@ class Mosquitto:
             "log_type error",
             "log_type warning",
         ]
+        if os.geteuid() == 0:
+            # As root mosquitto drops to user "mosquitto", which cannot write pytest's private
+            # temporary folders: persistence would silently never be written.
+            lines.append("user root")
         if self.password_file:
             lines.append(f"password_file {self.password_file}")
         if self.acl_file:
@@ -99,8 +105,9 @@ class Mosquitto:
         self.folder.mkdir(parents=True, exist_ok=True)
         binary = _require("mosquitto", "mosquitto")
         log = self.folder / "stdout.log"
+        self._log = log.open("ab")
         self.proc = subprocess.Popen(
-            [binary, "-c", str(self._config())], stdout=log.open("ab"), stderr=subprocess.STDOUT
+            [binary, "-c", str(self._config())], stdout=self._log, stderr=subprocess.STDOUT
         )
         _wait_port(self.port, 10, self.proc, log)
         return self
@@ -114,6 +121,9 @@ class Mosquitto:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
 
     def restart(self) -> None:
         self.stop()
@@ -128,6 +138,7 @@ class Influxd:
     port: int = field(default_factory=free_port)
     rpc_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -165,10 +176,9 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         self.folder.mkdir(parents=True, exist_ok=True)
         binary = _require("influxd", "influxdb")
         log = self.folder / "influxd.log"
+        self._log = log.open("ab")
         self.proc = subprocess.Popen(
-            [binary, "-config", str(self._config())],
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
+            [binary, "-config", str(self._config())], stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -193,6 +203,9 @@ bind-address = "127.0.0.1:{self.rpc_port}"
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
 
     def restart(self) -> None:
         self.stop()
