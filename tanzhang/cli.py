@@ -35,6 +35,9 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # the embedded broker narrates every state change at INFO
+        for noisy in ("transitions", "amqtt", "apscheduler.executors"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _run(settings: Settings, argv: list[str]) -> int:

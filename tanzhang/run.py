@@ -1,0 +1,251 @@
+"""``tanzhang run``: the whole system in one process group.
+
+Start order (sinks before sources, stopped in reverse)::
+
+    broker (embedded amqtt unless TANZHANG_MQTT_URL)
+      └─ store (embedded SQLite unless TANZHANG_INFLUX_URL)
+           └─ gateway (thread) ─ accounts DB ─ API + dashboards (thread)
+                └─ simulators: back-fill history, then live (thread)
+                     └─ catch-up closes of the history, then the scheduler
+
+With nothing configured a fresh machine needs only pip. Ctrl-C (or SIGTERM) stops the
+simulators first, then the scheduler and the API, then the gateway, which flushes and
+acknowledges what it holds, then the broker: nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from tanzhang.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Progress:
+    """A one-line progress bar on stderr (a plain log line when stderr is not a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self._last = -1
+
+    def __call__(self, fraction: float, note: str = "") -> None:
+        pct = int(max(0.0, min(fraction, 1.0)) * 100)
+        if pct == self._last:
+            return
+        self._last = pct
+        if self.tty:
+            bar = "█" * (pct // 4) + "·" * (25 - pct // 4)
+            sys.stderr.write(f"\r{self.label:<28} {bar} {pct:3d}% {note:<30}")
+            if pct == 100:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif pct % 10 == 0:
+            log.info("event=progress task=%r percent=%d %s", self.label, pct, note)
+
+
+def _demo_key(settings: Settings) -> str | None:
+    """The demo API key: the configured one, else one kept in the data folder (development only)."""
+    if settings.environment != "development":
+        return settings.demo_api_key
+    if settings.demo_api_key:
+        return settings.demo_api_key
+    from access.keys import generate_key
+
+    path = settings.data_dir / "demo_api_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = generate_key()[0]
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def _wait_drained(gateway_health: Any, quiet_s: float = 2.0, limit_s: float = 300) -> None:
+    """Wait until the gateway has acknowledged all it received and its spool is empty."""
+    deadline = time.monotonic() + limit_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        health = gateway_health()
+        mark = (health["received"], health["acked"], health["readings_written"])
+        if mark != last:
+            last, since = mark, time.monotonic()
+        elif (
+            time.monotonic() - since >= quiet_s
+            and health["acked"] >= health["received"]
+            and not health["spool"]["batches"]
+        ):
+            return
+        time.sleep(0.25)
+    log.warning("event=drain_timeout the gateway was still writing after %d s", limit_s)
+
+
+def _default_history_days(today: date | None = None) -> int:
+    """Days from 1 January of last year to today: a full calendar year closes for the labels."""
+    today = today or datetime.now(UTC).date()
+    return (today - date(today.year - 1, 1, 1)).days + 1
+
+
+def main(settings: Settings, argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="tanzhang run", description="Run the whole system in one process group."
+    )
+    parser.add_argument(
+        "--no-simulators", action="store_true", help="real devices only: no demo fleet"
+    )
+    parser.add_argument(
+        "--history-days", type=int, default=365, help="days of history to back-fill (demo)"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="seed of the demo fleet")
+    parser.add_argument(
+        "--port", type=int, default=settings.api_port, help="API and dashboards port"
+    )
+    parser.add_argument("--host", default=settings.api_host)
+    args = parser.parse_args(argv)
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    started: list[tuple[str, Any]] = []  # (name, stop callable), stopped in reverse
+    try:
+        return _run(settings, args, stop, started)
+    finally:
+        for name, stopper in reversed(started):
+            try:
+                stopper()
+            except Exception as exc:  # keep stopping the rest
+                log.warning("event=stop_failed part=%s error=%r", name, exc)
+        print("tanzhang stopped.", file=sys.stderr)
+
+
+def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, started: list) -> int:
+    from accounts.closing import catch_up
+    from accounts.db import create_schema, make_engine, make_session_factory
+    from accounts.ledger import ensure_accounts
+    from accounts.scheduler import make_scheduler
+    from gateway.service import build
+    from tanzhang.app import POOL, create_app
+    from tanzhang.serve import ensure_demo_key, make_server, run_in_thread, stop_server
+    from telemetry.registry import Registry
+    from telemetry.stores import open_store_from_settings
+
+    fleet = None
+    if not args.no_simulators:
+        from simulators.fleet import demo_fleet
+
+        fleet = demo_fleet(args.seed, history_days=args.history_days, prefix=settings.mqtt_prefix)
+        if not settings.registry_path.exists():
+            settings.registry_path.parent.mkdir(parents=True, exist_ok=True)
+            settings.registry_path.write_text(fleet.registry_toml())
+            log.info("event=registry_written path=%s (demo fleet)", settings.registry_path)
+
+    updates: dict[str, Any] = {}
+    if not settings.mqtt_url:
+        from tanzhang.embedded_broker import EmbeddedBroker
+
+        broker = EmbeddedBroker().start()
+        started.append(("broker", broker.stop))
+        updates.update(mqtt_url=broker.url, mqtt_protocol="3.1.1")
+    updates["demo_api_key"] = _demo_key(settings)
+    settings = settings.model_copy(update=updates)
+
+    store = open_store_from_settings(settings)
+    store.ensure_ready()
+    started.append(("store", store.close))
+
+    agent = build(settings, store=store, http_port=settings.gateway_http_port or None)
+    agent.start()
+    started.append(("gateway", agent.stop))
+
+    engine = make_engine(settings.accounts_url, **POOL)
+    create_schema(engine)
+    sessions = make_session_factory(engine)
+    demo_key = ensure_demo_key(settings, engine)
+
+    def entities() -> list[Any]:
+        return list(Registry.load(settings.registry_path).entities.values())
+
+    with sessions() as session:
+        ensure_accounts(session, entities())
+        session.commit()
+
+    app = create_app(settings, store=store, engine=engine)
+    server = make_server(app, args.host, args.port)
+    run_in_thread(server)
+    started.append(("api", lambda: stop_server(server)))
+    base = f"http://{args.host}:{args.port}"
+
+    sim_stop = threading.Event()
+    backfilled = threading.Event()
+    if fleet is not None:
+        from simulators.runner import run_fleet
+
+        bar = Progress("back-filling history")
+
+        def on_progress(phase: str, fraction: float, sent: int) -> None:
+            if phase == "backfill":
+                bar(fraction, f"{sent} messages")
+
+        sim = threading.Thread(
+            target=run_fleet,
+            args=(fleet, settings.mqtt_url),
+            kwargs={
+                "mode": "demo",
+                "days": args.history_days,
+                "stop": sim_stop,
+                "progress": on_progress,
+                "on_backfilled": lambda _end: backfilled.set(),
+            },
+            name="simulators",
+            daemon=True,
+        )
+        sim.start()
+        started.append(("simulators", lambda: (sim_stop.set(), sim.join(15))))
+        while not backfilled.wait(0.5):
+            if stop.is_set() or not sim.is_alive():
+                break
+        bar(1.0)
+        _wait_drained(agent.health)
+
+    if not stop.is_set():
+        closing = Progress("closing accounts")
+        kinds = (("day", args.history_days + 1), ("month", 13), ("year", 1)) if fleet else ()
+        for i, (kind, backfill) in enumerate(kinds):
+            closing(i / len(kinds), f"{kind} statements")
+            with sessions() as session:
+                catch_up(session, store, entities(), kind, backfill=backfill, now=datetime.now(UTC))
+        if kinds:
+            closing(1.0)
+        scheduler = make_scheduler(sessions, store, entities, run_at_start=True)
+        scheduler.start()
+        started.append(("scheduler", lambda: scheduler.shutdown(wait=False)))
+
+    _banner(settings, base, demo_key, fleet is not None)
+    stop.wait()
+    return 0
+
+
+def _banner(settings: Settings, base: str, demo_key: str | None, simulating: bool) -> None:
+    lines = [
+        "",
+        "tanzhang 碳账 is running" + (" with a simulated demo fleet" if simulating else ""),
+        f"  dashboards      {base}/dashboards/",
+        f"  API docs        {base}/docs",
+        f"  MQTT            {settings.mqtt_url}  (topics {settings.mqtt_prefix}/<entity>/<device>/<channel>)",
+        f"  gateway health  http://127.0.0.1:{settings.gateway_http_port}/health",
+        f"  data folder     {Path(settings.data_dir).resolve()}",
+    ]
+    if demo_key:
+        lines.append(f"  demo API key    {demo_key}   (read-only operator; development only)")
+    lines += ["Press Ctrl-C to stop.", ""]
+    print("\n".join(lines), file=sys.stderr, flush=True)
