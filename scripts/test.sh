@@ -12,6 +12,8 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v influx >/dev/null 2>&1 || need+=(influxdb-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# A CJK font, so the dashboards' Chinese labels render in the browser tests' screenshots.
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
