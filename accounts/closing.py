@@ -103,6 +103,8 @@ def profile_of(entity: Any) -> EntityProfile:
         for k in ("id", "kind", "parent", "name"):
             doc[k] = getattr(entity, k, None)
     doc["id"] = entity_id_of(entity)
+    if doc.get("species") and not doc.get("forest_species"):  # registry name of the attribute
+        doc["forest_species"] = doc["species"]
     kw = {k: v for k, v in doc.items() if k in _PROFILE_FIELDS and v is not None}
     for k in _DATE_FIELDS:
         if isinstance(kw.get(k), str):

@@ -218,3 +218,13 @@ def test_chunks_keep_factories_with_their_lines(monkeypatch):
     ]
     chunks = [[e["id"] for e in c] for c in closing._chunks(ents)]
     assert chunks == [["f1", "l1", "l2"], ["o1", "o2"]]
+
+
+def test_profile_takes_the_registry_species_of_a_forest():
+    # the registry (docs/registry.md) names the attribute `species`; the profile `forest_species`
+    from accounts.closing import profile_of
+
+    profile = profile_of(
+        {"id": "forest-1", "kind": "forest", "area_mu": 300.0, "species": "chinese_fir"}
+    )
+    assert profile.forest_species == "chinese_fir"
