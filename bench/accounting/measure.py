@@ -30,8 +30,42 @@ TZ = "Asia/Shanghai"
 
 
 def rss_mb() -> float:
-    """Peak resident memory of this process so far [MiB] (Linux: ru_maxrss is in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far [MiB].
+
+    ``VmHWM`` of /proc/self/status: unlike ``ru_maxrss``, which Linux carries over from the
+    parent through fork and exec (so a child would inherit the data generator's peak), the
+    high-water mark belongs to this program's own address space.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
+
+
+def raw_http(url: str, db: str, field: str, start_ms: int, end_ms: int, ids: list[str]) -> int:
+    """Run the InfluxQL of ``InfluxStore.series(field, ..., previous=True)`` and read the
+    chunked answer without parsing it: the server's own time plus transfer. Bytes read."""
+    import httpx
+
+    from telemetry.influx_lines import quote_ident, where_in
+
+    f, cond = quote_ident(field), where_in("entity", ids)
+    q = (
+        f"SELECT {f} FROM telemetry WHERE time >= {start_ms * 1_000_000} "
+        f"AND time < {end_ms * 1_000_000}{cond} GROUP BY entity, device;"
+        f"SELECT last({f}) FROM telemetry WHERE time < {start_ms * 1_000_000}{cond} "
+        "GROUP BY entity, device"
+    )
+    params = {"db": db, "epoch": "ms", "chunked": "true", "chunk_size": "20000"}
+    n = 0
+    with (
+        httpx.Client(base_url=url, timeout=600) as client,
+        client.stream("POST", "/query", params=params, data={"q": q}) as resp,
+    ):
+        resp.raise_for_status()
+        for chunk in resp.iter_bytes():
+            n += len(chunk)
+    return n
 
 
 def open_bench_store(store: str, target: str, case: str) -> Any:
@@ -81,6 +115,11 @@ def floor(store: Any, entities: list[dict], period: Any, settle_ms: int) -> dict
     t1 = time.perf_counter()
     evs = store.events(start, end, entities=ids)
     t2 = time.perf_counter()
+    if hasattr(store, "db"):  # InfluxDB: the same queries, answer read but not parsed
+        nbytes = 0
+        for field in ("energy_kwh_total", "output_units_total"):
+            nbytes += raw_http(store.url, store.db, field, start, end + settle_ms, ids)
+        out |= {"raw_http_s": time.perf_counter() - t2, "raw_http_mb": nbytes / 2**20}
     out |= {
         "series_s": t1 - t0,
         "events_s": t2 - t1,
