@@ -115,9 +115,9 @@ def machine() -> dict[str, Any]:
 
 def table(results: dict[str, Any]) -> str:
     rows = [
-        "| case | entities | values read | raw HTTP, unparsed [s] | floor: query only [s] | "
+        "| case | entities | values read | raw HTTP, unparsed [s] | floor: query only [s] (client CPU) | "
         "close total [s] | "
-        "query [s] | compute [s] | post [s] | close / floor | peak RSS close [MiB] | "
+        "query [s] (client CPU) | compute [s] | post [s] | close / floor | peak RSS close [MiB] | "
         "peak RSS floor [MiB] |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -125,8 +125,8 @@ def table(results: dict[str, Any]) -> str:
         f, c = r["floor"], r["close"]
         raw = f"{f['raw_http_s']:.2f}" if "raw_http_s" in f else "–"
         rows.append(
-            f"| {case} | {r['write']['entities']:,} | {f['values']:,} | {raw} | {f['query_s']:.2f} | "
-            f"{c['total_s']:.2f} | {c['query_s']:.2f} | {c['compute_s']:.2f} | "
+            f"| {case} | {r['write']['entities']:,} | {f['values']:,} | {raw} | {f['query_s']:.2f} ({f['client_cpu_s']:.1f}) | "
+            f"{c['total_s']:.2f} | {c['query_s']:.2f} ({c['query_client_cpu_s']:.1f}) | {c['compute_s']:.2f} | "
             f"{c['post_s']:.2f} | {c['total_s'] / f['query_s']:.1f} | {c['rss_peak_mb']:.0f} | "
             f"{f['rss_peak_mb']:.0f} |"
         )
