@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--store", choices=("influx", "sqlite"), default="influx")
     p.add_argument("--quick", action="store_true", help="500 and 50 entities")
     p.add_argument("--profile", action="store_true", help="cProfile each close (.prof, .txt)")
+    p.add_argument("--cases", default="day,year", help="which cases, comma-separated")
     p.add_argument("--json", type=Path, help="write the results here too")
     p.add_argument("--phase", choices=("floor", "close"), help=argparse.SUPPRESS)
     p.add_argument("--case", choices=tuple(CASES), help=argparse.SUPPRESS)
@@ -164,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         target = str(work)
     try:
-        for case, n in (("day", n_day), ("year", n_year)):
+        wanted = args.cases.split(",")
+        for case, n in (c for c in (("day", n_day), ("year", n_year)) if c[0] in wanted):
             w = write_case(args.store, target, case, n)
             print(f"{case}: wrote {w['values']:,} values in {w['write_s']:.1f} s", flush=True)
             time.sleep(2)  # let influxd settle its write-ahead log before reading
