@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Request
 
 from access.errors import ApiError
 
@@ -82,3 +82,14 @@ def window(
             f"start {start.isoformat()} must be before end {end.isoformat()}",
         )
     return start, end
+
+
+async def single_query_values(request: Request) -> None:
+    """422 when a query parameter is repeated (``?county=a&county=b``): no route takes a
+    list, and silently keeping the last value would hide the caller's mistake."""
+    keys = [k for k, _ in request.query_params.multi_items()]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ApiError(
+            422, "repeated_parameter", f"query parameter {repeated[0]!r} is given more than once"
+        )

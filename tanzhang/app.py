@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from access.errors import ApiError
 from access.models import create_schema as create_access_schema
+from access.params import single_query_values
 from tanzhang import api_ops
 from tanzhang.settings import Settings
 
@@ -253,6 +254,7 @@ def create_app(
             '`{"error": {"code": ..., "message": ...}}`. See docs/api.md.'
         ),
         openapi_tags=OPENAPI_TAGS,
+        dependencies=[Depends(single_query_values)],
     )
     if engine is None:
         engine = make_engine(settings.accounts_url, **POOL)

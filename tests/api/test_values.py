@@ -216,3 +216,9 @@ def test_orchards_csv(world: World) -> None:
     assert rows[0]["colour"] == label["colour"]
     assert float(rows[0]["ratio"]) == pytest.approx(label["ratio"], rel=1e-4)
     assert world.client.get("/v1/orchards.csv", headers=world.h("em")).text.count("\n") == 1
+
+
+def test_repeated_query_parameter_is_422(world: World) -> None:
+    r = world.client.get("/v1/orchards?county=a&county=b", headers=world.h("admin"))
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "repeated_parameter"
