@@ -267,7 +267,7 @@ def create_app(
     app.state.store = store if store is not None else _default_store(settings)
     app.state.entity_lookup = _entity_lookup(app)
     app.state.publisher = publisher or mqtt_publisher(settings)
-    app.state.gateway_health_url = (
+    app.state.gateway_health_url = settings.gateway_health_url or (
         f"http://127.0.0.1:{settings.gateway_http_port}/health"
         if settings.gateway_http_port
         else None

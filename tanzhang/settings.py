@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # "3.1.1" for the embedded amqtt broker, which speaks only 3.1.1 (trap 6).
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     gateway_http_port: int = Field(9101, ge=0, le=65535)  # /metrics and /health; 0 = off
+    # where the API finds a gateway's /health (default: this machine's gateway_http_port)
+    gateway_health_url: str | None = None
 
     influx_url: str | None = None  # http://host:port ; None = embedded SQLite store
     influx_db: str = "tanzhang"
