@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -181,6 +182,9 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if server:
             server.stop()
+        for item in work.iterdir():  # the data; keep only the profiles
+            if item.suffix not in (".prof", ".txt"):
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
     results["machine"]["load_after"] = Path("/proc/loadavg").read_text().split()[:3]
     print(json.dumps(results, indent=1))
     print(table(results))
