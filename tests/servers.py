@@ -59,8 +59,41 @@ def _wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes], log: Pa
     )
 
 
+class _ServerProcess:
+    """Start, stop and restart one server process whose output goes to a log file."""
+
+    proc: subprocess.Popen[bytes] | None
+    _log: IO[bytes] | None
+    stop_timeout_s: float = 10
+
+    def start(self) -> _ServerProcess:
+        raise NotImplementedError
+
+    def _spawn(self, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT)
+        return self.proc
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @dataclass
-class Mosquitto:
+class Mosquitto(_ServerProcess):
     """A mosquitto broker in ``folder`` on ``port``; ``restart`` keeps its persistence file."""
 
     folder: Path
@@ -105,33 +138,13 @@ class Mosquitto:
         self.folder.mkdir(parents=True, exist_ok=True)
         binary = _require("mosquitto", "mosquitto")
         log = self.folder / "stdout.log"
-        self._log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [binary, "-c", str(self._config())], stdout=self._log, stderr=subprocess.STDOUT
-        )
+        self._spawn([binary, "-c", str(self._config())], log)
         _wait_port(self.port, 10, self.proc, log)
         return self
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        if self._log:
-            self._log.close()
-            self._log = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
 
 @dataclass
-class Influxd:
+class Influxd(_ServerProcess):
     """An InfluxDB 1.x server in ``folder`` on ``port`` (HTTP) with its own RPC port."""
 
     folder: Path
@@ -139,6 +152,7 @@ class Influxd:
     rpc_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
+    stop_timeout_s: float = 20
 
     @property
     def url(self) -> str:
@@ -176,10 +190,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         self.folder.mkdir(parents=True, exist_ok=True)
         binary = _require("influxd", "influxdb")
         log = self.folder / "influxd.log"
-        self._log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [binary, "-config", str(self._config())], stdout=self._log, stderr=subprocess.STDOUT
-        )
+        self._spawn([binary, "-config", str(self._config())], log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -193,23 +204,6 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         raise RuntimeError(
             f"influxd did not answer /ping: {log.read_text(errors='replace')[-2000:]}"
         )
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        if self._log:
-            self._log.close()
-            self._log = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
     def query(self, q: str, db: str = "tanzhang") -> list[dict]:
         """Run InfluxQL and return the ``series`` of the first result (empty list for none)."""

@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from telemetry.contract import Decoder
 from telemetry.registry import Registry
 from telemetry.registry_cli import main
-from tests.servers import Mosquitto, _require, _wait_port
+from tests.servers import Mosquitto
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 
@@ -38,35 +38,6 @@ PASSWORDS = {
 A_TOPIC = "tanzhang/v1/line-a1/meter-a1/data"
 B_TOPIC = "tanzhang/v1/orchard-1/soil-o1/data"
 WAIT = 5.0
-
-
-class RootSafeMosquitto(Mosquitto):
-    """Two work-arounds for tests/servers.Mosquitto (reported to its owner):
-
-    - started as root, mosquitto drops to the ``mosquitto`` user, which cannot read pytest's
-      private temp folders (password file, ACL, persistence): stay the invoking user;
-    - ``start`` leaks its log file handle (a ResourceWarning, an error under
-      ``filterwarnings = error``): close it once the child has it.
-    """
-
-    def _config(self) -> Path:
-        conf = super()._config()
-        text = conf.read_text()
-        if os.geteuid() == 0 and "\nuser " not in "\n" + text:
-            conf.write_text(text + "user root\n")
-        return conf
-
-    def start(self) -> RootSafeMosquitto:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        log = self.folder / "stdout.log"
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [_require("mosquitto", "mosquitto"), "-c", str(self._config())],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_port(self.port, 10, self.proc, log)
-        return self
 
 
 def cli(path: Path, *argv: str) -> str:
@@ -94,7 +65,7 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     cli(reg, "export", "--passwd", str(pw), "--acl", str(acl),
         "--gateway-password", PASSWORDS["gateway"],
         "--monitor-user", "monitor", "--monitor-password", PASSWORDS["monitor"])  # fmt: skip
-    server = RootSafeMosquitto(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
+    server = Mosquitto(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
     yield server
     server.stop()
 
@@ -310,7 +281,7 @@ def test_protocol_examples_publish_and_decode(tmp_path: Path) -> None:
     pw, acl = tmp_path / "passwd", tmp_path / "acl"
     cli(reg_path, "export", "--passwd", str(pw), "--acl", str(acl),
         "--gateway-password", PASSWORDS["gateway"])  # fmt: skip
-    server = RootSafeMosquitto(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
+    server = Mosquitto(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
     sub = None
     try:
         sub = Client(server.port, "gateway", PASSWORDS["gateway"])
