@@ -37,7 +37,6 @@ from telemetry.influx_lines import (
 )
 from telemetry.model import Event, Reading, Reject
 from telemetry.store import (
-    AGGREGATES,
     BOOKKEEPING_FIELDS,
     Aggregate,
     LatestValue,
@@ -46,6 +45,7 @@ from telemetry.store import (
     StoreError,
     StoreRejected,
     StoreUnavailable,
+    check_downsample,
     duration_ms,
     event_from_fields,
 )
@@ -390,10 +390,7 @@ class InfluxStore:
         fn: Aggregate = "mean",
     ) -> dict[tuple[str, str], Series]:
         """``fn`` of one field per ``every_s`` bucket (epoch-aligned), ``fill(none)``."""
-        if fn not in AGGREGATES:
-            raise ValueError(f"fn must be one of {AGGREGATES}, not {fn!r}")
-        if every_s < 1:
-            raise ValueError("every_s must be at least 1 s")
+        check_downsample(fn, every_s)
         q = (
             f"SELECT {fn}({quote_ident(field)}) FROM telemetry WHERE time >= {start_ms * 1_000_000} "
             f"AND time < {end_ms * 1_000_000}{where_in('entity', entities)} "

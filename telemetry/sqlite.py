@@ -34,7 +34,6 @@ import numpy as np
 
 from telemetry.model import Event, Reading, Reject
 from telemetry.store import (
-    AGGREGATES,
     BOOKKEEPING_FIELDS,
     Aggregate,
     LatestValue,
@@ -43,6 +42,7 @@ from telemetry.store import (
     StoreError,
     StoreRejected,
     StoreUnavailable,
+    check_downsample,
     duration_ms,
     event_fields,
     event_from_fields,
@@ -336,10 +336,7 @@ class SqliteStore:
         fn: Aggregate = "mean",
     ) -> dict[tuple[str, str], Series]:
         """``fn`` of one field per epoch-aligned ``every_s`` bucket; empty buckets left out."""
-        if fn not in AGGREGATES:
-            raise ValueError(f"fn must be one of {AGGREGATES}, not {fn!r}")
-        if every_s < 1:
-            raise ValueError("every_s must be at least 1 s")
+        check_downsample(fn, every_s)
         every = int(every_s) * 1000
         cond, params = _entity_cond(entities)
         sql = (

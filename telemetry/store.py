@@ -100,6 +100,14 @@ _DURATION_RE = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
 _DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
+def check_downsample(fn: str, every_s: int) -> None:
+    """Refuse a downsample request every store would refuse: unknown ``fn``, bucket < 1 s."""
+    if fn not in AGGREGATES:
+        raise ValueError(f"fn must be one of {AGGREGATES}, not {fn!r}")
+    if every_s < 1:
+        raise ValueError("every_s must be at least 1 s")
+
+
 def duration_ms(text: str) -> int:
     """An InfluxQL duration such as ``104w``, ``30d``, ``12h`` [ms]; ``INF`` or ``0`` gives 0 (keep all)."""
     t = text.strip().lower()
