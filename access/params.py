@@ -1,6 +1,6 @@
 """Query and path parameters shared by the routes of every domain, validated the same way.
 
-Dates are ``YYYY-MM-DD`` (a UTC day) or RFC 3339 date-times with an offset; anything else
+Dates are ``YYYY-MM-DD`` (a local day of the site calendar, :mod:`sitetime`) or RFC 3339 date-times with an offset; anything else
 (including bare epoch numbers, which pydantic would take as seconds) is a 422
 ``invalid_date``. Pages hold at most 1000 items.
 """
@@ -14,10 +14,12 @@ from typing import Annotated
 from fastapi import Path, Query, Request
 
 from access.errors import ApiError
+from sitetime import clock
+from sitetime.calendar import site_calendar
 
 ID_PATTERN = r"^[a-z0-9_-]{1,64}$"
 MAX_LIMIT = 1000
-DATE_DOC = "a date `YYYY-MM-DD` (UTC day) or an RFC 3339 date-time with offset"
+DATE_DOC = "a date `YYYY-MM-DD` (local day of the site) or an RFC 3339 date-time with offset"
 
 EntityId = Annotated[str, Path(pattern=ID_PATTERN, description="entity id")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size (at most 1000)")]
@@ -39,15 +41,16 @@ def when_query(description: str) -> object:
 def parse_when(raw: str | None, name: str, *, end_of_day: bool = False) -> datetime | None:
     """An aware UTC datetime from ``YYYY-MM-DD`` or RFC 3339; 422 ``invalid_date`` otherwise.
 
-    end_of_day : a bare date means the end of that UTC day (for cut-offs), else its start
+    end_of_day : a bare date means the end of that local day of the site calendar (for
+        cut-offs), else its start (local midnight)
     """
     if raw is None:
         return None
     try:
         if _DATE_RE.match(raw):
             d = date.fromisoformat(raw)
-            start = datetime(d.year, d.month, d.day, tzinfo=UTC)
-            return start + timedelta(days=1) if end_of_day else start
+            day = site_calendar().day(d)
+            return (day.end if end_of_day else day.start).astimezone(UTC)
         if not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]", raw):
             raise ValueError(raw)
         value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -68,7 +71,7 @@ def window(
 ) -> tuple[datetime, datetime]:
     """``[start, end)`` from query strings (end: now, start: end − span by default);
     422 ``invalid_window`` when start is not before end."""
-    end = parse_when(end_raw, "end") or datetime.now(UTC)
+    end = parse_when(end_raw, "end") or clock.now()
     start = parse_when(start_raw, "start")
     if start is None:
         try:

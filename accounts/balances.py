@@ -8,13 +8,13 @@ figures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import BigInteger, func, select
 from sqlalchemy.orm import Session, aliased
 
 from accounts.models import GRAMS_PER_TONNE, LedgerEntry
-from accounts.periods import _zone, as_utc
+from accounts.periods import Period, as_utc
 from accounts.registry_sync import get_account
 
 
@@ -51,7 +51,7 @@ def _cutoff(at: date | datetime | None, tz: str | tzinfo | None) -> datetime | N
         return None
     if isinstance(at, datetime):
         return as_utc(at)
-    return as_utc(datetime(at.year, at.month, at.day, tzinfo=_zone(tz)) + timedelta(days=1))
+    return as_utc(Period.containing("day", at, tz).end)  # end of that local day
 
 
 def sums_by_kind_g(

@@ -121,10 +121,7 @@ def _factor_set(entity: Any, default: str, cache: dict[str, FactorSet]) -> Facto
 
 
 def _local_period(period: Period, tz: str) -> LocalPeriod:
-    from zoneinfo import ZoneInfo
-
-    z = ZoneInfo(tz)
-    return LocalPeriod(period.start.astimezone(z), period.end.astimezone(z), period.kind)
+    return period.in_zone(tz)
 
 
 def _ms(dt: datetime) -> int:

@@ -8,6 +8,8 @@ HTTP answers (``UnknownAccount`` → 404, ``InsufficientBalance`` / ``Idempotenc
 
 from __future__ import annotations
 
+from sitetime.calendar import InvalidPeriodError
+
 
 class AccountsError(Exception):
     """Base class of every error raised by :mod:`accounts`."""
@@ -53,7 +55,7 @@ class InvalidStatement(AccountsError, ValueError):
     """A statement to post lacks a figure, or a figure is not a finite number."""
 
 
-class InvalidPeriod(AccountsError, ValueError):
+class InvalidPeriod(AccountsError, InvalidPeriodError):
     """A period kind or boundary is not one the ledger knows."""
 
 

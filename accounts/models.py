@@ -35,6 +35,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from sitetime import clock
+
 GRAMS_PER_TONNE = 1_000_000
 
 #: the kinds of entity that hold an account (the registry's ``kind``)
@@ -52,7 +54,8 @@ def tonnes_to_grams(value_t: float) -> int:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current instant [aware UTC] from the product's clock (:mod:`sitetime.clock`)."""
+    return clock.now()
 
 
 class Tonnes(TypeDecorator[float]):

@@ -34,6 +34,8 @@ from accounts.routes_common import (
     visible_clause,
     window,
 )
+from sitetime import clock
+from sitetime.calendar import site_calendar
 from tanzhang.api_schemas import (
     BaselineModelPublic,
     BenchmarksPublic,
@@ -48,7 +50,6 @@ router = APIRouter(responses=AUTH_ERRORS)
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-SITE_UTC_OFFSET_H = 8.0  # China Standard Time: local days of the savings model
 SAVINGS_CONFIDENCE = 0.90
 MODEL_TTL_S = 3600.0  # a fitted baseline is reused this long (its data is history)
 
@@ -126,7 +127,7 @@ def _daily(data: _LineData) -> Any:
     """Local-day totals (energy, output) and mean temperature; a day needs 90 % of its hours."""
     from accounting.baseline import DailyData
 
-    off = int(SITE_UTC_OFFSET_H * HOUR_MS)
+    off = int(site_calendar().utc_offset_h() * HOUR_MS)
     day = (data.hours + off) // DAY_MS
     days = np.unique(day)
     idx = np.searchsorted(days, day)
@@ -157,9 +158,7 @@ def _profile_dates(line: Any) -> tuple[date, date, date | None]:
 
 
 def _local_ms(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000) - int(
-        SITE_UTC_OFFSET_H * HOUR_MS
-    )
+    return site_calendar().midnight_ms(d)
 
 
 def _baseline_model(app_state: Any, store: Any, line: Any) -> Any:
@@ -178,7 +177,7 @@ def _baseline_model(app_state: Any, store: Any, line: Any) -> Any:
         data = _line_hours(store, line, _local_ms(b0), _local_ms(b1) + DAY_MS)
         model = fit_line_baseline(_daily(data))
         fit_hourly_profile(model, data.hours, data.energy, data.output,
-                           utc_offset_h=SITE_UTC_OFFSET_H)  # fmt: skip
+                           utc_offset_h=site_calendar().utc_offset_h())  # fmt: skip
     except AccountingError as exc:
         raise ApiError(
             409,
@@ -270,14 +269,14 @@ def line_savings(
     line = _line(registry, principal, entity_id, lookup)
     _, _, intervention = _profile_dates(line)
     model = _baseline_model(request.app.state, store, line)
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     start_ms = _local_ms(intervention) if intervention else now_ms - DAY_MS
     start_ms = max(start_ms, now_ms - 400 * DAY_MS) // HOUR_MS * HOUR_MS
     data = _line_hours(store, line, start_ms, now_ms)
     ef = _grid_ef(line)
     windows = rolling_figures(
         model, data.hours, data.energy, data.temp, data.output, now_ms=now_ms,
-        intervention_ms=start_ms, grid_ef_kg_per_kwh=ef, utc_offset_h=SITE_UTC_OFFSET_H,
+        intervention_ms=start_ms, grid_ef_kg_per_kwh=ef, utc_offset_h=site_calendar().utc_offset_h(),
     )  # fmt: skip
     return LineSavingsPublic(
         entity_id=entity_id,
@@ -315,8 +314,8 @@ def line_savings_periods(
     line = _line(registry, principal, entity_id, lookup)
     model = _baseline_model(request.app.state, store, line)
     lo, hi = window(period, start, end)
-    lo_ms = max(int(lo.timestamp() * 1000), int(time.time() * 1000) - 800 * DAY_MS)
-    hi_ms = min(int(hi.timestamp() * 1000), int(time.time() * 1000))
+    lo_ms = max(int(lo.timestamp() * 1000), clock.now_ms() - 800 * DAY_MS)
+    hi_ms = min(int(hi.timestamp() * 1000), clock.now_ms())
     if hi_ms - lo_ms < DAY_MS:
         return []
     daily = _daily(_line_hours(store, line, lo_ms // HOUR_MS * HOUR_MS, hi_ms))

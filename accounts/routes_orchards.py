@@ -262,7 +262,7 @@ def what_if(
         ) from None
     try:
         activity = read_activities(
-            store, [entity_id], Period(ps.period_kind, ps.period_start, ps.period_end)
+            store, [entity_id], Period(ps.period_start, ps.period_end, ps.period_kind)
         )[entity_id]
     except Exception as exc:
         raise ApiError(503, "store_unavailable", f"cannot read the orchard's data: {exc}") from None

@@ -43,6 +43,7 @@ from accounting.periods import DEFAULT_TZ
 from accounts.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up
 from accounts.ledger import ensure_accounts, purge_memo_statements
 from accounts.models import utcnow
+from sitetime import clock
 from telemetry.store import TelemetryStore
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def make_scheduler(
     for kind in kinds:
         extra: dict[str, Any] = {}
         if run_at_start:
-            extra["next_run_time"] = datetime.now(sched.timezone)
+            extra["next_run_time"] = clock.now().astimezone(sched.timezone)
         sched.add_job(
             run_close_job,
             CronTrigger(timezone=tz, **SCHEDULES[kind]),

@@ -15,8 +15,6 @@ and the day's statement agree.
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -24,19 +22,19 @@ import numpy as np
 from accounting.activity import DEFAULT_MAX_RATE_PER_HOUR, register_usage
 from accounting.emissions import electricity_co2
 from accounting.factors import load_factor_set
+from sitetime import clock
+from sitetime.calendar import site_calendar
 
 #: factor set of the live estimate (the closing job's default)
 FACTOR_SET = "cn-mee-2023"
-#: the sites' local time (China Standard Time, UTC+8); "today" starts at its midnight
-SITE_TZ = timezone(timedelta(hours=8), "CST")
 #: width of a bucket of the 24-hour trend [s]
 TREND_EVERY_S = 300
 
 
-def local_midnight_ms(now_ms: int, tz: timezone = SITE_TZ) -> int:
-    """Start of the local day holding ``now_ms`` [ms since the epoch]."""
-    now = datetime.fromtimestamp(now_ms / 1000, tz)
-    return int(now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+def local_midnight_ms(now_ms: int) -> int:
+    """Start of the site calendar's local day holding ``now_ms`` [ms since the epoch]."""
+    cal = site_calendar()
+    return cal.midnight_ms(cal.local_date(now_ms))
 
 
 def _grid_factor(key: str) -> dict[str, Any]:
@@ -53,7 +51,7 @@ def _grid_factor(key: str) -> dict[str, Any]:
 
 def factory_summary(store: Any, registry: Any, factory_id: str, now_ms: int | None = None) -> dict:
     """Today's figures of every line of ``factory_id`` (see the module docstring)."""
-    now_ms = now_ms or int(time.time() * 1000)
+    now_ms = now_ms or clock.now_ms()
     midnight = local_midnight_ms(now_ms)
     factory = registry.entities[factory_id]
     lines = [e for e in registry.children(factory_id) if e.kind == "line"]

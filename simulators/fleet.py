@@ -26,15 +26,16 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from simulators.factory import FactorySpec, LineSpec, factory_models
 from simulators.faults import FaultPlan, apply_faults, parse_faults, plan_faults
 from simulators.forest import ForestSpec, forest_models
-from simulators.messages import CST, DEFAULT_PREFIX, Message, batch_messages, make_topic
+from simulators.messages import DEFAULT_PREFIX, Message, batch_messages, make_topic
 from simulators.orchard import OrchardSpec, orchard_models
 from simulators.series import DeviceModel, readings
+from sitetime.calendar import site_calendar
 
 
 class DeviceInfo(NamedTuple):
@@ -215,7 +216,7 @@ def _toml_table(d: dict[str, Any]) -> str:
 
 
 def _today_cst() -> date:
-    return datetime.now(CST).date()
+    return site_calendar().today()
 
 
 def demo_fleet(

@@ -15,17 +15,19 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from sitetime import clock
+from sitetime.calendar import site_calendar
 
 DEFAULT_PREFIX = "tanzhang/v1"
 MAX_PAYLOAD_BYTES = 64 * 1024
 #: Batches are cut below the contract's 64 KiB with room for a topic-independent margin.
 BATCH_MAX_BYTES = 60_000
 MAX_BATCH = 1000
-CST = timezone(timedelta(hours=8), "CST")
 #: Registers are integrated from this instant, so a value depends only on (seed, device, time).
 ORIGIN_YEAR = 2020
 SLOT_S = 900  # the models' internal resolution [s]: 15 minutes
@@ -113,33 +115,34 @@ def hash01(key: int, t_s: np.ndarray) -> np.ndarray:
 
 
 def year_start_ms(year: int) -> int:
-    """Local (UTC+8) midnight of 1 January of ``year`` [epoch ms]."""
-    return int(datetime(year, 1, 1, tzinfo=CST).timestamp() * 1000)
+    """Local midnight (site calendar) of 1 January of ``year`` [epoch ms]."""
+    return site_calendar().midnight_ms(date(year, 1, 1))
 
 
 def local_date(ts_ms: int) -> date:
-    """The calendar date in China Standard Time of an instant [epoch ms]."""
-    return datetime.fromtimestamp(ts_ms / 1000, CST).date()
+    """The site calendar's local date of an instant [epoch ms]."""
+    return site_calendar().local_date(int(ts_ms))
 
 
 def date_ms(d: date, hour: float = 0.0) -> int:
-    """Epoch ms of local (UTC+8) ``d`` at ``hour``."""
-    midnight = datetime(d.year, d.month, d.day, tzinfo=CST)
-    return int(midnight.timestamp() * 1000 + hour * 3_600_000)
+    """Epoch ms of local (site calendar) ``d`` at ``hour``."""
+    return int(site_calendar().midnight_ms(d) + hour * 3_600_000)
 
 
 def parse_time(text: str) -> int:
-    """Epoch ms from an ISO date (local midnight, UTC+8) or an RFC 3339 date-time."""
+    """Epoch ms from an ISO date (local midnight) or an RFC 3339 date-time (a date-time
+    without an offset is read in the site's zone)."""
     if len(text) == 10:
         return date_ms(date.fromisoformat(text))
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=CST)
+        dt = dt.replace(tzinfo=site_calendar().zone)
     return int(dt.timestamp() * 1000)
 
 
 def now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+    """The current instant [epoch ms] from the product's clock (:mod:`sitetime.clock`)."""
+    return clock.now_ms()
 
 
 def _size(reading: dict[str, Any]) -> int:

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from access.errors import ApiError
 from access.models import create_schema as create_access_schema
 from access.params import single_query_values
+from sitetime.calendar import InvalidPeriodError
 from tanzhang import api_ops
 from tanzhang.settings import Settings
 
@@ -125,6 +126,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             (acc.InsufficientBalance, 409, "insufficient_balance"),
             (acc.IdempotencyConflict, 409, "idempotency_conflict"),
             (acc.InvalidPeriod, 422, "invalid_period"),
+            (InvalidPeriodError, 422, "invalid_period"),
             (acc.InvalidAmount, 422, "invalid_amount"),
             (acc.InvalidStatement, 422, "invalid_statement"),
             (acc.AccountsError, 400, "accounts_error"),

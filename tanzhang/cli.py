@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"tanzhang: {exc}", file=sys.stderr)
         return 2
+    settings.apply_time()
     try:
         return HANDLERS[ns.command](settings, list(ns.args))
     except KeyboardInterrupt:

@@ -21,10 +21,12 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sitetime import clock
+from sitetime.calendar import site_calendar
 from tanzhang.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ def _wait_drained(gateway_health: Any, quiet_s: float = 2.0, limit_s: float = 30
 
 def _default_history_days(today: date | None = None) -> int:
     """Days from 1 January of last year to today: a full calendar year closes for the labels."""
-    today = today or datetime.now(UTC).date()
+    today = today or site_calendar().today()
     return (today - date(today.year - 1, 1, 1)).days + 1
 
 
@@ -227,7 +229,7 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, st
         for i, (kind, backfill) in enumerate(kinds):
             closing(i / len(kinds), f"{kind} statements")
             with sessions() as session:
-                catch_up(session, store, entities(), kind, backfill=backfill, now=datetime.now(UTC))
+                catch_up(session, store, entities(), kind, backfill=backfill, now=clock.now())
         if kinds:
             closing(1.0)
         scheduler = make_scheduler(sessions, store, entities, run_at_start=True)

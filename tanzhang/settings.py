@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
@@ -17,6 +18,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from sitetime.calendar import SiteCalendar, set_site_calendar
+from sitetime.clock import OffsetClock, parse_instant, set_clock
 
 DEV_SECRET = "change-me-dev-only"
 
@@ -27,6 +31,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TANZHANG_", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
+    # the site calendar: IANA zone of every local day, month and year (sitetime.calendar)
+    site_tz: str = "Asia/Shanghai"
+    # start the process's clock at this RFC 3339 instant (it then runs on); demos and tests
+    # only, refused in production (sitetime.clock.OffsetClock)
+    now: str | None = None
     data_dir: Path = Path("data")
     registry: Path | None = None  # default: {data_dir}/registry.toml
 
@@ -89,6 +98,43 @@ class Settings(BaseSettings):
         if v and not v.startswith(("http://", "https://")):
             raise ValueError("TANZHANG_INFLUX_URL must look like http://host:8086")
         return v
+
+    @field_validator("site_tz")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"TANZHANG_SITE_TZ={v!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+            ) from None
+        return v
+
+    @field_validator("now")
+    @classmethod
+    def _instant(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                parse_instant(v)
+            except ValueError:
+                raise ValueError(
+                    f"TANZHANG_NOW={v!r} must be an RFC 3339 instant with offset, "
+                    "e.g. 2026-06-15T10:00:00+08:00"
+                ) from None
+        return v
+
+    def apply_time(self) -> None:
+        """Put the site calendar (and, with ``now`` set, the shifted clock) in force for this
+        process: the composition root calls it once, before anything reads the time."""
+        set_site_calendar(SiteCalendar(self.site_tz))
+        if self.now:
+            set_clock(OffsetClock(parse_instant(self.now)))
+
+    @model_validator(mode="after")
+    def _no_clock_override_in_production(self) -> Settings:
+        if self.environment == "production" and self.now:
+            raise ValueError("TANZHANG_NOW is for demos and tests; unset it in production")
+        return self
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:

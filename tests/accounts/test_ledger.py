@@ -7,6 +7,7 @@ net = 4.0 - 2.5 = +1.5 t (a net sink).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +23,7 @@ from accounts.ledger import (
 )
 from accounts.periods import Period
 
+SITE = ZoneInfo("Asia/Shanghai")  # the default site calendar
 NOV1 = Period.containing("day", date(2026, 11, 1))
 NOV2 = Period.containing("day", date(2026, 11, 2))
 
@@ -41,8 +43,9 @@ def test_post_records_figures_and_two_entries(session):
     ps = post_statement(session, "orchard-1", NOV1, stmt(2.5, 4.0), reason="scheduled close")
     assert (ps.version, ps.current, ps.superseded_at) == (1, True, None)
     assert (ps.emissions_t, ps.removals_t, ps.net_t) == (2.5, 4.0, 1.5)
-    assert ps.period_start == datetime(2026, 11, 1, tzinfo=UTC)
-    assert ps.period_end == datetime(2026, 11, 2, tzinfo=UTC)
+    # a local day of the site calendar (Asia/Shanghai): [D-1 16:00Z, D 16:00Z)
+    assert ps.period_start == datetime(2026, 10, 31, 16, tzinfo=UTC)
+    assert ps.period_end == datetime(2026, 11, 1, 16, tzinfo=UTC)
     assert ps.factor_set == {"name": "cn-mee-2023", "version": "1"}
     assert ps.coverage == pytest.approx(0.98)
     [v1] = audit_trail(session, "orchard-1", NOV1)
@@ -91,7 +94,7 @@ def test_restatement_keeps_earlier_version_and_reverses_its_entries(session):
     b_then = balance(session, "orchard-1", known_at=v1.created_at)
     assert (b_then.emissions_t, b_then.net_t) == (2.5, 1.5)
     # listing shows only the current version unless asked
-    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    start, end = datetime(2026, 11, 1, tzinfo=SITE), datetime(2026, 12, 1, tzinfo=SITE)
     assert [s.version for s in statements(session, "orchard-1", "day", start, end)] == [2]
     assert [
         s.version
@@ -255,7 +258,7 @@ def test_purge_memo_statements_keeps_booked_ones(session):
     # hours 1 and 2 ended before the cut-off, hour 3 after
     n = purge_memo_statements(session, "hour", hours[2].start + timedelta(minutes=1))
     assert n == 3  # two versions of hour 1, one of hour 2
-    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)
+    start, end = datetime(2026, 11, 1, tzinfo=SITE), datetime(2026, 11, 2, tzinfo=SITE)
     assert [s.period_start.hour for s in statements(session, "orchard-1", "hour", start, end)] == [
         3
     ]
@@ -289,8 +292,11 @@ def test_post_statements_batch_outcomes_and_all_or_nothing(session):
             [("forest-1", NOV2, stmt(0.0, 9.0)), ("nope", NOV2, stmt(0.0, 1.0))],
             reason="close",
         )
-    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
-    assert [s.period_start.day for s in statements(session, "forest-1", "day", start, end)] == [1]
+    start, end = datetime(2026, 11, 1, tzinfo=SITE), datetime(2026, 12, 1, tzinfo=SITE)
+    assert [
+        s.period_start.astimezone(SITE).day
+        for s in statements(session, "forest-1", "day", start, end)
+    ] == [1]
     with pytest.raises(InvalidStatement, match="twice"):
         post_statements(
             session, [("forest-1", NOV2, stmt(0, 1)), ("forest-1", NOV2, stmt(0, 2))], reason="x"

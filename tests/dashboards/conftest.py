@@ -81,7 +81,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     store.ensure_ready()
     store.write(
         readings=demo.day_of_readings(now_ms, history_days=demo.HISTORY_DAYS),
-        events=demo.orchard_events(now_ms),
+        events=demo.orchard_events(demo.LABELS_NOW_MS),
     )
     engine = make_engine(f"sqlite:///{data_dir / 'accounts.db'}")
     settings = Settings(environment="development", data_dir=data_dir)
@@ -90,7 +90,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     )
     with app.state.sessions() as session:
         _, key = create_key(session, role="admin", name="dashboard tests")
-        demo.close_orchards(session, store, registry, now_ms)
+        demo.close_orchards(session, store, registry, demo.LABELS_NOW_MS)
     allow_streams()
     port = free_port()
     server, thread = _serve(app, port)

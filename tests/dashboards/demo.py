@@ -19,6 +19,10 @@ STEP_MS = 300_000  # one reading every 5 min
 SILENT_GAS_MS = 40 * 60_000  # the gas meter stopped reporting this long ago
 BASELINE_FROM_DAYS, BASELINE_TO_DAYS, INTERVENTION_DAYS = 500, 135, 120  # before now
 HISTORY_DAYS = 501  # hourly readings kept for the baselines
+#: the fixed instant the orchards' field records and closed periods are placed against
+#: (2026-11-20 10:00 Asia/Shanghai), so their labels never depend on the day the tests run;
+#: the factory's live readings follow the real clock, which the browser's page also reads
+LABELS_NOW_MS = int(datetime(2026, 11, 20, 2, tzinfo=UTC).timestamp() * 1000)
 
 
 def _day(now_ms: int, days_ago: int) -> str:
