@@ -188,9 +188,7 @@ class Period:
 
     def previous(self, tz: str | tzinfo | None = None) -> Period:
         """The period of the same kind that ends at this one's start."""
-        return Period.containing(
-            self.kind, self.start - timedelta(microseconds=1), tz or self.zone
-        )
+        return Period.containing(self.kind, self.start - timedelta(microseconds=1), tz or self.zone)
 
     @classmethod
     def hour(cls, dt: datetime, tz: str | None = None) -> Period:

@@ -102,8 +102,10 @@ def test_the_clock_seam_is_fixed_in_tests_and_offset_clock_runs_on():
         assert site_calendar().today() == date(2026, 1, 2)
     assert abs(now() - datetime.now(UTC)) < timedelta(seconds=5)
     oc = OffsetClock(datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC))
-    assert datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC) <= oc.now() < datetime(
-        2026, 1, 1, 0, 1, tzinfo=UTC
+    assert (
+        datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)
+        <= oc.now()
+        < datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
     )
     with pytest.raises(ValueError, match="no time zone"):
         FixedClock(datetime(2026, 1, 1))
