@@ -219,6 +219,23 @@ def _today_cst() -> date:
     return site_calendar().today()
 
 
+#: days of a line's baseline before its intervention (CalTRACK 2.0 daily methods: 365)
+BASELINE_DAYS = 365
+#: the longest time before ``today`` at which a demo line had its intervention [d]
+LONGEST_INTERVENTION_AGO = 120
+#: a control line's reporting period: its baseline ends this many days before ``today``
+CONTROL_REPORTING_DAYS = 120
+
+
+def demo_history_days(today: date) -> int:
+    """Days of history the demo needs on ``today`` [d]: the whole of last calendar year (so
+    its months and year close with full coverage) and each line's 365-day baseline before its
+    intervention, whichever reaches further back."""
+    # the back-fill starts at this time of day ``days`` ago: one more day makes 1 January whole
+    since_last_year = (today - date(today.year - 1, 1, 1)).days + 1
+    return max(since_last_year, BASELINE_DAYS + LONGEST_INTERVENTION_AGO + 1)
+
+
 def demo_fleet(
     seed: int = 42,
     *,
@@ -228,10 +245,14 @@ def demo_fleet(
 ) -> Fleet:
     """The demo fleet, with line baselines and interventions placed relative to ``today``.
 
-    today : the day the back-fill ends (default: today in China Standard Time)
-    history_days : the back-fill length [d]; baselines start then
+    today : the day the back-fill ends (default: the site calendar's today)
+    history_days : the back-fill length [d] (:func:`demo_history_days` covers every baseline)
     Interventions: line-a3 (variable-speed drives, -12 %) 120 days before ``today``, line-b3
     (compressed-air VSD, -15 %) 90 days before; other lines have none (controls).
+    Baselines are the :data:`BASELINE_DAYS` days immediately before the intervention
+    (CalTRACK 2.0: the 365 days before it); a control line gets the same window as if it had
+    an intervention :data:`CONTROL_REPORTING_DAYS` days ago, so its "saving" measures the
+    model's error alone. A baseline is clipped to the history when that is shorter.
     """
     today = today or _today_cst()
     start = today - timedelta(days=history_days)
@@ -240,14 +261,15 @@ def demo_fleet(
         lid: str, fid: str, name: str, saving: float = 0.0, days_ago: int = 0, **kw: Any
     ) -> LineSpec:
         inter = today - timedelta(days=days_ago) if saving else None
-        end = (inter - timedelta(days=1)) if inter else today - timedelta(days=121)
+        cut = inter or today - timedelta(days=CONTROL_REPORTING_DAYS)
+        end = cut - timedelta(days=1)
         return LineSpec(
             lid,
             fid,
             name,
             intervention_date=inter,
             savings_frac=saving,
-            baseline_start=start,
+            baseline_start=max(start, cut - timedelta(days=BASELINE_DAYS)),
             baseline_end=end,
             **kw,
         )

@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +96,23 @@ def _wait_drained(gateway_health: Any, quiet_s: float = 2.0, limit_s: float = 30
 
 
 def _default_history_days(today: date | None = None) -> int:
-    """Days from 1 January of last year to today: a full calendar year closes for the labels."""
-    today = today or site_calendar().today()
-    return (today - date(today.year - 1, 1, 1)).days + 1
+    """The demo's history [d]: all of last calendar year (its months and year close with full
+    coverage, so labels and benchmarks exist) and each treated line's 365-day baseline before
+    its intervention (:func:`simulators.fleet.demo_history_days`)."""
+    from simulators.fleet import demo_history_days
+
+    return demo_history_days(today or site_calendar().today())
+
+
+def covered_closes(history_days: int, now: datetime) -> list[tuple[str, int]]:
+    """``(kind, n)``: the number of whole days, months and years of the site calendar that lie
+    inside a history of ``history_days`` ending at ``now`` — the only periods the demo closes
+    at start (a period the history covers only in part would be credited for data it lacks)."""
+    cal = site_calendar()
+    # the back-fill starts ``history_days`` before ``now`` at now's time of day: the first
+    # whole day is the next one
+    first = cal.midnight(cal.local_date(now) - timedelta(days=history_days - 1))
+    return [(kind, len(cal.periods_between(kind, first, now))) for kind in ("day", "month", "year")]
 
 
 def main(settings: Settings, argv: list[str]) -> int:
@@ -109,7 +123,11 @@ def main(settings: Settings, argv: list[str]) -> int:
         "--no-simulators", action="store_true", help="real devices only: no demo fleet"
     )
     parser.add_argument(
-        "--history-days", type=int, default=365, help="days of history to back-fill (demo)"
+        "--history-days",
+        type=int,
+        default=None,
+        help="days of history to back-fill (demo; default: all of last calendar year and every "
+        "line's 365-day baseline)",
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the demo fleet")
     parser.add_argument(
@@ -117,6 +135,8 @@ def main(settings: Settings, argv: list[str]) -> int:
     )
     parser.add_argument("--host", default=settings.api_host)
     args = parser.parse_args(argv)
+    if args.history_days is None:
+        args.history_days = _default_history_days()
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
@@ -225,7 +245,7 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, st
 
     if not stop.is_set():
         closing = Progress("closing accounts")
-        kinds = (("day", args.history_days + 1), ("month", 13), ("year", 1)) if fleet else ()
+        kinds = covered_closes(args.history_days, clock.now()) if fleet else []
         for i, (kind, backfill) in enumerate(kinds):
             closing(i / len(kinds), f"{kind} statements")
             with sessions() as session:

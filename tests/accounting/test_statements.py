@@ -208,7 +208,7 @@ def test_invalid_profiles(kw):
 def test_period_lengths_and_round_trip():
     assert YEAR.days == 365 and Period.year(2024).days == 366
     assert Period.month(2025, 12).days == 31
-    assert DAY.start.utcoffset().total_seconds() == 8 * 3600
+    assert DAY.local_start.utcoffset().total_seconds() == 8 * 3600
     assert Period.from_dict(DAY.to_dict()) == DAY
     p = EntityProfile(
         "l9", "line", parent="f", baseline_start=__import__("datetime").date(2024, 1, 1)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ from telemetry.model import Event, Reading
 from telemetry.registry import Device, Entity, Registry
 from telemetry.sqlite import SqliteStore
 
-T0 = datetime(2025, 6, 1, tzinfo=UTC)
+T0 = datetime(2025, 6, 1, tzinfo=ZoneInfo("Asia/Shanghai"))  # local midnight of the site
 T0_MS = int(T0.timestamp() * 1000)
 
 #: which entities each test key may see

@@ -7,7 +7,7 @@ Two days of the simulators' demo fleet (2 factories x 3 lines, 6 orchards, 1 for
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,7 +58,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         publisher=lambda t, p: None,
     )
     entities = list(registry.entities.values())
-    periods = [Period.containing("day", datetime(d.year, d.month, d.day, tzinfo=UTC)) for d in DAYS]
+    periods = [Period.containing("day", d) for d in DAYS]  # local days of the site
     with Session(engine) as session:
         ensure_accounts(session, entities)
         for p in periods:
@@ -81,7 +81,8 @@ def test_statements_equal_engine(demo) -> None:  # noqa: ANN001
             stmt = engine_stmts[ent.id]
             body = client.get(
                 f"/v1/accounts/{ent.id}/statements?period=day"
-                f"&start={period.start.date().isoformat()}&end={period.end.date().isoformat()}",
+                f"&start={period.local_start.date().isoformat()}"
+                f"&end={period.local_end.date().isoformat()}",
                 headers=h,
             ).json()
             [item] = body["items"]

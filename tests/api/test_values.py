@@ -19,7 +19,7 @@ def _posted(world: World, entity: str, kind: str):
         from datetime import UTC, datetime
 
         rows = ledger.statements(
-            s, entity, kind, datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+            s, entity, kind, datetime(2024, 12, 31, 16, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
         )
         return [(r, Statement.from_dict(r.statement)) for r in rows]
 
@@ -55,7 +55,8 @@ def test_balance_at_date_before_first_close_is_zero(world: World) -> None:
     got = world.client.get(
         "/v1/accounts/line-a1/balance?at=2025-05-31", headers=world.h("admin")
     ).json()
-    assert got["emissions_t"] == 0 and got["at"] == "2025-06-01T00:00:00Z"
+    # the end of local day 2025-05-31 of the site calendar (Asia/Shanghai)
+    assert got["emissions_t"] == 0 and got["at"] == "2025-05-31T16:00:00Z"
 
 
 def test_label_equals_engine(world: World) -> None:
@@ -119,7 +120,7 @@ def test_statements_csv(world: World) -> None:
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == 1
-    assert rows[0]["period_start"] == "2025-06-01T00:00:00+00:00"
+    assert rows[0]["period_start"] == "2025-05-31T16:00:00+00:00"  # local midnight, in UTC
     assert float(rows[0]["emissions_electricity_t"]) == pytest.approx(float(rows[0]["emissions_t"]))
 
 
