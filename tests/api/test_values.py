@@ -19,7 +19,11 @@ def _posted(world: World, entity: str, kind: str):
         from datetime import UTC, datetime
 
         rows = ledger.statements(
-            s, entity, kind, datetime(2024, 12, 31, 16, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+            s,
+            entity,
+            kind,
+            datetime(2024, 12, 31, 16, tzinfo=UTC),
+            datetime(2026, 1, 1, tzinfo=UTC),
         )
         return [(r, Statement.from_dict(r.statement)) for r in rows]
 
