@@ -8,13 +8,21 @@
 * 碳效码 grade [C]: 1 (K ≤ 0.6), 2 (≤ 0.8), 3 (≤ 1.2), 4 (≤ 2.0), 5 (> 2.0).
 * Intensity level [C]: L ≤ 0.6 low carbon, 0.6 < L ≤ 2.0 medium, > 2.0 high carbon.
 
-Industry benchmarks are inputs: no published table is packaged (see the open items of
-METHODOLOGY.md); the caller passes ``{industry_code: benchmark intensity}``.
+Industry benchmarks come from the packaged table ``accounting/benchmarks/industry.toml``
+(:func:`load_industry_benchmarks`), keyed by GB/T 4754-2017 industry codes and looked up from
+the most specific code down (``C1713 -> C171 -> C17 -> C``). Each entry says whether its value
+was published (with the source) or is a proposed default (with the reasoning): no published
+industry table was found, so every packaged value is a proposed default placed on the
+published 碳效码 intensity levels (docs/benchmarks.md). A factory's registry attribute
+``benchmark_tco2e_per_10k_cny`` overrides the table.
 """
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import asdict, dataclass
+from importlib import resources
 
 import numpy as np
 
@@ -78,8 +86,122 @@ def intensity_level(intensity, bounds=(0.6, 2.0)):
     return _bands(intensity, bounds, ("low", "medium", "high"))
 
 
+# -- the packaged industry table -----------------------------------------------------------
+#: a GB/T 4754-2017 code: section letter, optionally a 2-digit division, 3-digit group or
+#: 4-digit class (``C``, ``C17``, ``C171``, ``C1713``)
+INDUSTRY_CODE = re.compile(r"^[A-T](\d{2}(\d{1,2})?)?$")
+BENCHMARK_STATUSES = ("published", "proposed_default")
+
+
+@dataclass(frozen=True)
+class IndustryBenchmark:
+    """One row of the industry table.
+
+    Attributes
+    ----------
+    code : str
+        GB/T 4754-2017 code of the row.
+    t_co2e_per_10k_cny : float
+        Benchmark intensity L_industry [t CO2e / 10⁴ CNY value added].
+    status : str
+        ``published`` (``source`` names where it was read) or ``proposed_default``
+        (``basis`` explains the choice; no published figure was found).
+    t_co2e_per_unit, output_unit : float, str, optional
+        Physical benchmark [t CO2e / output_unit], only where published.
+    """
+
+    code: str
+    name_zh: str
+    name_en: str
+    t_co2e_per_10k_cny: float
+    status: str
+    source: str | None = None
+    basis: str | None = None
+    t_co2e_per_unit: float | None = None
+    output_unit: str | None = None
+
+
+@dataclass(frozen=True)
+class BenchmarkTable:
+    """The industry benchmarks of one packaged table, by code."""
+
+    name: str
+    version: str
+    entries: dict[str, IndustryBenchmark]
+
+    def lookup(self, code: str | None) -> IndustryBenchmark | None:
+        """The most specific row for ``code``: the code itself, then its group (4 chars),
+        division (3 chars) and section (letter). None for a missing or unknown code."""
+        if not code:
+            return None
+        code = code.strip().upper()
+        for n in (len(code), 4, 3, 1):
+            row = self.entries.get(code[:n]) if n <= len(code) else None
+            if row is not None:
+                return row
+        return None
+
+
+def load_industry_benchmarks(name: str = "industry") -> BenchmarkTable:
+    """Load the packaged table ``accounting/benchmarks/{name}.toml``.
+
+    Every row needs a valid GB/T 4754 ``code``, a positive ``t_co2e_per_10k_cny`` and a
+    ``status``; a ``published`` row needs its ``source`` and a ``proposed_default`` row its
+    ``basis`` (no value without its provenance).
+
+    Raises
+    ------
+    InvalidProfileError
+        On a malformed row.
+    """
+    text = (resources.files("accounting.benchmarks") / f"{name}.toml").read_text("utf-8")
+    return parse_industry_benchmarks(tomllib.loads(text), name)
+
+
+def parse_industry_benchmarks(doc: dict, name: str = "industry") -> BenchmarkTable:
+    """A :class:`BenchmarkTable` from the parsed TOML ``doc`` (see
+    :func:`load_industry_benchmarks` for the rules)."""
+    entries: dict[str, IndustryBenchmark] = {}
+    for row in doc.get("benchmark", []):
+        code = str(row.get("code", ""))
+        if not INDUSTRY_CODE.match(code):
+            raise InvalidProfileError(f"{name}: {code!r} is not a GB/T 4754 code")
+        if code in entries:
+            raise InvalidProfileError(f"{name}: {code} listed twice")
+        value = float(row.get("t_co2e_per_10k_cny", 0))
+        status = row.get("status")
+        if not value > 0:
+            raise InvalidProfileError(f"{name}: {code}: t_co2e_per_10k_cny must be > 0")
+        if status not in BENCHMARK_STATUSES:
+            raise InvalidProfileError(f"{name}: {code}: status must be one of {BENCHMARK_STATUSES}")
+        if status == "published" and not row.get("source"):
+            raise InvalidProfileError(f"{name}: {code}: a published value needs its source")
+        if status == "proposed_default" and not row.get("basis"):
+            raise InvalidProfileError(f"{name}: {code}: a proposed default needs its basis")
+        entries[code] = IndustryBenchmark(
+            code=code,
+            name_zh=row.get("name_zh", ""),
+            name_en=row.get("name_en", ""),
+            t_co2e_per_10k_cny=value,
+            status=status,
+            source=row.get("source"),
+            basis=row.get("basis"),
+            t_co2e_per_unit=row.get("t_co2e_per_unit"),
+            output_unit=row.get("output_unit"),
+        )
+    meta = doc.get("meta", {})
+    return BenchmarkTable(meta.get("name", name), str(meta.get("version", "")), entries)
+
+
 @dataclass
 class FactoryBenchmark:
+    """Benchmarking result of one factory.
+
+    ``intensity`` and ``benchmark`` in t CO2e / 10⁴ CNY value added; ``benchmark_origin`` is
+    ``registry`` (per-factory override), ``table`` (the packaged table, row
+    ``benchmark_code``) or ``given`` (passed by the caller); ``reason`` says why K is missing.
+    """
+
     entity_id: str
     industry_code: str | None
     intensity: float | None
@@ -88,6 +210,12 @@ class FactoryBenchmark:
     colour: str | None
     grade: int | None
     green_energy_share: float | None
+    intensity_level: str | None = None
+    benchmark_code: str | None = None
+    benchmark_origin: str | None = None
+    benchmark_status: str | None = None
+    benchmark_note: str | None = None
+    reason: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,9 +223,10 @@ class FactoryBenchmark:
 
 def benchmark_factories(
     statements,
-    benchmarks: dict[str, float],
+    benchmarks: dict[str, float] | BenchmarkTable | None = None,
     *,
     industry_codes: dict[str, str],
+    overrides: dict[str, float] | None = None,
     intensity_key: str = "t_co2e_per_10k_cny",
     bands=(0.8, 1.0, 1.2),
     poor_k: float = 1.2,
@@ -109,10 +238,15 @@ def benchmark_factories(
     ----------
     statements : list of Statement
         Factory statements (e.g. yearly roll-ups).
-    benchmarks : dict
-        ``industry_code -> benchmark intensity`` in the unit of ``intensity_key``.
+    benchmarks : dict or BenchmarkTable, optional
+        ``industry_code -> benchmark intensity`` (exact codes) in the unit of
+        ``intensity_key``, or a table; default the packaged table
+        (:func:`load_industry_benchmarks`).
     industry_codes : dict
-        ``entity_id -> industry_code``.
+        ``entity_id -> industry_code`` (GB/T 4754).
+    overrides : dict, optional
+        ``entity_id -> benchmark intensity``: a factory's own benchmark (registry attribute
+        ``benchmark_tco2e_per_10k_cny``), used instead of the table.
     intensity_key : str
         Intensity of the statement compared (default per 10⁴ CNY value added).
     bands : tuple
@@ -130,11 +264,32 @@ def benchmark_factories(
         ``results`` (list of :class:`FactoryBenchmark` dicts), ``poor_performers`` (ids,
         worst K first) and ``low_green_share`` (ids, lowest share first).
     """
+    if benchmarks is None:
+        benchmarks = load_industry_benchmarks()
+    overrides = overrides or {}
     results = []
     for s in statements:
         code = industry_codes.get(s.entity_id)
         L = s.intensities.get(intensity_key)
-        bench = benchmarks.get(code) if code else None
+        bench = bcode = origin = status = note = reason = None
+        if s.entity_id in overrides and overrides[s.entity_id]:
+            bench, origin, status = float(overrides[s.entity_id]), "registry", "registry_override"
+            note = "the factory's own benchmark (registry benchmark_tco2e_per_10k_cny)"
+        elif isinstance(benchmarks, BenchmarkTable):
+            row = benchmarks.lookup(code)
+            if row is not None:
+                bench, bcode, origin, status = row.t_co2e_per_10k_cny, row.code, "table", row.status
+                note = row.source if row.status == "published" else row.basis
+        elif code and benchmarks.get(code):
+            bench, bcode, origin, status = float(benchmarks[code]), code, "given", "given"
+        if bench is None:
+            reason = (
+                "no industry_code in the registry"
+                if not code
+                else f"no benchmark for industry {code}"
+            )
+        elif L is None:
+            reason = "no value added (registry value_added_10k_cny) to compute the intensity"
         k = carbon_efficiency_k(L, bench) if L is not None and bench else None
         results.append(
             FactoryBenchmark(
@@ -142,6 +297,8 @@ def benchmark_factories(
                 industry_colour(k, bands) if k is not None else None,
                 int(carbon_efficiency_grade(k)) if k is not None else None,
                 s.green_energy_share,
+                intensity_level(L) if L is not None else None,
+                bcode, origin, status, note, reason,
             )
         )  # fmt: skip
     poor = sorted((r for r in results if r.k is not None and r.k > poor_k), key=lambda r: -r.k)

@@ -364,15 +364,15 @@ def factory_benchmarks(
     period: Annotated[PeriodKind, Query()] = "year",
 ) -> BenchmarksPublic:
     """Uses each visible factory's latest statement of ``period`` and its registry attributes
-    ``industry_code`` and ``benchmark_tco2e_per_10k_cny`` (no industry table is packaged:
-    docs/accounting.md)."""
+    ``industry_code`` (GB/T 4754) and, when set, ``benchmark_tco2e_per_10k_cny`` (the factory's
+    own benchmark); otherwise the packaged industry table (docs/benchmarks.md)."""
     from accounting.benchmarking import benchmark_factories
 
     conds = [Account.kind == "factory"]
     clause = visible_clause(principal)
     if clause is not None:
         conds.append(clause)
-    stmts, starts, codes, benches = [], {}, {}, {}
+    stmts, starts, codes, overrides = [], {}, {}, {}
     for acct in session.scalars(select(Account).where(*conds).order_by(Account.entity_id)):
         try:
             ps = _latest_statement(session, acct, period)
@@ -381,18 +381,15 @@ def factory_benchmarks(
             continue
         ent = registry.entities.get(acct.entity_id)
         attrs = ent.attrs if ent is not None else {}
+        if attrs.get("industry_code"):
+            codes[acct.entity_id] = str(attrs["industry_code"])
         if attrs.get("benchmark_tco2e_per_10k_cny"):
-            codes[acct.entity_id] = acct.entity_id
-            benches[acct.entity_id] = float(attrs["benchmark_tco2e_per_10k_cny"])
+            overrides[acct.entity_id] = float(attrs["benchmark_tco2e_per_10k_cny"])
         stmts.append(stmt)
-        starts[acct.entity_id] = (ps.period_start, attrs.get("industry_code"))
-    doc = benchmark_factories(stmts, benches, industry_codes=codes)
+        starts[acct.entity_id] = ps.period_start
+    doc = benchmark_factories(stmts, industry_codes=codes, overrides=overrides)
     results = [
-        FactoryBenchmarkPublic(
-            **{**r, "industry_code": starts[r["entity_id"]][1]},
-            period_start=starts[r["entity_id"]][0],
-        )
-        for r in doc["results"]
+        FactoryBenchmarkPublic(**r, period_start=starts[r["entity_id"]]) for r in doc["results"]
     ]
     return BenchmarksPublic(
         results=results,

@@ -1,4 +1,4 @@
-"""Scheduled closes: APScheduler 3 ``BackgroundScheduler`` with an hourly and a daily job.
+"""Scheduled closes: APScheduler 3 ``BackgroundScheduler`` with hour, day, month and year jobs.
 
 Each job is :func:`accounts.closing.catch_up` over the registry's entities, so it is
 idempotent and closes everything missed while the process was down. Jobs run once at start
@@ -9,14 +9,20 @@ job id      when (local time)          what
 ==========  =========================  =============================================
 close-hour  every hour at minute 11    hour statements (live pages), last 2 re-checked
 close-day   every day at 00:31         day statements (the booking period), last 3 re-checked
+close-month the 1st at 02:07           month statements (labels, benchmarks), last 1 re-checked
+close-year  1 January at 06:13         year statements (orchard labels, factory benchmarks)
 ==========  =========================  =============================================
 
 Hour statements are memos (they post no ledger entries: the booking period is the day) and
 are deleted after :data:`MEMO_RETENTION` (14 days) by the hourly job; at 10,000 entities
 they are 240,000 rows a day.
 
-``month`` and ``year`` jobs exist too (:data:`SCHEDULES`) but are not in the default
-``kinds``: they read a whole month or year of raw telemetry per entity.
+All four are in the default ``kinds`` (:data:`DEFAULT_KINDS`), so a site gets its month
+and year statements -- which the labels and the factory benchmarks read -- without cron. The
+month and year jobs read a whole month or year of raw telemetry per entity; they run once a
+month / once a year (plus once at start, where catch-up finds nothing new to close except the
+``lookback`` re-check of the last month, :data:`accounts.closing.DEFAULT_LOOKBACK`). Pass a
+narrower ``kinds`` to :func:`make_scheduler` to leave them to another process.
 
 Job options: ``coalesce=True`` (runs missed while the process was suspended collapse into
 one; catch-up does the rest), ``max_instances=1`` (a slow close is never run twice at once
@@ -55,6 +61,8 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     "month": {"day": 1, "hour": 2, "minute": 7},
     "year": {"month": 1, "day": 1, "hour": 6, "minute": 13},
 }
+#: period kinds a scheduler closes unless told otherwise (docs/ledger.md, "Scheduled closes")
+DEFAULT_KINDS: tuple[str, ...] = ("hour", "day", "month", "year")
 MISFIRE_GRACE_S = 3600
 #: memo statements (not booked) of these kinds are deleted when older than this
 MEMO_RETENTION: dict[str, timedelta] = {"hour": timedelta(days=14)}
@@ -109,7 +117,7 @@ def make_scheduler(
     store: TelemetryStore,
     entities: Callable[[], Iterable[Any]],
     *,
-    kinds: Sequence[str] = ("hour", "day"),
+    kinds: Sequence[str] = DEFAULT_KINDS,
     tz: str = DEFAULT_TZ,
     factor_set: str = DEFAULT_FACTOR_SET,
     run_at_start: bool = True,
@@ -126,7 +134,7 @@ def make_scheduler(
         Returns the entities to close (registry entities or dicts); called on every run, so
         a reloaded registry is picked up.
     kinds : sequence of str
-        Period kinds to close; a kind without an entry in :data:`SCHEDULES` raises KeyError.
+        Period kinds to close (default :data:`DEFAULT_KINDS`: hour, day, month, year); a kind without an entry in :data:`SCHEDULES` raises KeyError.
     tz : str
         Time zone of the cron schedule and of the period boundaries.
     run_at_start : bool

@@ -140,6 +140,14 @@ def orchards_page(request: Request) -> HTMLResponse:
     return render(request, "orchards.html", "果园标签 Orchard board", page="orchards")
 
 
+@router.get("/benchmarks", response_class=HTMLResponse)
+def benchmarks_page(request: Request) -> HTMLResponse:
+    """Factory benchmarking: K, colour, 碳效码 grade, benchmark source and the two lists."""
+    return render(
+        request, "benchmarks.html", "工厂碳效对标 Factory benchmarking", page="benchmarks"
+    )
+
+
 @router.get("/orchards/{orchard_id}/card", response_class=HTMLResponse)
 def orchard_card(request: Request, orchard_id: str) -> HTMLResponse:
     """A printable label card of one orchard (A6, black-and-white safe)."""

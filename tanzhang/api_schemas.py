@@ -310,14 +310,32 @@ class PeriodSavingsPublic(BaseModel):
 
 
 class FactoryBenchmarkPublic(BaseModel):
+    """One factory against its industry benchmark (碳效值 K = intensity / benchmark)."""
+
     entity_id: str
-    industry_code: str | None
+    industry_code: str | None = Field(description="GB/T 4754-2017 code from the registry")
     intensity: float | None = Field(description="t CO2e per 10⁴ CNY value added")
-    benchmark: float | None
+    benchmark: float | None = Field(description="t CO2e per 10⁴ CNY value added")
     k: float | None = Field(description="intensity / benchmark")
-    colour: str | None
-    grade: int | None
-    green_energy_share: float | None
+    colour: str | None = Field(description="K ≤ 0.8 dark_green, ≤ 1.0 light_green, ≤ 1.2 yellow")
+    grade: int | None = Field(description="碳效码 grade 1-5 from K")
+    green_energy_share: float | None = Field(description="on-site PV / all electricity [-]")
+    intensity_level: str | None = Field(
+        default=None, description="碳效码 level of the intensity: low (≤ 0.6), medium, high (> 2)"
+    )
+    benchmark_code: str | None = Field(
+        default=None, description="the industry-table row used (most specific code found)"
+    )
+    benchmark_origin: str | None = Field(
+        default=None, description="registry (the factory's override), table or given"
+    )
+    benchmark_status: str | None = Field(
+        default=None, description="published, proposed_default or registry_override"
+    )
+    benchmark_note: str | None = Field(
+        default=None, description="the source (published) or the basis (proposed default)"
+    )
+    reason: str | None = Field(default=None, description="why K is missing, if it is")
     period_start: datetime
 
 

@@ -188,3 +188,66 @@ def test_hourly_job_deletes_old_memo_statements(sessions, tmp_path):
     with sessions() as s:
         left = statements(s, "forest-9", "hour", now - timedelta(days=30), now)
     assert [p.period_start for p in left] == [recent.start]
+
+
+# -- month and year closes run by default ---------------------------------------------------
+@pytest.fixture
+def november_site(tmp_path):
+    """A site whose line-a1 meter adds 10 kWh every 15 min through November 2026 (local)."""
+    (tmp_path / "registry.toml").write_text(REGISTRY)
+    settings = Settings(data_dir=tmp_path, _env_file=None)
+    month = Period.containing("month", date(2026, 11, 1), TZ)
+    store = SqliteStore(settings.embedded_store_path, retention=None)
+    write_register(store, month.start - timedelta(hours=1), month.end + timedelta(hours=1))
+    store.close()
+    return settings
+
+
+def test_default_scheduler_closes_months_and_years_on_its_own(november_site):
+    """A scheduler made from default settings has the day, month and year jobs, and its month
+    job, run on 1 December 2026 at 02:07 local time (its cron time), closes November.
+
+    Hand-worked: November has 30 days x 96 quarter hours x 10 kWh = 28,800 kWh; at the
+    ``cn-mee-2023`` grid factor of 0.5306 kg CO2/kWh (MEE 2023 national average, the same
+    factor behind the 960 kWh -> 0.509376 t day above) that is 28,800 x 0.5306 / 1000 =
+    15.28128 t CO2 emitted by the line, and the same by its factory.
+    """
+    from accounts.scheduler import SCHEDULES, scheduler_from_settings
+    from sitetime.clock import use_clock
+
+    sched = scheduler_from_settings(november_site)
+    sessions = sched.get_jobs()[0].args[0]
+    try:
+        jobs = {j.id: j for j in sched.get_jobs()}
+        assert {"close-day", "close-month", "close-year"} <= set(jobs)
+        assert str(jobs["close-month"].trigger) == "cron[day='1', hour='2', minute='7']"
+        assert str(jobs["close-year"].trigger) == "cron[month='1', day='1', hour='6', minute='13']"
+        assert SCHEDULES["month"] == {"day": 1, "hour": 2, "minute": 7}
+        job = jobs["close-month"]
+        november = Period.containing("month", date(2026, 11, 1), TZ)
+
+        # before November has settled (2 h after its end) the job leaves it open
+        early = november.end + timedelta(minutes=30)
+        with use_clock(early):
+            job.func(*job.args, **job.kwargs)
+        with sessions() as s:
+            months = statements(s, "line-a1", "month", november.start - timedelta(days=400), early)
+        assert months and months[-1].period_end <= november.start
+
+        # at the cron time, 1 December 02:07 local = 30 November 18:07 UTC, it closes November
+        at = datetime(2026, 11, 30, 18, 7, tzinfo=UTC)
+        assert at == november.end + timedelta(hours=2, minutes=7)
+        with use_clock(at):
+            results = job.func(*job.args, **job.kwargs)
+        assert {(r.entity_id, r.outcome) for r in results if r.period == november} == {
+            ("factory-a", "posted"),
+            ("line-a1", "posted"),
+        }
+        with sessions() as s:
+            for eid in ("line-a1", "factory-a"):
+                [ps] = statements(s, eid, "month", november.start, november.end)
+                assert ps.period_start == november.start
+                assert ps.statement["activity"]["electricity_kwh"] == pytest.approx(28_800.0)
+                assert ps.statement["emissions_t"] == {"electricity": pytest.approx(15.28128)}
+    finally:
+        sessions.kw["bind"].dispose()
