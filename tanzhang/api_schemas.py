@@ -288,9 +288,13 @@ class LineSavingsPublic(BaseModel):
     intervention_date: str | None
     confidence: float
     grid_ef_kg_per_kwh: float
+    factor_set: str = Field(
+        "cn-mee-2023", description="factor set of the grid factor (the entity's `factor_set`)"
+    )
     model: BaselineModelPublic
     windows: dict[str, SavingsWindowPublic] = Field(
-        description="last_2h, today (local day) and since_intervention; complete hours only"
+        description="last_2h, today (local day) and, for a line with an intervention only, "
+        "since_intervention; complete hours only"
     )
     warnings: list[str] = Field(default_factory=list)
 
