@@ -10,7 +10,7 @@ Baseline window (CalTRACK 2.0 §2, METHODOLOGY notes in docs/accounting.md "Line
 the **365 local days immediately before the intervention**, i.e. ``[I − 365 d, I − 1 d]``;
 ``baseline_end`` in the registry, when given, ends it earlier (never later than ``I − 1 d``),
 and ``baseline_start`` in the registry, when later than ``end − 364 d``, is honoured as a
-"no representative data before" limit. The window is fitted only when at least 90 % of its
+"no representative data before" limit: the days before it count as missing days of the 365. The window is fitted only when at least 90 % of its
 365 days have energy data (CalTRACK: at most 37 days missing); otherwise the answer is a 409
 ``insufficient_baseline_data`` whose ``details`` say how many days there are and how many
 are needed. A fitted model whose daily CV(RMSE) exceeds the qualification limit (25 %,
@@ -240,12 +240,14 @@ def baseline_model(app_state: Any, store: Any, line: Any) -> Any:
     # always read the full CalTRACK window: days missing in it count as missing
     full_start = win.end - timedelta(days=BASELINE_DAYS - 1)
     data = line_hours(store, line, local_ms(full_start), local_ms(win.end) + DAY_MS)
-    days = daily(data)
-    have = _days_with_data(days.between(win.start, win.end))
+    days = daily(data).between(full_start, win.end)
+    # days before a registry baseline_start count as missing days of the 365
+    days.energy_kwh[days.dates < np.datetime64(win.start, "D")] = np.nan
+    have = _days_with_data(days)
     if have < math.ceil(MIN_BASELINE_COVERAGE * BASELINE_DAYS):
         raise _insufficient(line, win, have, "too few days")
     try:
-        model = fit_line_baseline(days.between(win.start, win.end))
+        model = fit_line_baseline(days)
         fit_hourly_profile(model, data.hours, data.energy, data.output, temp_c=data.temp,
                            utc_offset_h=site_calendar().utc_offset_h())  # fmt: skip
     except AccountingError as exc:
