@@ -210,7 +210,7 @@
     const totCo2 = (sm.today ? sm.today.co2_t : 0) + totExtraCo2;
     setKpi("co2_t", num(totCo2, 3), "tCO2e");
     if (sm.today) {
-      const names = { electricity: "电 electricity", natural_gas: "气 gas", heat_steam: "汽 steam", onsite_pv: "光伏 PV" };
+      const names = { electricity: "电 electricity", "fuel.natural_gas": "气 gas", "fuel.diesel": "柴油 diesel", heat_steam: "汽 steam" };
       const parts = Object.entries(sm.today.co2_by_source_t).filter(([k]) => k !== "onsite_pv")
         .map(([k, v]) => `${names[k] || k} ${num(v, 3)}`);
       if (sm.today.pv_kwh > 0) parts.push(`光伏 PV ${num(sm.today.pv_kwh, 0)} kWh @ 0`);
