@@ -57,7 +57,8 @@ def _hourly_register(
     :func:`accounting.activity.register_usage`: resets, swaps, capped jumps, linear
     apportioning). A device covers an hour when more than half of the hour's reporting
     slots (of its median reading interval, as in :func:`accounting.activity.data_coverage`)
-    hold a reading.
+    hold a reading and at least two readings bound it (the last at or before its start, the
+    ones inside, the first at or after its end).
     """
     from accounting.activity import DEFAULT_MAX_RATE_PER_HOUR
     from accounting.resample import register_totals
@@ -83,7 +84,12 @@ def _hourly_register(
         slot = np.unique((ts[inside] - start_ms) // step)
         hour_of_slot = (slot * step) // HOUR_MS
         cov = np.bincount(hour_of_slot, minlength=hours.size)[: hours.size] / slots
-        good = cov > 0.5
+        # as the per-hour code did: two readings spanning the hour (the last at or before its
+        # start, any inside, the first at or after its end), so an hour still open at the
+        # last reading is not read as zero
+        lo = np.clip(np.searchsorted(ts, hours, "right") - 1, 0, None)
+        hi = np.minimum(np.searchsorted(ts, hours + HOUR_MS, "left") + 1, ts.size)
+        good = (cov > 0.5) & (hi - lo >= 2) & (hours + HOUR_MS > ts[0])
         total[good] += tot[good]
         covered |= good
     return hours, np.where(covered, total, np.nan)

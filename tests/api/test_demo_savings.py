@@ -36,7 +36,9 @@ SEED = 42
 
 @pytest.fixture(scope="module")
 def demo_b(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    now = site_calendar().midnight(TODAY) + timedelta(hours=17, minutes=30)
+    now = site_calendar().midnight(TODAY) + timedelta(
+        hours=10
+    )  # as the acceptance run: 10:00 local
     with clock.use_clock(now):
         tmp: Path = tmp_path_factory.mktemp("demo-savings")
         full = demo_fleet(SEED, today=TODAY, history_days=HISTORY_DAYS)
