@@ -43,6 +43,7 @@ BASELINE_DAYS = 365  # CalTRACK 2.0: the 365 days before the intervention
 MIN_BASELINE_COVERAGE = 0.90  # CalTRACK 2.0: at most 10 % (37 of 365 days) missing
 MAX_CVRMSE = 0.25  # METHODOLOGY §7: single-line daily model qualification
 DEFAULT_FACTOR_SET = "cn-mee-2023"
+MAX_GAP_MS = HOUR_MS  # a longer interval between two readings is a gap in the data
 
 
 # -- reading the store -----------------------------------------------------------------------
@@ -55,10 +56,12 @@ def _hourly_register(
     Vectorised (issue 11): the usage of every hour at once with
     :func:`accounting.resample.register_totals` (the rules of
     :func:`accounting.activity.register_usage`: resets, swaps, capped jumps, linear
-    apportioning). A device covers an hour when more than half of the hour's reporting
-    slots (of its median reading interval, as in :func:`accounting.activity.data_coverage`)
-    hold a reading and at least two readings bound it (the last at or before its start, the
-    ones inside, the first at or after its end).
+    apportioning). A device covers an hour when more than half of the hour lies in reading
+    intervals of at most :data:`MAX_GAP_MS` (a cumulative register's delta over such an
+    interval is exact, only its split between hours is interpolated) and at least two
+    readings bound it (the last at or before its start, the ones inside, the first at or
+    after its end). Unlike a median reading interval, this holds when the reading rate
+    changes, e.g. an hourly back-fill followed by live readings every 10 s.
     """
     from accounting.activity import DEFAULT_MAX_RATE_PER_HOUR
     from accounting.resample import register_totals
@@ -78,18 +81,18 @@ def _hourly_register(
         if ts.size < 2:
             continue
         tot = register_totals(ts, v, edges, max_rate_per_hour=rate)
-        step = max(int(np.median(np.diff(np.unique(ts)))), 1)
-        slots = -(-HOUR_MS // step)
-        inside = (ts >= start_ms) & (ts < edges[-1])
-        slot = np.unique((ts[inside] - start_ms) // step)
-        hour_of_slot = (slot * step) // HOUR_MS
-        cov = np.bincount(hour_of_slot, minlength=hours.size)[: hours.size] / slots
-        # as the per-hour code did: two readings spanning the hour (the last at or before its
+        # covered time: reading intervals of at most MAX_GAP_MS (a longer one is a gap),
+        # accumulated and read at the hour edges; the reading rate may change (an hourly
+        # back-fill followed by live readings every few seconds)
+        gap = np.diff(ts)
+        cum = np.concatenate([[0.0], np.cumsum(np.where(gap <= MAX_GAP_MS, gap, 0))])
+        cov = np.diff(np.interp(edges.astype(float), ts.astype(float), cum)) / HOUR_MS
+        # as the per-hour code did: two readings bound the hour (the last at or before its
         # start, any inside, the first at or after its end), so an hour still open at the
-        # last reading is not read as zero
+        # last reading is missing, not zero
         lo = np.clip(np.searchsorted(ts, hours, "right") - 1, 0, None)
         hi = np.minimum(np.searchsorted(ts, hours + HOUR_MS, "left") + 1, ts.size)
-        good = (cov > 0.5) & (hi - lo >= 2) & (hours + HOUR_MS > ts[0])
+        good = (cov > 0.5) & (hi - lo >= 2)
         total[good] += tot[good]
         covered |= good
     return hours, np.where(covered, total, np.nan)
@@ -360,6 +363,11 @@ def rolling_savings(app_state: Any, store: Any, registry: Any, line: Any) -> Rol
         start_ms = max(inter_ms, now_ms - 400 * DAY_MS)
     start_ms = start_ms // HOUR_MS * HOUR_MS
     data = line_hours(store, line, start_ms, now_ms)
+    warnings = list(data.warnings)
+    if "output" in model.coefficients and data.output is None:
+        # the production term cannot be evaluated: such hours have no prediction (no 500)
+        data.output = np.full(data.hours.size, np.nan)
+        warnings.append("savings.no_output_data: no output_units_total in the window")
     ref, ef = grid_factor(line, registry)
     windows = rolling_figures(
         model, data.hours, data.energy, data.temp, data.output, now_ms=now_ms,
@@ -367,7 +375,6 @@ def rolling_savings(app_state: Any, store: Any, registry: Any, line: Any) -> Rol
     )  # fmt: skip
     for w in windows.values():
         w["uncertainty_kwh"] = window_uncertainty(model, w)
-    warnings = list(data.warnings)
     if win.intervention is None:
         warnings.append("savings.no_intervention: no intervention_date; no since-intervention")
     return RollingSavings(model, win, windows, ref, ef, warnings)

@@ -40,3 +40,26 @@ def test_vectorised_hours_equal_register_usage(tmp_path):
         else:
             assert np.isnan(got[i]), i
     assert np.isnan(got[11]) and np.isfinite(got[9])
+
+
+def test_hourly_backfill_then_live_readings_every_10_s(tmp_path):
+    """The demo's store: hourly back-filled registers, then live readings every 10 s from
+    10:00. The back-filled hours are covered (the reading rate changes, not the coverage);
+    the hour still open at now (10:04) is missing."""
+    from telemetry.sqlite import SqliteStore
+
+    t0 = 1_767_196_800_000  # 2026-01-01 00:00 Asia/Shanghai
+    back = t0 + np.arange(0, 11) * HOUR_MS  # 00:00 .. 10:00
+    live = t0 + 10 * HOUR_MS + np.arange(1, 25) * 10_000  # 10:00:10 .. 10:04:00
+    ts = np.concatenate([back, live])
+    reg = 500 + 100.0 * (ts - t0) / HOUR_MS  # 100 kWh an hour
+    store = SqliteStore(tmp_path / "t.sqlite", retention=None)
+    store.ensure_ready()
+    store.write(readings=[Reading("l1", "m1", int(t), {"energy_kwh_total": float(v)})
+                          for t, v in zip(ts, reg, strict=True)])  # fmt: skip
+    try:
+        _, got = _hourly_register(store, "energy_kwh_total", ["l1"], t0, t0 + 11 * HOUR_MS)
+    finally:
+        store.close()
+    assert got[:10] == pytest.approx([100.0] * 10)
+    assert np.isnan(got[10])
