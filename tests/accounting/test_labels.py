@@ -49,7 +49,12 @@ def _orchard(area=50, urea_kg=0.0, practices=None, mature=True, surveys=()):
         }
     ]
     act = activity_from_series(
-        {}, ev, start_ms=YEAR.start_ms, end_ms=YEAR.end_ms, tree_surveys=list(surveys)
+        {},
+        ev,
+        start_ms=YEAR.start_ms,
+        end_ms=YEAR.end_ms,
+        tree_surveys=list(surveys),
+        first_data_ms=YEAR.start_ms,  # the orchard's records began before the year
     )
     return p, act
 
