@@ -232,7 +232,7 @@ def compute_statement(
             "forest.no_inventory: two plot inventories are needed for a stock difference"
         )
     q = [v for v in activity.quality.values() if isinstance(v, dict)]
-    for name in ("resets", "swaps", "capped"):
+    for name in ("resets", "swaps", "capped", "dropped"):
         n = sum(int(v.get(name, 0)) for v in q)
         if n:
             warnings.append(f"registers.{name}: {n}")
