@@ -178,6 +178,12 @@ def read_activities(
             for ev in store.events(0, end_ms, entities=chunk, type=typ):
                 bucket[ev.entity].append(_event_dict(ev))
                 seen(ev.entity, ev.ts_ms)
+        # entities with no data known before the period: look for any earlier record, so
+        # that the first data is the same whatever period is closed (additivity)
+        later = [e for e in chunk if first.get(e, end_ms) >= start_ms]
+        if later:
+            for ev in store.events(0, start_ms, entities=later):
+                seen(ev.entity, ev.ts_ms)
     return {
         eid: activity_from_series(
             series.get(eid, {}),
