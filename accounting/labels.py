@@ -20,8 +20,8 @@ Two rules make a colour trustworthy:
   when floating point lands just below it (the stock difference of two ~60 t C stocks gives
   1.1999999999999977 for an exact 1.2). 1e-6 of R is far below the precision of any input.
 * **Coverage.** A statement is labelled only when its data coverage is at least
-  ``min_coverage`` (:data:`DEFAULT_MIN_COVERAGE` = 0.9, [G], the CalTRACK / METHODOLOGY §7
-  sufficiency level); below it, or when coverage is unknown, the label is ``unrated``
+  ``min_coverage`` (:data:`DEFAULT_MIN_COVERAGE` = 0.9, [G], the 90 % data
+  sufficiency of CalTRACK 2.0 and OpenDSM baselines); below it, or when coverage is unknown, the label is ``unrated``
   (未评级) with the reason and what is missing, never a colour.
 """
 
@@ -51,7 +51,8 @@ COLOURS_ZH = {
 UNRATED = "unrated"
 #: decimals of R kept before comparing it with the bounds [-] (see the module docstring)
 RATIO_DECIMALS = 6
-#: least data coverage of a statement that earns a colour [-] ([G], METHODOLOGY §7: 90 %)
+#: least data coverage of a statement that earns a colour [-] ([G]; CalTRACK 2.0 / OpenDSM
+#: data sufficiency is 90 %)
 DEFAULT_MIN_COVERAGE = 0.9
 
 
