@@ -20,9 +20,9 @@ Two rules make a colour trustworthy:
   when floating point lands just below it (the stock difference of two ~60 t C stocks gives
   1.1999999999999977 for an exact 1.2). 1e-6 of R is far below the precision of any input.
 * **Coverage.** A statement is labelled only when its data coverage is at least
-  ``min_coverage`` (:data:`DEFAULT_MIN_COVERAGE` = 0.9, [G], the 90 % data
-  sufficiency of CalTRACK 2.0 and OpenDSM baselines); below it, or when coverage is unknown, the label is ``unrated``
-  (未评级) with the reason and what is missing, never a colour.
+  ``min_coverage`` (:data:`DEFAULT_MIN_COVERAGE` = 0.9, [G], the 90 % data sufficiency of
+  CalTRACK 2.0 and OpenDSM baselines); below it, or when coverage is unknown, the label is
+  ``unrated`` (未评级) with the reason and what is missing, never a colour.
 """
 
 from __future__ import annotations
