@@ -89,6 +89,26 @@ def stock_pair(records: list[dict], stock) -> tuple[dict, dict, float, float, fl
     return dated[ta][0], dated[tb][0], dated[ta][1], dated[tb][1], years
 
 
+def _stock_se_t_c(rec: dict, stock_t_c: float) -> float | None:
+    """Standard error of a record's stock [t C] from its ``stock_se_pct`` (the relative
+    standard error of the inventory, as a sample-plot inventory reports it), or None."""
+    se = rec.get("stock_se_pct")
+    return None if se is None else abs(float(se)) / 100.0 * stock_t_c
+
+
+def pair_rate_se(a: dict, b: dict, ca: float, cb: float, years: float) -> float | None:
+    """Standard uncertainty of a stock-difference rate [t CO2/yr].
+
+    ``u(ΔC) = √(u_a² + u_b²) / (t2 − t1) × 44/12`` for independent inventories (IPCC 2006
+    Vol. 1 Ch. 3, error propagation, approach 1); None unless both records carry
+    ``stock_se_pct``.
+    """
+    sa, sb = _stock_se_t_c(a, ca), _stock_se_t_c(b, cb)
+    if sa is None or sb is None:
+        return None
+    return float((sa**2 + sb**2) ** 0.5 / years * 44.0 / 12.0)
+
+
 def _when(rec: dict) -> str:
     t = record_time_s(rec)
     return datetime.fromtimestamp(t, UTC).date().isoformat() if t is not None else "?"
@@ -127,10 +147,11 @@ def _pool_lines(
 ) -> list[Line]:
     """Integrate a removal rate that changes at the records' dates over the covered time.
 
-    ``rate_at(known_records) -> (rate t CO2e/yr, activity, unit, factor keys, note) | None``
-    is evaluated on each segment with the records known at its start; segments with the
-    same note (same pair or Tier 1 area, hence the same rate) are summed into one
-    :class:`Line`.
+    ``rate_at(known_records) -> (rate t CO2e/yr, activity, unit, factor keys, note,
+    rate uncertainty t CO2e/yr or None) | None`` is evaluated on each segment with the
+    records known at its start; segments with the same note (same pair or Tier 1 area,
+    hence the same rate) are summed into one :class:`Line`, whose ``uncertainty_t`` is the
+    rate's uncertainty × the years it was applied (fully correlated within the line).
     """
     span = act.end_ms - act.start_ms
     acc: dict[str, list] = {}
@@ -138,15 +159,17 @@ def _pool_lines(
         got = rate_at(_known_at(records, t0))
         if got is None:
             continue
-        rate, activity, unit, keys, note = got
+        rate, activity, unit, keys, note, rate_se = got
         dy = years * (t1 - t0) / span
         if note not in acc:
-            acc[note] = [0.0, 0.0, unit, keys]
+            acc[note] = [0.0, 0.0, unit, keys, None]
         acc[note][0] += rate * dy
         acc[note][1] = activity  # the same note holds the same rate or area
+        if rate_se is not None:
+            acc[note][4] = (acc[note][4] or 0.0) + rate_se * dy
     return [
-        Line("removal", pool, None, act_w, unit, keys, t, note)
-        for note, (t, act_w, unit, keys) in acc.items()
+        Line("removal", pool, None, act_w, unit, keys, t, note, u)
+        for note, (t, act_w, unit, keys, u) in acc.items()
     ]
 
 
@@ -180,12 +203,12 @@ def removal_lines(
                     keys += ["orchard.allometry.ln_a", "orchard.allometry.b"]
                 rate = float(sq.stock_difference_removal(ca, cb, dy))
                 note = f"stock difference {_when(a)} -> {_when(b)}"
-                return rate, rate, "t CO2/yr", keys, note
+                return rate, rate, "t CO2/yr", keys, note, pair_rate_se(a, b, ca, cb, dy)
             if not profile.orchard_mature:
                 rate = float(
                     sq.tier1_biomass_removal(area_ha, fs.value("orchard.tier1_biomass_rate"))
                 )
-                return rate, area_ha, "ha", ["orchard.tier1_biomass_rate"], "Tier 1"
+                return rate, area_ha, "ha", ["orchard.tier1_biomass_rate"], "Tier 1", None
             return None
 
         out += _pool_lines("biomass", biomass_at, act, list(act.tree_surveys), years)
@@ -203,7 +226,8 @@ def removal_lines(
                 f"forest.{sp}.{k}" for k in ("wood_density", "bef", "root_shoot", "carbon_fraction")
             ]
             rate = float(sq.stock_difference_removal(ca, cb, dy))
-            return rate, rate, "t CO2/yr", keys, f"stock difference {_when(a)} -> {_when(b)}"
+            note = f"stock difference {_when(a)} -> {_when(b)}"
+            return rate, rate, "t CO2/yr", keys, note, pair_rate_se(a, b, ca, cb, dy)
 
         out += _pool_lines("forest", forest_at, act, records, years)
     return out

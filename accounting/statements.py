@@ -88,6 +88,16 @@ class Statement:
         return self.total_sequestration_t - self.total_emissions_t
 
     @property
+    def uncertainty_t(self) -> dict[str, float]:
+        """Standard uncertainty of the removal pools that have one [t CO2e] (stock pairs
+        whose inventories carry ``stock_se_pct``); lines of a pool add in quadrature."""
+        out: dict[str, float] = {}
+        for ln in self.lines:
+            if ln.kind == "removal" and ln.uncertainty_t is not None:
+                out[ln.source] = (out.get(ln.source, 0.0) ** 2 + ln.uncertainty_t**2) ** 0.5
+        return out
+
+    @property
     def methods(self) -> dict[str, str]:
         """Method of each removal pool: ``survey_pair`` / ``tier1`` (orchard biomass),
         ``tier1_soc_stock_change`` (soil), ``inventory_pair`` (forest)."""
@@ -125,6 +135,7 @@ class Statement:
             "total_sequestration_t": self.total_sequestration_t,
             "net_t": self.net_t,
             "methods": self.methods,
+            "uncertainty_t": self.uncertainty_t,
             "intensities": self.intensities,
             "green_energy_share": self.green_energy_share,
             "coverage": self.coverage,

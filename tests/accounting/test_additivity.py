@@ -164,3 +164,23 @@ def test_short_inventory_pair_is_not_annualised():
     s = compute_statement(forest, YEAR, act, FS)
     assert "forest" not in s.sequestration_t
     assert any(w.startswith("forest.no_inventory") for w in s.warnings)
+
+
+def test_forest_pair_carries_its_uncertainty():
+    # Chinese fir, 1000 -> 1100 m3 in two years, each inventory ±5 % (relative standard
+    # error): u(ΔC) = √(C_a² + C_b²) × 0.05 / 2 yr × 44/12 (IPCC 2006 Vol. 1 Ch. 3, approach 1)
+    forest = EntityProfile("f", "forest", area_mu=150, forest_species="chinese_fir")
+    inv = [
+        {"ts": "2023-01-01", "volume_m3": 1000.0, "stock_se_pct": 5.0},
+        {"ts": "2024-12-31", "volume_m3": 1100.0, "stock_se_pct": 5.0},
+    ]
+    act = activity_from_series(
+        {}, start_ms=YEAR.start_ms, end_ms=YEAR.end_ms, forest_inventories=inv,
+        first_data_ms=YEAR.start_ms,
+    )  # fmt: skip
+    s = compute_statement(forest, YEAR, act, FS)
+    per_m3 = 0.307 * 1.634 * 1.246 * 0.520  # t C per m3 (LY/T 2253 Chinese fir)
+    years = 730 / 365.25
+    rate_se = (1000**2 + 1100**2) ** 0.5 * per_m3 * 0.05 / years * 44 / 12
+    assert s.uncertainty_t["forest"] == pytest.approx(rate_se * 365 / 365.25, rel=1e-6)
+    assert s.to_dict()["uncertainty_t"] == s.uncertainty_t
