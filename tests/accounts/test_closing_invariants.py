@@ -108,3 +108,45 @@ def test_booked_days_sum_to_month_and_year_and_ledger_equals_label_year(ledger, 
     assert label.colour == "unrated"
     assert label.explanation["unrated"]["reason"] == "coverage.low"
     assert label.explanation["unrated"]["missing_days"] == pytest.approx(0.9 * 365 - 46.625)
+
+
+LINE = {"id": "line-z1", "kind": "line", "parent": "factory-z", "booking_period": "day"}
+
+
+def test_line_days_sum_to_month_and_a_spike_adds_nothing(sessions, store):
+    # a line's register: 10 kWh every 15 min through November 2026 (local), plus one reading
+    # of 1e9 kWh on 10 November 12:07. Each day is 96 × 10 = 960 kWh, the month 30 × 960 =
+    # 28,800 kWh × 0.5306 kg/kWh (MEE/NBS 2023 national grid factor) = 15.2813 t CO2.
+    from telemetry.model import Reading
+
+    start, end = _local_ms(2026, 11, 1), _local_ms(2026, 12, 1)
+    step = 15 * 60_000
+    rows = [
+        Reading("line-z1", "meter-z1", t, {"energy_kwh_total": 1000.0 + 10.0 * i})
+        for i, t in enumerate(range(start - step, end + 2 * step, step))
+    ]
+    rows.append(Reading("line-z1", "meter-z1", _local_ms(2026, 11, 10, 12) + 7 * 60_000,
+                        {"energy_kwh_total": 1e9}))  # fmt: skip
+    store.write(readings=rows)
+    month = Period.containing("month", date(2026, 11, 1), TZ)
+    with sessions() as ledger:
+        ensure_accounts(ledger, [{"id": "factory-z", "kind": "factory"}, LINE])
+        now = datetime(2026, 12, 1, 4, tzinfo=UTC)
+        days = catch_up(ledger, store, [LINE], "day", now=now, tz=TZ, backfill=30, lookback=0)
+        assert len(days) == 30 and all(r.outcome == "posted" for r in days), days
+        [res] = close_entities(ledger, store, [LINE], month, tz=TZ)
+        assert res.outcome == "posted", res.error
+        day_docs = [
+            ps.statement for ps in statements(ledger, "line-z1", "day", month.start, month.end)
+        ]
+        [month_doc] = [
+            ps.statement for ps in statements(ledger, "line-z1", "month", month.start, month.end)
+        ]
+        _assert_equal(_by_key(day_docs), _by_key([month_doc]))
+        assert month_doc["activity"]["electricity_kwh"] == pytest.approx(28_800.0)
+        assert month_doc["total_emissions_t"] == pytest.approx(28_800 * 0.5306 / 1000)
+        spike_day = day_docs[9]
+        assert spike_day["activity"]["electricity_kwh"] == pytest.approx(960.0)
+        assert "registers.dropped: 1" in spike_day["warnings"]
+        booked = balance(ledger, "line-z1", month.end)
+        assert booked.emissions_t == pytest.approx(month_doc["total_emissions_t"], abs=1e-5)
