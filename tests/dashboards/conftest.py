@@ -77,7 +77,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     data_dir = tmp_path_factory.mktemp("dashboards")
     now_ms = int(time.time() * 1000)
     registry = demo.registry(now_ms)
-    store = SqliteStore(data_dir / "telemetry.sqlite", synchronous="NORMAL")
+    # no retention: the orchard records go back two years before the fixed label instant
+    store = SqliteStore(data_dir / "telemetry.sqlite", retention=None, synchronous="NORMAL")
     store.ensure_ready()
     store.write(
         readings=demo.day_of_readings(now_ms, history_days=demo.HISTORY_DAYS),
