@@ -46,7 +46,7 @@ from gateway.message import Batch
 from gateway.source import Source
 from gateway.spool import Spool, encode
 from gateway.stats import Stats
-from telemetry.model import Event, Reading, Reject
+from telemetry.model import Event, Reading, Reject, RejectStamper
 from telemetry.store import StoreError, StoreUnavailable, TelemetryStore
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class Output:
     replay_points : records per store write when replaying or catching up
     hold_limit : messages held unacknowledged at the spool bound before the source is
         suspended (the source's ReceiveMaximum; see :meth:`gateway.source.Source.suspend`)
+    stamper : gives ``store_rejected`` quarantine records their identity
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class Output:
         fail_retry_s: float = 10.0,
         max_backoff_s: float = 5.0,
         hold_limit: int = 65535,
+        stamper: RejectStamper | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -103,6 +105,7 @@ class Output:
         self.fail_retry_s = fail_retry_s
         self.max_backoff_s = max_backoff_s
         self.hold_limit = hold_limit
+        self.stamper = stamper
         self.suspended = False
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pending: deque[Batch] = deque()  # live batches not yet durable, in order
@@ -354,6 +357,7 @@ class Output:
             prefix=self.prefix,
             stats=self.stats,
             publish=self.source.publish,
+            stamper=self.stamper,
         )
 
     def _unavailable(self, exc: StoreUnavailable) -> None:

@@ -17,7 +17,8 @@ Layout: a folder of append-only segment files ``{n:012d}.seg``; each batch is on
 
 with JSON ``{"r": [[entity, device, ts_ms, values, seq, stamped], ...], "e": [[entity,
 device, ts_ms, id, type, attrs], ...], "j": [[reason, detail, topic, payload_base64,
-received_ms, item, entity, device], ...]}`` (no pickle: a spool file is safe to read). A
+received_ms, item, entity, device, source, message_ns, ordinal, payload_sha256,
+payload_size], ...]}`` (no pickle: a spool file is safe to read). A
 segment is deleted when replay has passed its end; ``cursor`` holds ``<segment> <offset>``
 of the first batch not yet replayed. A torn last line (power cut during a write) is cut off
 at start: its messages were never acknowledged, so the broker redelivers them.
@@ -63,6 +64,11 @@ def encode(batch: Batch, spooled_ms: int) -> bytes:
                 j.item,
                 j.entity,
                 j.device,
+                j.source,
+                j.message_ns,
+                j.ordinal,
+                j.payload_sha256,
+                j.payload_size,
             ]
             for j in batch.rejects
         ],
@@ -78,9 +84,7 @@ def decode(line: bytes) -> Batch:
     batch = Batch()
     batch.readings = [Reading(*r) for r in doc["r"]]
     batch.events = [Event(*e) for e in doc["e"]]
-    batch.rejects = [
-        Reject(j[0], j[1], j[2], base64.b64decode(j[3]), j[4], j[5], j[6], j[7]) for j in doc["j"]
-    ]
+    batch.rejects = [Reject(j[0], j[1], j[2], base64.b64decode(j[3]), *j[4:]) for j in doc["j"]]
     return batch
 
 

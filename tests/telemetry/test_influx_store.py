@@ -16,7 +16,7 @@ import pytest
 
 from telemetry.influx import InfluxStore
 from telemetry.influx_lines import event_lines, quote_str, reading_lines, reject_lines
-from telemetry.model import Event, Reading, Reject
+from telemetry.model import Event, Reading, Reject, RejectStamper
 from telemetry.store import StoreError, StoreRejected, StoreUnavailable, reject_ts_ns
 from telemetry.stores import open_store
 
@@ -59,9 +59,16 @@ def test_tags_and_strings_are_escaped() -> None:
     rj = Reject("payload_not_json", "bad", "t/x", b"\x00\xff", 7, item=2, entity="e")
     (line,) = reject_lines([rj])
     assert line == (
-        'rejects,reason=payload_not_json topic="t/x",payload_b64="AP8=",detail="bad",'
-        f'item=2.0,entity="e" {reject_ts_ns(rj)}'
+        'rejects,reason=payload_not_json topic="t/x",detail="bad",payload_b64="AP8=",'
+        f'payload_size=2.0,item=2.0,entity="e" {reject_ts_ns(rj)}'
     )
+    # a stamped message's later rejects carry no payload, and the source is a tag
+    first, second = RejectStamper("gw 1").stamp([rj, rj], b"\x00\xff")
+    lines = list(reject_lines([first, second]))
+    assert lines[0].startswith(r"rejects,reason=payload_not_json,source=gw\ 1 ")
+    assert "payload_b64" in lines[0] and "payload_sha256" in lines[0]
+    assert "payload_b64" not in lines[1] and "ordinal=1.0" in lines[1]
+    assert lines[1].endswith(str(first.message_ns + 1))
     assert quote_str("it's \\ ok") == "'it\\'s \\\\ ok'"
 
 
