@@ -95,6 +95,11 @@ class Batcher:
             if full is not None:
                 self._emit(full)
 
+    @property
+    def open_messages(self) -> int:
+        """Messages in the open batch (not yet emitted)."""
+        return self._batch.messages
+
     def tick(self, now_s: float | None = None) -> None:
         """Emit the open batch if its first message is ``age_ms`` old."""
         now_s = time.monotonic() if now_s is None else now_s

@@ -111,6 +111,7 @@ def build(
         housekeeping=lambda: agent_box[0].housekeeping() if agent_box else None,
         hold_limit=hold_limit,
         stamper=stamper,
+        slow_s=getattr(settings, "store_slow_s", 5.0),
     )
     batcher = Batcher(
         decoder,
