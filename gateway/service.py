@@ -158,8 +158,8 @@ def run(
     0 after a clean stop; 1 when the store was failing (non-retryable error) at the end.
     """
     agent = build(settings, store=store, source=source, http_port=http_port, protocol=protocol)
-    try:
-        agent.store.ensure_ready()
+    try:  # on the output's writer thread: a stalled store must not delay the start
+        agent.output.call_store(agent.store.ensure_ready)
         agent.output.needs_ready = False
     except StoreError as exc:
         log.warning("event=store_not_ready error=%r (spooling until it answers)", str(exc))

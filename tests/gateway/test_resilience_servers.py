@@ -238,3 +238,81 @@ def test_influxd_stopped_20_s_health_tells_and_spool_takes_over(
         assert agent.stats.store_slow >= 1
         h = agent.health()
         assert h["held_messages"] == 0 and h["received"] == h["acked"] == n
+
+
+@pytest.mark.slow
+def test_50000_messages_through_5_gateway_kills_and_influxd_stop_and_kill(
+    mosquitto: Mosquitto, influxd: Influxd, tmp_path: Path
+) -> None:
+    """One stream of 50,000 messages from 5 devices; meanwhile the gateway is SIGKILLed 5
+    times (restarted with the same client id each time), influxd is stopped (SIGSTOP) for
+    20 s and later SIGKILLed and restarted. Published = stored, per device, and the sum of
+    the sequence numbers shows no reading counted twice (a redelivery overwrites itself)."""
+    devices = [f"meter-{i}" for i in range(5)]
+    per_device = 10_000
+    total = per_device * len(devices)
+    write_registry(tmp_path / "registry.toml", devices)
+    db = unique_db("reliability")
+    env = gateway_env(
+        broker=mosquitto,
+        influxd=influxd,
+        db=db,
+        data_dir=tmp_path / "data",
+        registry=tmp_path / "registry.toml",
+        client_id="gw-reliability",
+    )
+    env["TANZHANG_STORE_SLOW_S"] = "2"
+    log = tmp_path / "gw.log"
+    assert influxd.proc is not None
+    kills = 0
+
+    def kill_and_restart() -> GatewayProcess:
+        nonlocal kills
+        gw.kill()
+        kills += 1
+        time.sleep(0.5)
+        return GatewayProcess(env, log).start()
+
+    gw = GatewayProcess(env, log).start()
+    pubs = [
+        PacedPublisher(
+            mosquitto,
+            topic(d),
+            [reading_line(s, device_index=i) for s in range(per_device)],
+            chunk=200,
+            pause_s=1.3,  # a stream of about 70 s
+        ).start()
+        for i, d in enumerate(devices)
+    ]
+    try:
+        wait_for(lambda: count_points(influxd, db) > 2000, 30, "stream under way")
+        gw = kill_and_restart()  # 1
+        influxd.proc.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(8)
+            gw = kill_and_restart()  # 2: while the store stalls
+            time.sleep(12)
+        finally:
+            influxd.proc.send_signal(signal.SIGCONT)
+        stored = count_points(influxd, db)
+        wait_for(lambda: count_points(influxd, db) > stored, 30, "progress after SIGCONT")
+        gw = kill_and_restart()  # 3
+        influxd.stop(signal.SIGKILL)
+        time.sleep(2)
+        gw = kill_and_restart()  # 4: while the store is down
+        time.sleep(2)
+        influxd.start()
+        stored = count_points(influxd, db)
+        wait_for(lambda: count_points(influxd, db) > stored, 30, "progress after restart")
+        inside = any(p.sent < per_device for p in pubs)
+        gw = kill_and_restart()  # 5
+        for p in pubs:
+            p.join(180)
+        assert kills == 5
+        assert wait_count(influxd, db, total, 120) == total
+        time.sleep(1.0)  # anything late (a double write) would show in the checks below
+        assert per_device_counts(influxd, db) == {d: per_device for d in devices}
+        assert energy_sum(influxd, db) == len(devices) * sum(range(per_device))
+        assert inside, "the last kill fell after the stream"
+    finally:
+        assert gw.stop() == 0, gw.log()
