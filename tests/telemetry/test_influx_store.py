@@ -156,6 +156,27 @@ def test_token_and_user_credentials_are_sent() -> None:
     assert "Authorization" not in seen[-1].headers
 
 
+def test_request_bodies_stay_under_max_body_bytes() -> None:
+    """A batch of big rejects goes out in several requests, none over the bound (no 413)."""
+    sizes: list[int] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        sizes.append(len(req.content))
+        return httpx.Response(204)
+
+    store = InfluxStore(
+        "http://x:8086", transport=httpx.MockTransport(handler), max_body_bytes=200_000
+    )
+    stamper = RejectStamper("gw")
+    rejects = [
+        stamper.stamp([Reject("payload_not_json", "x", "t", b"", NOW)], bytes([i]) * 50_000)[0]
+        for i in range(20)
+    ]
+    store.write(rejects=rejects)
+    assert sum(sizes) > 20 * 50_000 * 4 // 3  # every payload sent, base64
+    assert len(sizes) > 1 and max(sizes) <= 200_000
+
+
 def test_open_store_chooses_and_configures() -> None:
     s = open_store("http://127.0.0.1:1", db="x", token="t")
     assert isinstance(s, InfluxStore) and s.manage_schema is False
@@ -218,6 +239,22 @@ def test_field_type_conflict_is_rejected_and_valid_points_kept(
         )
     got = store.series("energy_kwh_total", NOW - 1, NOW + 1)
     assert got[("e2", "d2")].values.tolist() == [5.0]  # the rest of the batch was written
+
+
+@pytest.mark.servers
+def test_rejects_written_in_bounded_requests_are_all_stored(influxd_session) -> None:
+    stamper = RejectStamper("gw")
+    rejects = [
+        stamper.stamp([Reject("payload_not_json", "x", "t", b"", NOW)], bytes([65 + i]) * 30_000)[0]
+        for i in range(20)
+    ]
+    with InfluxStore(
+        influxd_session.url, db=f"t_{uuid.uuid4().hex[:12]}", max_body_bytes=100_000
+    ) as s:
+        s.ensure_ready()
+        s.write(rejects=rejects)
+        got = s.rejects(limit=100)
+    assert sorted(r.payload for r in got) == sorted(r.payload for r in rejects)
 
 
 @pytest.mark.servers
