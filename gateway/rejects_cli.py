@@ -83,6 +83,10 @@ def list_rejects(store: TelemetryStore, ns: argparse.Namespace, out: Any = None)
                 "entity": r.entity,
                 "device": r.device,
                 "payload_b64": base64.b64encode(r.payload).decode(),
+                "message": r.message,
+                "payload_sha256": r.payload_sha256,
+                "payload_size": r.payload_size,
+                "truncated": r.truncated,
             }
             print(json.dumps(doc, ensure_ascii=False), file=out)
         else:

@@ -234,6 +234,10 @@ def _reject_public(r) -> RejectPublic:  # noqa: ANN001 - telemetry.store.StoredR
         item=r.item,
         entity=r.entity,
         device=r.device,
+        message=r.message,
+        payload_sha256=r.payload_sha256,
+        payload_size=r.payload_size,
+        truncated=r.truncated,
     )
 
 
