@@ -240,7 +240,9 @@ class Output:
             return fut.result(timeout=self.slow_s)
         except FutureTimeout:
             self._inflight, self._inflight_since = fut, time.monotonic() - self.slow_s
-            raise StoreSlow(f"a store call took more than {self.slow_s:g} s") from None
+            exc = StoreSlow(f"a store call took more than {self.slow_s:g} s")
+            self._stalled(exc)  # whichever call it was: a data write, ensure_ready, stats
+            raise exc from None
 
     def _check_inflight(self) -> None:
         """Take up the outcome of a stalled store call once it returned."""

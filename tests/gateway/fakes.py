@@ -115,6 +115,7 @@ class FakeStore:
         self.rejects.extend(rejects)
 
     def write_gateway_stats(self, gateway_id: str, ts_ms: int, fields: dict[str, float]) -> None:
+        self.gate.wait()
         self._check()
         self.stats.append((gateway_id, ts_ms, fields))
 

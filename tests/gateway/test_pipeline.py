@@ -34,6 +34,7 @@ def rig(tmp_path: Path):
     agent = build(settings, store=store, source=source, stats_interval_s=0.5)
     agent.start()
     yield agent, source, store
+    store.gate.set()  # a test that stalled the store and failed must not hang the writer
     agent.stop()
 
 
@@ -243,6 +244,22 @@ def test_stalled_write_reported_spooled_and_every_message_counted(
     assert sorted(set(written_seqs(store))) == list(range(12))
     wait_for(lambda: agent.health()["status"] == "ok", 3, "ok again")
     assert agent.health()["held_messages"] == 0
+
+
+def test_a_stalled_stats_write_counts_as_a_stalled_store(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    agent.output.slow_s = 0.2
+    store.gate.clear()  # no traffic: the gateway's own stats write (every 0.5 s) hangs
+    wait_for(lambda: agent.stats.store_slow == 1, 3, "stall counted")
+    assert agent.health()["store_slow"] and agent.health()["status"] == "degraded"
+    tokens = feed(source, range(4))
+    wait_for(lambda: len(source.acked) == 4, 3, "spooled and acknowledged")
+    assert source.acked == tokens and agent.stats.store_slow == 1
+    store.gate.set()
+    wait_for(lambda: agent.health()["status"] == "ok", 5, "ok again")
+    assert written_seqs(store) == list(range(4))
 
 
 def test_a_message_of_1000_rejects_keeps_its_payload_once(
