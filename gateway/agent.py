@@ -103,6 +103,7 @@ class Agent:
         try:
             self.write_stats()
         finally:
+            self.output.close()
             self.source.close()
             if self.http:
                 self.http.stop()
@@ -131,11 +132,13 @@ class Agent:
 
     def write_stats(self) -> None:
         """One sample of the counters into the store's ``gateway`` measurement."""
-        if not self.output.store_up:
+        if not self.output.store_up or self.output.store_slow:
             return
         fields = {**self.stats.snapshot(), **self.gauges()}
-        try:
-            self.store.write_gateway_stats(self.gateway_id, now_ms(), fields)
+        try:  # on the output's writer thread: a stalled store cannot block the caller
+            self.output.call_store(
+                self.store.write_gateway_stats, self.gateway_id, now_ms(), fields
+            )
         except StoreError as exc:
             log.warning("event=stats_write_failed error=%r", str(exc))
 
@@ -143,15 +146,31 @@ class Agent:
         self.batcher.decoder.registry = registry
 
     # -- observability -------------------------------------------------------------------
+    def held(self) -> dict[str, int]:
+        """Messages the gateway holds, by where [messages].
+
+        batching : in the batcher's open batch (unacknowledged)
+        output : handed to the output stage, queued, pending or being written (unacknowledged)
+        spooled : acknowledged, their records in the spool waiting for the store
+        """
+        return {
+            "batching": self.batcher.open_messages,
+            "output": self.output.held_messages,
+            "spooled": self.spool.messages,
+        }
+
     def gauges(self) -> dict[str, float]:
         oldest = self.spool.oldest_ms
+        held = self.held()
         out = {
             "spool_bytes": float(self.spool.disk_bytes),
             "spool_batches": float(self.spool.batches),
             "spool_points": float(self.spool.points),
             "spool_oldest_age_seconds": (now_ms() - oldest) / 1000 if oldest else 0.0,
-            "held_messages": float(self.output.held_messages),
+            "held_messages": float(sum(held.values())),
+            "unacked_messages": float(held["batching"] + held["output"]),
             "store_up": 1.0 if self.output.store_up and not self.output.store_error else 0.0,
+            "store_slow": 1.0 if self.store_stalled() else 0.0,
             "mqtt_connected": 1.0 if self.source.connected else 0.0,
             **self.status.counts(),
         }
@@ -160,13 +179,29 @@ class Agent:
             out["broker_dropped_messages"] = float(dropped)
         return out
 
+    def store_stalled(self) -> bool:
+        """True while a store call has run longer than the output's ``slow_s``."""
+        return self.output.store_slow or self.output.writing_s > self.output.slow_s
+
     def health(self) -> dict[str, Any]:
-        """What ``/health`` answers: status ``ok`` | ``degraded`` | ``failing`` and why."""
+        """What ``/health`` answers: status ``ok`` | ``degraded`` | ``failing`` and why.
+
+        ``held_messages`` counts every message the gateway holds (``held`` says where);
+        ``store_slow`` is true while a store call has run longer than its limit.
+        """
         out = self.output
         oldest = self.spool.oldest_ms
+        held = self.held()
+        slow = self.store_stalled()
         if out.store_error:
             status = "failing"
-        elif not self.source.connected or not out.store_up or not self.spool.empty or out.suspended:
+        elif (
+            not self.source.connected
+            or not out.store_up
+            or slow
+            or not self.spool.empty
+            or out.suspended
+        ):
             status = "degraded"
         else:
             status = "ok"
@@ -175,7 +210,11 @@ class Agent:
             "gateway": self.gateway_id,
             "mqtt_connected": self.source.connected,
             "store_reachable": out.store_up,
+            "store_slow": slow,
+            "store_write_s": round(out.writing_s, 1),
             "store_error": out.store_error,
+            "held_messages": sum(held.values()),
+            "held": held,
             "last_write_ms": out.last_write_ms,
             "spool": {
                 "bytes": self.spool.disk_bytes,
@@ -183,7 +222,7 @@ class Agent:
                 "batches": self.spool.batches,
                 "points": self.spool.points,
                 "oldest_age_s": (now_ms() - oldest) / 1000 if oldest else 0.0,
-                "held_messages": out.held_messages,
+                "held_messages": sum(held.values()),
                 "mqtt_suspended": out.suspended,
             },
             "last_replay": out.last_replay,

@@ -4,7 +4,10 @@ Contract:
 
 - :meth:`Batcher.add` is called by the source for every message, in arrival order, from one
   thread. It decodes the message with :class:`telemetry.contract.Decoder` (which never
-  raises on bad input), appends its readings, events and rejects to the open batch, records
+  raises on bad input, and refuses a payload over its size limit before decoding it),
+  stamps the message's rejects with an identity of their own
+  (:class:`telemetry.model.RejectStamper`: a bounded excerpt of the payload on the first
+  reject only, the SHA-256 of the whole on each), appends its readings, events and rejects to the open batch, records
   a status message in the :class:`~gateway.status.DeviceStatus` table, and keeps the
   message's acknowledgement token.
 - A batch is handed to ``emit`` when it holds ``size`` messages or ``max_points`` records
@@ -23,6 +26,7 @@ from gateway.message import Batch, Message
 from gateway.stats import Stats
 from gateway.status import DeviceStatus
 from telemetry.contract import Decoder
+from telemetry.model import RejectStamper
 
 Emit = Callable[[Batch], None]
 
@@ -35,6 +39,7 @@ class Batcher:
     size : messages per batch (at most the source's Receive Maximum)
     age_ms : oldest a batch may get before it is emitted [ms]
     max_points : records per batch before it is emitted regardless of ``size``
+    stamper : gives each refused message its identity (default: source ``gateway``)
     """
 
     def __init__(
@@ -47,12 +52,14 @@ class Batcher:
         stats: Stats,
         status: DeviceStatus,
         max_points: int = 20_000,
+        stamper: RejectStamper | None = None,
     ) -> None:
         self.decoder = decoder
         self._emit = emit
         self.size = size
         self.age_s = age_ms / 1000
         self.max_points = max_points
+        self.stamper = stamper or RejectStamper("gateway")
         self._stats = stats
         self._status = status
         self._lock = threading.Lock()
@@ -66,6 +73,7 @@ class Batcher:
         stats = self._stats
         stats.received += 1
         if decoded.rejects:
+            decoded.rejects = self.stamper.stamp(decoded.rejects, msg.payload)
             stats.count_rejects(decoded.rejects)
         full = None
         with self._lock:
@@ -86,6 +94,11 @@ class Batcher:
             # emit under the lock: keeps batches in order against a concurrent tick()
             if full is not None:
                 self._emit(full)
+
+    @property
+    def open_messages(self) -> int:
+        """Messages in the open batch (not yet emitted)."""
+        return self._batch.messages
 
     def tick(self, now_s: float | None = None) -> None:
         """Emit the open batch if its first message is ``age_ms`` old."""

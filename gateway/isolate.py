@@ -22,7 +22,7 @@ from typing import Any
 from gateway.deadletter import publish_rejects
 from gateway.message import Batch
 from gateway.stats import Stats
-from telemetry.model import Event, Reading, Reject
+from telemetry.model import Event, Reading, Reject, RejectStamper
 from telemetry.store import StoreRejected
 
 log = logging.getLogger(__name__)
@@ -32,11 +32,18 @@ Item = tuple[str, Any]  # ("r", Reading) | ("e", Event) | ("j", Reject)
 Write = Callable[[Sequence[Reading], Sequence[Event], Sequence[Reject]], None]
 
 
-def quarantine_record(kind: str, item: Reading | Event, detail: str, prefix: str) -> Reject:
+def quarantine_record(
+    kind: str,
+    item: Reading | Event,
+    detail: str,
+    prefix: str,
+    stamper: RejectStamper | None = None,
+) -> Reject:
     """A ``store_rejected`` reject for one refused record, with a payload that replays it alone.
 
     The payload is the record as a device would send it (a reading or an event document) on
     the device's own topic, so ``tanzhang rejects replay`` runs it through the gateway again.
+    With a ``stamper`` the record gets an identity of its own (a message of one reject).
     """
     if kind == "r":
         assert isinstance(item, Reading)
@@ -51,7 +58,8 @@ def quarantine_record(kind: str, item: Reading | Event, detail: str, prefix: str
     topic = f"{prefix.rstrip('/')}/{item.entity}/{item.device}/{channel}"
     payload = json.dumps(doc, separators=(",", ":")).encode()
     received = int(time.time() * 1000)
-    return Reject(STORE_REJECTED, detail, topic, payload, received, None, item.entity, item.device)
+    rej = Reject(STORE_REJECTED, detail, topic, payload, received, None, item.entity, item.device)
+    return stamper.stamp([rej], payload)[0] if stamper else rej
 
 
 def bisect(write: Write, items: list[Item], detail: str) -> list[tuple[Item, str]]:
@@ -73,7 +81,13 @@ def bisect(write: Write, items: list[Item], detail: str) -> list[tuple[Item, str
 
 
 def write_isolating(
-    write: Write, batch: Batch, *, prefix: str, stats: Stats, publish: Callable[..., None]
+    write: Write,
+    batch: Batch,
+    *,
+    prefix: str,
+    stats: Stats,
+    publish: Callable[..., None],
+    stamper: RejectStamper | None = None,
 ) -> tuple[int, int]:
     """Write a batch; on StoreRejected quarantine the refused records and write the rest.
 
@@ -95,7 +109,7 @@ def write_isolating(
             stats.quarantine_failed += 1
             log.error("event=quarantine_refused reason=%s detail=%r", item.reason, detail)
         else:
-            quarantine.append(quarantine_record(kind, item, detail, prefix))
+            quarantine.append(quarantine_record(kind, item, detail, prefix, stamper))
     stats.count_rejects(quarantine)
     if quarantine:
         try:

@@ -11,6 +11,8 @@
   id, because messages in flight to a dead replica stay in its session (DESIGN trap 3).
 - ``$SYS/broker/publish/messages/dropped`` (QoS 0) reports the broker's silent drops
   (DESIGN trap 2).
+- :func:`publish_confirmed` (reject replay) publishes over MQTT 5 and checks each PUBACK's
+  reason code.
 
 paho's callbacks stay private; the pipeline sees :class:`gateway.source.Source`.
 """
@@ -73,6 +75,10 @@ def _speed_up_property_clear() -> bool:
 
 
 PROPERTY_CLEAR_PATCHED = _speed_up_property_clear()
+
+
+class PublishRefused(RuntimeError):
+    """The broker did not confirm a publish with reason code Success; the message says why."""
 
 
 class MqttConfigError(ValueError):
@@ -286,55 +292,91 @@ class MqttSource:
         self._deliver(Message(topic, msg.payload, int(time.time() * 1000), token))  # type: ignore[misc]
 
 
-def publish_messages(
+#: PUBACK reason codes that confirm a publish [MQTT 5, 3.4.2.1]: only 0 "Success". 16 "No
+#: matching subscribers" is a success class code too, but nobody (no gateway session) got the
+#: message, so a replay must not count it as delivered.
+CONFIRMED = (0,)
+#: Publishes in flight at once (packet ids are reused past 65,535).
+PUBLISH_WINDOW = 500
+
+
+def publish_confirmed(
     url: str,
-    messages: list[tuple[str, bytes]],
+    messages: Sequence[tuple[str, bytes]],
     *,
     client_id: str,
-    protocol: str = "5",
     timeout_s: float = 30.0,
-) -> int:
-    """Publish ``(topic, payload)`` pairs at QoS 1 and wait for every PUBACK.
+) -> list[str | None]:
+    """Publish ``(topic, payload)`` pairs over MQTT 5 at QoS 1 and check every PUBACK.
 
-    Used by ``tanzhang rejects replay``. Returns how many the broker acknowledged; raises
-    :class:`ConnectionError` when the broker cannot be reached or refuses the client.
+    Used by reject replay, which may delete a quarantined message only once the broker took
+    it: MQTT 3.1.1's PUBACK cannot refuse (DESIGN trap 7), MQTT 5's carries a reason code
+    (135 "Not authorized" for a publish the ACL denies). Returns, per message in order, None
+    when the broker answered Success, else why not (the reason code, or no PUBACK within
+    ``timeout_s`` [s]). Raises :class:`ConnectionError` when the broker cannot be reached or
+    refuses the client.
     """
     host, port, user, password, tls = parse_mqtt_url(url)
-    client = paho.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=paho.MQTTv5 if protocol == "5" else paho.MQTTv311,
-    )
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
     if user:
         client.username_pw_set(user, password)
     if tls:
         client.tls_set()
+    client.max_inflight_messages_set(PUBLISH_WINDOW)
     connected = threading.Event()
     refused: list[str] = []
+    acks: dict[int, Any] = {}
+    lock = threading.Condition()
 
     def on_connect(_c: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
-            refused.append(str(reason))
+            refused.append(f"{reason} ({reason.value})")
         connected.set()
 
+    def on_publish(_c: paho.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        with lock:
+            acks[mid] = reason
+            lock.notify_all()
+
     client.on_connect = on_connect
+    client.on_publish = on_publish
     try:
-        client.connect(host, port, keepalive=30)
+        client.connect(host, port, keepalive=30, clean_start=True)
     except OSError as exc:
         raise ConnectionError(f"MQTT broker at {host}:{port} unreachable: {exc}") from exc
     client.loop_start()
+    out: list[str | None] = []
     try:
         if not connected.wait(timeout_s) or refused:
             raise ConnectionError(
                 f"MQTT broker at {host}:{port} refused the connection: {refused or 'timeout'}"
             )
-        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
         deadline = time.monotonic() + timeout_s
-        done = 0
-        for info in infos:
-            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
-            done += info.is_published()
-        return done
+        for start in range(0, len(messages), PUBLISH_WINDOW):
+            with lock:
+                acks.clear()
+            infos = [
+                client.publish(topic, payload, qos=1)
+                for topic, payload in messages[start : start + PUBLISH_WINDOW]
+            ]
+            sent = {i.mid for i in infos if i.rc == paho.MQTT_ERR_SUCCESS}
+            with lock:
+                lock.wait_for(
+                    lambda sent=sent: sent <= acks.keys(),
+                    max(0.0, deadline - time.monotonic()),
+                )
+                got = dict(acks)
+            for info in infos:
+                reason = got.get(info.mid)
+                if info.rc != paho.MQTT_ERR_SUCCESS:
+                    out.append(f"not sent: {paho.error_string(info.rc)}")
+                elif reason is None:
+                    out.append(f"no PUBACK within {timeout_s:g} s")
+                elif reason.value not in CONFIRMED:
+                    out.append(f"broker answered {reason} (reason code {reason.value})")
+                else:
+                    out.append(None)
+        return out
     finally:
         client.disconnect()
         client.loop_stop()

@@ -19,9 +19,17 @@ Contract (one thread owns the store, the spool and all acknowledgements):
                                 the write is retried every ``fail_retry_s``
   ============================  =========================================================
 
+- Every store call runs on a writer thread; the output thread waits for it at most
+  ``slow_s``. A call still running then (a stalled store: a stopped server keeps the
+  connection open and answers nothing until the client's 30 s timeout) marks the store
+  *slow*: health says so, and the batch and everything arriving after it go to the spool
+  and are acknowledged, until the stalled call returns. Its outcome decides what follows
+  (success: replay the spool; failure: as any failed write).
 - A slow store (more than ``hold_limit`` messages waiting for it) is treated like a down
   one: the waiting batches go to the spool and are acknowledged; the spool is replayed in
   big writes, which a slow store takes faster than many small ones.
+- :attr:`Output.held_messages` counts every message submitted and not yet acknowledged:
+  queued for the output thread, pending, or in a write.
 - At the spool bound a batch is held in memory, unacknowledged; the broker stops sending
   once ``ReceiveMaximum`` messages are unacknowledged and queues the rest in the session.
 - Rejects (from the decoder or ``store_rejected``) are republished on the dead-letter topic
@@ -36,6 +44,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from prometheus_client import Histogram
@@ -46,12 +56,16 @@ from gateway.message import Batch
 from gateway.source import Source
 from gateway.spool import Spool, encode
 from gateway.stats import Stats
-from telemetry.model import Event, Reading, Reject
-from telemetry.store import StoreError, StoreUnavailable, TelemetryStore
+from telemetry.model import Event, Reading, Reject, RejectStamper
+from telemetry.store import StoreError, StoreRejected, StoreUnavailable, TelemetryStore
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+
+
+class StoreSlow(StoreUnavailable):
+    """A store call did not return within ``slow_s``; it is still running on the writer."""
 
 
 def now_ms() -> int:
@@ -71,6 +85,9 @@ class Output:
     replay_points : records per store write when replaying or catching up
     hold_limit : messages held unacknowledged at the spool bound before the source is
         suspended (the source's ReceiveMaximum; see :meth:`gateway.source.Source.suspend`)
+    stamper : gives ``store_rejected`` quarantine records their identity
+    slow_s : longest the output thread waits for one store call before it calls the store
+        stalled and spools [s]
     """
 
     def __init__(
@@ -89,6 +106,8 @@ class Output:
         fail_retry_s: float = 10.0,
         max_backoff_s: float = 5.0,
         hold_limit: int = 65535,
+        stamper: RejectStamper | None = None,
+        slow_s: float = 5.0,
     ) -> None:
         self.store = store
         self.source = source
@@ -103,6 +122,14 @@ class Output:
         self.fail_retry_s = fail_retry_s
         self.max_backoff_s = max_backoff_s
         self.hold_limit = hold_limit
+        self.stamper = stamper
+        self.slow_s = slow_s
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-store")
+        self._inflight: Future[Any] | None = None  # a store call that outlived slow_s
+        self._inflight_since = 0.0
+        self.store_slow = False  # a store call has been running for more than slow_s
+        self._unacked = 0  # messages submitted, not yet acknowledged or dropped
+        self._unacked_lock = threading.Lock()
         self.suspended = False
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pending: deque[Batch] = deque()  # live batches not yet durable, in order
@@ -122,7 +149,12 @@ class Output:
     # -- control -------------------------------------------------------------------------
     def submit(self, batch: Batch) -> None:
         """Hand over a batch (any thread); non-blocking."""
+        self._count_unacked(batch.messages)
         self._queue.put(batch)
+
+    def _count_unacked(self, n: int) -> None:
+        with self._unacked_lock:
+            self._unacked += n
 
     def start(self) -> None:
         self._thread.start()
@@ -133,17 +165,32 @@ class Output:
         self._thread.join(timeout_s)
         self.spool.close()
 
+    def close(self) -> None:
+        """Release the writer thread (after :meth:`stop` and the last :meth:`call_store`)."""
+        self._writer.shutdown(wait=False)
+
     @property
     def held_messages(self) -> int:
-        """Messages received but not durable yet (unacknowledged)."""
-        return sum(b.messages for b in list(self._pending))  # copy: read from other threads
+        """Messages received but not acknowledged: queued, pending or being written."""
+        return self._unacked
+
+    @property
+    def writing_s(self) -> float:
+        """How long the store call that outlived ``slow_s`` has been running [s] (0: none)."""
+        inflight = self._inflight
+        if inflight is None or inflight.done():
+            return 0.0
+        return time.monotonic() - self._inflight_since
+
+    def _pending_messages(self) -> int:
+        return sum(b.messages for b in self._pending)
 
     # -- the loop ------------------------------------------------------------------------
     def _run(self) -> None:
         stopping = False
         while not stopping:
             try:
-                busy = not self.spool.empty and time.monotonic() >= self._retry_at
+                busy = not self.spool.empty and self._can_try_store()
                 try:
                     first = self._queue.get(timeout=0 if busy else self._tick_s)
                 except queue.Empty:
@@ -159,6 +206,7 @@ class Output:
                     stopping = True
                     live = [b for b in live if b is not _STOP]
                 self._pending.extend(live)
+                self._check_inflight()
                 self._drain_pending()
                 if not stopping:
                     self._replay_step()
@@ -175,7 +223,56 @@ class Output:
             log.warning("event=stop_with_unacknowledged messages=%d", self.held_messages)
 
     def _can_try_store(self) -> bool:
-        return time.monotonic() >= self._retry_at
+        return self._inflight is None and time.monotonic() >= self._retry_at
+
+    # -- the writer thread ---------------------------------------------------------------
+    def call_store(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a store call on the writer thread; wait at most ``slow_s``.
+
+        Raises :class:`StoreSlow` when it takes longer (the call goes on; its outcome is
+        taken up by :meth:`_check_inflight`) or when an earlier one is still running, and
+        whatever the call raised otherwise. Called from one thread at a time.
+        """
+        if self._inflight is not None:
+            raise StoreSlow(f"a store call has been running for {self.writing_s:.1f} s")
+        fut = self._writer.submit(fn, *args)
+        try:
+            return fut.result(timeout=self.slow_s)
+        except FutureTimeout:
+            self._inflight, self._inflight_since = fut, time.monotonic() - self.slow_s
+            exc = StoreSlow(f"a store call took more than {self.slow_s:g} s")
+            self._stalled(exc)  # whichever call it was: a data write, ensure_ready, stats
+            raise exc from None
+
+    def _check_inflight(self) -> None:
+        """Take up the outcome of a stalled store call once it returned."""
+        fut = self._inflight
+        if fut is None or not fut.done():
+            return
+        self._inflight = None
+        self.store_slow = False
+        exc = fut.exception()
+        if exc is None:
+            log.info("event=store_stall_over seconds=%.1f", time.monotonic() - self._inflight_since)
+            self._store_ok()
+        elif isinstance(exc, StoreUnavailable):
+            self._unavailable(exc)
+        elif isinstance(exc, StoreRejected):
+            pass  # the batch is in the spool; replaying it isolates the refused records
+        elif isinstance(exc, StoreError):
+            self._failed(exc)
+        else:
+            log.error("event=store_call_error error=%r", exc)
+
+    def _stalled(self, exc: StoreSlow) -> None:
+        if not self.store_slow:
+            self.stats.store_slow += 1
+            log.warning(
+                "event=store_stalled error=%r held_messages=%d (spooling)",
+                str(exc),
+                self.held_messages,
+            )
+        self.store_slow = True
 
     def _drain_pending(self) -> None:
         # 1. straight to the store while nothing is spooled before these batches and the
@@ -189,6 +286,10 @@ class Output:
             merged, parts = self._take_pending()
             try:
                 refused = self._write_isolating(merged)
+            except StoreSlow as exc:
+                self._stalled(exc)
+                self._pending.extendleft(reversed(parts))
+                break
             except StoreUnavailable as exc:
                 self._unavailable(exc)
                 self._pending.extendleft(reversed(parts))
@@ -227,7 +328,7 @@ class Output:
                         self.held_messages,
                     )
                 break
-            self.spool.append_line(line, batch.points, ts)
+            self.spool.append_line(line, batch.points, ts, batch.messages)
             spooled.append(self._pending.popleft())
         if spooled:
             self.spool.sync()
@@ -243,8 +344,9 @@ class Output:
 
     def _suspend(self) -> None:
         """Drop what is held (the broker redelivers it) and disconnect until there is room."""
-        dropped = self.held_messages
+        dropped = self._pending_messages()
         self._pending.clear()
+        self._count_unacked(-dropped)
         if self.suspended:
             return  # stale batches that were still on their way
         self.suspended = True
@@ -294,6 +396,7 @@ class Output:
             )
         if batch.tokens:
             self.stats.acked += self.source.ack(batch.tokens)
+        self._count_unacked(-batch.messages)
 
     def _replay_step(self) -> None:
         if self.spool.empty or not self._can_try_store():
@@ -302,6 +405,9 @@ class Output:
         batch, count = self.spool.read(self.replay_points)
         try:
             refused = self._write_isolating(batch)
+        except StoreSlow as exc:
+            self._stalled(exc)
+            return
         except StoreUnavailable as exc:
             self._unavailable(exc)
             return
@@ -334,12 +440,21 @@ class Output:
     def _store_write(
         self, readings: Sequence[Reading], events: Sequence[Event], rejects: Sequence[Reject]
     ) -> None:
+        self.call_store(self._write_now, readings, events, rejects)
+        self._store_ok()
+
+    def _write_now(
+        self, readings: Sequence[Reading], events: Sequence[Event], rejects: Sequence[Reject]
+    ) -> None:
+        """One write, on the writer thread."""
         if self.needs_ready:
             self.store.ensure_ready()
             self.needs_ready = False
         t0 = time.perf_counter()
         self.store.write(readings, events, rejects)
         self.latency.observe(time.perf_counter() - t0)
+
+    def _store_ok(self) -> None:
         self.last_write_ms = now_ms()
         if not self.store_up:
             log.info("event=store_back")
@@ -354,6 +469,7 @@ class Output:
             prefix=self.prefix,
             stats=self.stats,
             publish=self.source.publish,
+            stamper=self.stamper,
         )
 
     def _unavailable(self, exc: StoreUnavailable) -> None:

@@ -3,13 +3,17 @@
 ``list`` prints the newest quarantined messages (reason, time, topic, detail, payload head);
 ``--json`` prints one JSON document per line with the payload in base64.
 
-``replay`` republishes each selected message's raw payload to its original topic over MQTT
-(QoS 1), so it runs through the gateway again: after the registry gained a device, after a
-device's firmware was fixed, or after a ``store_rejected`` conflict was resolved. A record
-that came over HTTP (topic ``http:...``) is decoded and written again directly. With
-``--delete`` the replayed entries leave the quarantine (one refused again comes back with a
-new time). Publishing on device topics needs an MQTT user allowed to write them (the
-``gateway`` user of the generated ACL may not): pass ``--mqtt-url``.
+``replay`` republishes each selected message's raw payload, once per message, to its original
+topic over MQTT 5 (QoS 1), so it runs through the gateway again: after the registry gained a
+device, after a device's firmware was fixed, or after a ``store_rejected`` conflict was
+resolved. A record that came over HTTP (topic ``http:...``) is decoded and written again
+directly. With ``--delete`` the entries of a message leave the quarantine only once the
+broker answered its PUBACK with reason code 0 (Success); any other code (135 "Not
+authorized" when the MQTT user may not write device topics, 16 "No matching subscribers"
+when no gateway session subscribes) keeps them, and the reason is printed. A message kept
+only as an excerpt (larger than the gateway's payload limit) is never replayed. Publishing
+on device topics needs an MQTT user allowed to write them (the ``gateway`` user of the
+generated ACL may not): pass ``--mqtt-url`` (see docs/gateway.md).
 """
 
 from __future__ import annotations
@@ -79,6 +83,10 @@ def list_rejects(store: TelemetryStore, ns: argparse.Namespace, out: Any = None)
                 "entity": r.entity,
                 "device": r.device,
                 "payload_b64": base64.b64encode(r.payload).decode(),
+                "message": r.message,
+                "payload_sha256": r.payload_sha256,
+                "payload_size": r.payload_size,
+                "truncated": r.truncated,
             }
             print(json.dumps(doc, ensure_ascii=False), file=out)
         else:
@@ -105,14 +113,22 @@ def replay_rejects(
         rows = [r for r in rows if r.id in wanted]
     rows.reverse()  # oldest first: a device's messages keep their order
     # one message may have several item rejects: replay it once
-    unique: dict[tuple[str, bytes], list[StoredReject]] = {}
+    unique: dict[str, list[StoredReject]] = {}
     for r in rows:
-        unique.setdefault((r.topic, r.payload), []).append(r)
-    mqtt = [(t, p) for (t, p) in unique if not t.startswith("http:")]
-    http = [(t, p) for (t, p) in unique if t.startswith("http:")]
+        unique.setdefault(r.message or r.id, []).append(r)
+    failed: dict[str, str] = {}
+    for key, group in unique.items():
+        why = group[0].replay_problem()
+        if why:
+            failed[key] = why
+    mqtt = [k for k in unique if k not in failed and not unique[k][0].topic.startswith("http:")]
+    http = [k for k in unique if k not in failed and unique[k][0].topic.startswith("http:")]
     if ns.dry_run:
-        for t, p in unique:
-            print(f"would replay {t} ({len(p)} bytes)", file=out)
+        for key in [*mqtt, *http]:
+            first = unique[key][0]
+            print(f"would replay {first.topic} ({len(first.payload)} bytes)", file=out)
+        for key, why in failed.items():
+            print(f"cannot replay {unique[key][0].topic}: {why}", file=out)
         return 0
     replayed: list[StoredReject] = []
     if mqtt:
@@ -122,20 +138,18 @@ def replay_rejects(
                 file=sys.stderr,
             )
             return 2
-        from gateway.mqtt import publish_messages
+        from gateway.mqtt import publish_confirmed
 
-        done = publish_messages(
+        results = publish_confirmed(
             ns.mqtt_url,
-            mqtt,
+            [(unique[k][0].topic, unique[k][0].payload) for k in mqtt],
             client_id=f"tanzhang-rejects-{os.getpid()}",
-            protocol=getattr(settings, "mqtt_protocol", "5"),
         )
-        if done < len(mqtt):
-            print(f"tanzhang rejects: broker acknowledged {done} of {len(mqtt)}", file=sys.stderr)
-            return 1
-        for key in mqtt:
-            replayed += unique[key]
-    failed = 0
+        for key, why in zip(mqtt, results, strict=True):
+            if why is None:
+                replayed += unique[key]
+            else:
+                failed[key] = why
     for key in http:
         first = unique[key][0]
         try:
@@ -146,12 +160,14 @@ def replay_rejects(
             store.write(events=[event])
             replayed += unique[key]
         except (ContractError, ValueError) as exc:
-            failed += 1
-            print(f"still refused: {first.topic}: {exc}", file=sys.stderr)
+            failed[key] = f"still refused: {exc}"
+    for key, why in failed.items():
+        print(f"kept in the quarantine: {unique[key][0].topic} ({key}): {why}", file=sys.stderr)
     if ns.delete and replayed:
         store.delete_rejects([r.id for r in replayed])
     print(
-        f"replayed {len(mqtt) + len(http) - failed} message(s) ({len(replayed)} reject entries)",
+        f"replayed {len(unique) - len(failed)} message(s) ({len(replayed)} reject entries)"
+        + (f", {len(failed)} kept" if failed else ""),
         file=out,
     )
     return 1 if failed else 0

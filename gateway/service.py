@@ -20,7 +20,8 @@ from gateway.source import Source
 from gateway.spool import Spool
 from gateway.stats import Stats, make_registry
 from gateway.status import DeviceStatus
-from telemetry.contract import DEFAULT_MAX_AGE_MS, Decoder
+from telemetry.contract import DEFAULT_MAX_AGE_MS, MAX_PAYLOAD_BYTES, Decoder
+from telemetry.model import RejectStamper
 from telemetry.store import StoreError, TelemetryStore, duration_ms
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,11 @@ def build(
         batcher.decoder.registry = registry
 
     watcher = RegistryWatcher(settings.registry_path, on_registry)
-    decoder = Decoder(watcher.load(), settings.mqtt_prefix, retention or DEFAULT_MAX_AGE_MS)
+    max_payload = getattr(settings, "max_payload_bytes", MAX_PAYLOAD_BYTES)
+    decoder = Decoder(
+        watcher.load(), settings.mqtt_prefix, retention or DEFAULT_MAX_AGE_MS, max_payload
+    )
+    stamper = RejectStamper(settings.mqtt_client_id, excerpt_bytes=max_payload)
     spool = Spool(settings.spool_dir, settings.spool_max_bytes)
     agent_box: list[Agent] = []
 
@@ -105,6 +110,8 @@ def build(
         tick_s=min(0.05, settings.batch_age_ms / 4000),
         housekeeping=lambda: agent_box[0].housekeeping() if agent_box else None,
         hold_limit=hold_limit,
+        stamper=stamper,
+        slow_s=getattr(settings, "store_slow_s", 5.0),
     )
     batcher = Batcher(
         decoder,
@@ -113,6 +120,7 @@ def build(
         age_ms=settings.batch_age_ms,
         stats=stats,
         status=status,
+        stamper=stamper,
     )
     http = None
     if http_port is not None:
@@ -150,8 +158,8 @@ def run(
     0 after a clean stop; 1 when the store was failing (non-retryable error) at the end.
     """
     agent = build(settings, store=store, source=source, http_port=http_port, protocol=protocol)
-    try:
-        agent.store.ensure_ready()
+    try:  # on the output's writer thread: a stalled store must not delay the start
+        agent.output.call_store(agent.store.ensure_ready)
         agent.output.needs_ready = False
     except StoreError as exc:
         log.warning("event=store_not_ready error=%r (spooling until it answers)", str(exc))

@@ -13,11 +13,12 @@ Contract:
 
 Layout: a folder of append-only segment files ``{n:012d}.seg``; each batch is one line::
 
-    <spooled_ms> <points> <JSON>\\n
+    <spooled_ms> <points>/<messages> <JSON>\\n
 
 with JSON ``{"r": [[entity, device, ts_ms, values, seq, stamped], ...], "e": [[entity,
 device, ts_ms, id, type, attrs], ...], "j": [[reason, detail, topic, payload_base64,
-received_ms, item, entity, device], ...]}`` (no pickle: a spool file is safe to read). A
+received_ms, item, entity, device, source, message_ns, ordinal, payload_sha256,
+payload_size], ...]}`` (no pickle: a spool file is safe to read). A
 segment is deleted when replay has passed its end; ``cursor`` holds ``<segment> <offset>``
 of the first batch not yet replayed. A torn last line (power cut during a write) is cut off
 at start: its messages were never acknowledged, so the broker redelivers them.
@@ -46,6 +47,7 @@ class _Entry:
     length: int
     spooled_ms: int
     points: int
+    messages: int = 0
 
 
 def encode(batch: Batch, spooled_ms: int) -> bytes:
@@ -63,12 +65,17 @@ def encode(batch: Batch, spooled_ms: int) -> bytes:
                 j.item,
                 j.entity,
                 j.device,
+                j.source,
+                j.message_ns,
+                j.ordinal,
+                j.payload_sha256,
+                j.payload_size,
             ]
             for j in batch.rejects
         ],
     }
     body = json.dumps(doc, separators=(",", ":"), allow_nan=False)
-    return f"{spooled_ms} {batch.points} {body}\n".encode()
+    return f"{spooled_ms} {batch.points}/{batch.messages} {body}\n".encode()
 
 
 def decode(line: bytes) -> Batch:
@@ -78,9 +85,7 @@ def decode(line: bytes) -> Batch:
     batch = Batch()
     batch.readings = [Reading(*r) for r in doc["r"]]
     batch.events = [Event(*e) for e in doc["e"]]
-    batch.rejects = [
-        Reject(j[0], j[1], j[2], base64.b64decode(j[3]), j[4], j[5], j[6], j[7]) for j in doc["j"]
-    ]
+    batch.rejects = [Reject(j[0], j[1], j[2], base64.b64decode(j[3]), *j[4:]) for j in doc["j"]]
     return batch
 
 
@@ -102,6 +107,7 @@ class Spool:
         self._segment = 0
         self._size = 0
         self._points = 0
+        self._messages = 0
         self._unsynced = False
         self._load()
 
@@ -121,6 +127,11 @@ class Spool:
         return self._points
 
     @property
+    def messages(self) -> int:
+        """MQTT messages whose records are spooled, not yet replayed (acknowledged)."""
+        return self._messages
+
+    @property
     def disk_bytes(self) -> int:
         """Bytes of segment files on disk (what the bound counts) [bytes]."""
         return sum(list(self._sizes.values()))
@@ -138,7 +149,7 @@ class Spool:
         return self.disk_bytes + nbytes <= self.max_bytes
 
     # -- write side ----------------------------------------------------------------------
-    def append_line(self, line: bytes, points: int, spooled_ms: int) -> None:
+    def append_line(self, line: bytes, points: int, spooled_ms: int, messages: int = 0) -> None:
         """Append one encoded batch (see :func:`encode`); durable after :meth:`sync`."""
         if self._fd is None or self._size >= self.segment_bytes:
             self._open_next()
@@ -153,8 +164,9 @@ class Spool:
             raise
         self._size += len(line)
         self._sizes[self._segment] = self._size
-        self._entries.append(_Entry(self._segment, offset, len(line), spooled_ms, points))
+        self._entries.append(_Entry(self._segment, offset, len(line), spooled_ms, points, messages))
         self._points += points
+        self._messages += messages
         self._unsynced = True
 
     def sync(self) -> None:
@@ -198,7 +210,9 @@ class Spool:
     def commit(self, count: int) -> None:
         """Drop the ``count`` oldest batches (they are in the store now)."""
         for _ in range(min(count, len(self._entries))):
-            self._points -= self._entries.popleft().points
+            entry = self._entries.popleft()
+            self._points -= entry.points
+            self._messages -= entry.messages
         if not self._entries:
             self._reset()
             return
@@ -243,6 +257,7 @@ class Spool:
             self._remove(seg)
         (self.folder / "cursor").unlink(missing_ok=True)
         self._points = 0
+        self._messages = 0
 
     def _write_cursor(self, segment: int, offset: int) -> None:
         tmp = self.folder / "cursor.tmp"
@@ -277,8 +292,13 @@ class Spool:
                 nl = data.index(b"\n", pos)
                 if seg > cursor_seg or pos >= cursor_off:
                     head = data[pos : min(nl, pos + 40)].split(b" ", 2)
-                    self._entries.append(_Entry(seg, pos, nl + 1 - pos, int(head[0]), int(head[1])))
-                    self._points += int(head[1])
+                    points, _, messages = head[1].partition(b"/")  # older lines: "<points>"
+                    entry = _Entry(
+                        seg, pos, nl + 1 - pos, int(head[0]), int(points), int(messages or 0)
+                    )
+                    self._entries.append(entry)
+                    self._points += entry.points
+                    self._messages += entry.messages
                 pos = nl + 1
         self._segment = segments[-1] if segments else 0
         if not self._entries:

@@ -91,11 +91,18 @@ class RejectPublic(BaseModel):
     reason: str
     detail: str
     topic: str
-    payload: str = Field(description="the raw payload, as text (invalid UTF-8 replaced)")
+    payload: str = Field(
+        description="the raw payload as text (invalid UTF-8 replaced); only an excerpt when "
+        "`truncated`"
+    )
     received_at: datetime
     item: int | None
     entity: str | None
     device: str | None
+    message: str = Field("", description="id of the message's first reject (shared by its items)")
+    payload_sha256: str = Field("", description="hex SHA-256 of the whole payload")
+    payload_size: int = Field(-1, description="bytes of the whole payload (-1: not recorded)")
+    truncated: bool = Field(False, description="only an excerpt was kept: cannot be replayed")
 
 
 class ReplayCreate(BaseModel):

@@ -198,24 +198,21 @@ def _entity_lookup(app: FastAPI) -> Callable[[str], tuple[str, str | None] | Non
 
 
 def mqtt_publisher(settings: Settings) -> Callable[[str, bytes], None]:
-    """Publish one message at QoS 1 to the configured broker (used to replay rejects)."""
-    from urllib.parse import urlsplit
+    """Publish one message over MQTT 5 at QoS 1 to the configured broker (reject replay).
 
-    import paho.mqtt.publish as publish
+    Returns only once the broker answered the PUBACK with reason code 0 (Success); raises
+    :class:`gateway.mqtt.PublishRefused` with the broker's reason otherwise (135 "Not
+    authorized" when the configured MQTT user may not write device topics), and
+    ConnectionError when the broker cannot be reached.
+    """
+    from gateway.mqtt import PublishRefused, publish_confirmed
 
-    url = urlsplit(settings.mqtt_url or "mqtt://127.0.0.1:1883")
-    auth = {"username": url.username, "password": url.password} if url.username else None
+    url = settings.mqtt_url or "mqtt://127.0.0.1:1883"
 
     def publisher(topic: str, payload: bytes) -> None:
-        publish.single(
-            topic,
-            payload,
-            qos=1,
-            hostname=url.hostname or "127.0.0.1",
-            port=url.port or 1883,
-            auth=auth,
-            client_id="",
-        )
+        (why,) = publish_confirmed(url, [(topic, payload)], client_id="", timeout_s=10.0)
+        if why is not None:
+            raise PublishRefused(why)
 
     return publisher
 

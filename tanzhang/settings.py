@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     batch_size: int = Field(1000, ge=1, le=65535)
     batch_age_ms: int = Field(200, ge=1)
     spool_max_bytes: int = Field(1 << 30, ge=1 << 20)
+    # largest MQTT payload the gateway decodes (the contract's 64 KiB); larger ones are
+    # refused before decoding, and a reject keeps at most this much of its payload
+    max_payload_bytes: int = Field(64 * 1024, ge=1024, le=16 << 20)
+    # a store write taking longer than this [s] counts as a stalled store: health degraded,
+    # live batches spooled
+    store_slow_s: float = Field(5.0, gt=0, le=300)
 
     @classmethod
     def settings_customise_sources(

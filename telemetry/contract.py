@@ -207,11 +207,14 @@ class Decoder:
     registry : anything with ``entity_of(device_id) -> entity_id | None``
     prefix : topic prefix, ``tanzhang/v1`` by default
     max_age_ms : oldest accepted reading relative to now [ms]; the store's retention
+    max_payload_bytes : largest payload decoded [bytes]; a larger one is refused
+        (``payload_too_large``) before any decoding
     """
 
     registry: DeviceLookup
     prefix: str = DEFAULT_PREFIX
     max_age_ms: int = DEFAULT_MAX_AGE_MS
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
 
     def decode(self, topic: str, payload: bytes, now_ms: int) -> Decoded:
         """Decode one message; never raises on bad input."""
@@ -233,10 +236,10 @@ class Decoder:
                     "device_entity_mismatch",
                     f"device {device!r} belongs to {owner!r}, not {entity!r}",
                 )
-            if len(payload) > MAX_PAYLOAD_BYTES:
+            if len(payload) > self.max_payload_bytes:
                 raise ContractError(
                     "payload_too_large",
-                    f"payload is {len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}",
+                    f"payload is {len(payload)} bytes, limit {self.max_payload_bytes}",
                 )
             try:
                 text = payload.decode("utf-8")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import logging
 import time
@@ -48,6 +49,8 @@ from telemetry.store import (
     check_downsample,
     duration_ms,
     event_from_fields,
+    parse_reject_id,
+    reject_id,
 )
 
 log = logging.getLogger(__name__)
@@ -108,6 +111,7 @@ class InfluxStore:
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         max_lines: int = 20_000,
+        max_body_bytes: int = 8 << 20,
     ) -> None:
         if retention is not None:
             duration_ms(retention)  # validate early
@@ -116,6 +120,7 @@ class InfluxStore:
         self.retention = retention
         self.manage_schema = manage_schema
         self.max_lines = max_lines
+        self.max_body_bytes = max_body_bytes
         headers = {"Authorization": f"Token {token}"} if token else {}
         self._auth = {"u": user, "p": password or ""} if user else {}
         self._client = httpx.Client(
@@ -231,17 +236,25 @@ class InfluxStore:
     def write_lines(self, lines: Iterable[str]) -> None:
         """POST line protocol (ns precision) to ``/write``, ``max_lines`` lines per request.
 
+        A request also ends before it would pass ``max_body_bytes`` [bytes] (InfluxDB answers
+        413 beyond its ``max-body-size``, 25 MB by default), so the body built in memory stays
+        bounded whatever the batch holds; ``lines`` is consumed lazily.
         A refused request (StoreRejected) does not stop the others: the first refusal is
         raised after all were sent. StoreUnavailable stops at once (what was sent is stored,
         and writing it again is harmless: writes are idempotent).
         """
         rejected: StoreRejected | None = None
         chunk: list[str] = []
+        size = 0
         for line in lines:
+            if chunk and size + len(line) >= self.max_body_bytes:
+                rejected = self._post_lines(chunk) or rejected
+                chunk, size = [], 0
             chunk.append(line)
+            size += len(line) + 1
             if len(chunk) >= self.max_lines:
                 rejected = self._post_lines(chunk) or rejected
-                chunk = []
+                chunk, size = [], 0
         if chunk:
             rejected = self._post_lines(chunk) or rejected
         if rejected is not None:
@@ -306,11 +319,11 @@ class InfluxStore:
         beyond the retention) with 400 "partial write": the other points ARE stored, and
         StoreRejected is raised with the server's message.
         """
+        lines = itertools.chain(reading_lines(readings), event_lines(events), reject_lines(rejects))
         try:
-            lines = [*reading_lines(readings), *event_lines(events), *reject_lines(rejects)]
-        except ValueError as exc:
+            self.write_lines(lines)
+        except ValueError as exc:  # a line that cannot be formatted (the rest may be stored)
             raise StoreRejected(str(exc)) from exc
-        self.write_lines(lines)
 
     def write_gateway_stats(self, gateway_id: str, ts_ms: int, fields: dict[str, float]) -> None:
         """One sample of a gateway's counters in measurement ``gateway``, tag ``gateway``."""
@@ -456,38 +469,79 @@ class InfluxStore:
     def rejects(
         self, *, since_ms: int | None = None, reason: str | None = None, limit: int = 100
     ) -> list[StoredReject]:
-        """Quarantined messages, newest first; ``id`` is the stored timestamp [ns] as text."""
+        """Quarantined rejects, newest first; ``id`` is ``{source}:{timestamp ns}``.
+
+        The payload excerpt is stored on each message's first reject only; it is fetched once
+        per message and shared by all its listed rejects.
+        """
         conds = []
         if since_ms is not None:
             conds.append(f"time >= {since_ms * 1_000_000}")
         if reason is not None:
             conds.append(f"reason = {quote_str(reason)}")
         where = " WHERE " + " AND ".join(conds) if conds else ""
-        q = f"SELECT * FROM rejects{where} ORDER BY time DESC LIMIT {max(0, int(limit))}"
-        out = []
+        cols = "reason, source, topic, detail, item, entity, device, ordinal"
+        q = f"SELECT {cols} FROM rejects{where} ORDER BY time DESC LIMIT {max(0, int(limit))}"
+        rows = []
         for s in self._series(q, epoch="ns"):
-            cols = s["columns"]
-            for row in s["values"]:
-                d = dict(zip(cols, row, strict=True))
-                item = d.get("item")
-                out.append(
-                    StoredReject(
-                        id=str(d["time"]),
-                        reason=d["reason"],
-                        detail=d.get("detail") or "",
-                        topic=d.get("topic") or "",
-                        payload=base64.b64decode(d.get("payload_b64") or ""),
-                        received_ms=d["time"] // 1_000_000,
-                        item=None if item is None else int(item),
-                        entity=d.get("entity"),
-                        device=d.get("device"),
-                    )
+            rows += [dict(zip(s["columns"], row, strict=True)) for row in s["values"]]
+        keys = {(d.get("source") or "", d["time"] - int(d.get("ordinal") or 0)) for d in rows}
+        carriers = self._reject_payloads(sorted(keys))
+        out = []
+        for d in rows:
+            source = d.get("source") or ""
+            first = d["time"] - int(d.get("ordinal") or 0)
+            payload, digest, size = carriers.get((source, first), (b"", "", -1))
+            item = d.get("item")
+            out.append(
+                StoredReject(
+                    id=reject_id(source, d["time"]),
+                    reason=d["reason"],
+                    detail=d.get("detail") or "",
+                    topic=d.get("topic") or "",
+                    payload=payload,
+                    received_ms=d["time"] // 1_000_000,
+                    item=None if item is None else int(item),
+                    entity=d.get("entity"),
+                    device=d.get("device"),
+                    message=reject_id(source, first),
+                    payload_sha256=digest,
+                    payload_size=size,
                 )
+            )
+        return out
+
+    def _reject_payloads(
+        self, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], tuple[bytes, str, int]]:
+        """Payload excerpt, digest and size of each message ``(source, first ts_ns)``."""
+        out: dict[tuple[str, int], tuple[bytes, str, int]] = {}
+        cols = "payload_b64, payload_sha256, payload_size, source"
+        for i in range(0, len(keys), 200):
+            part = keys[i : i + 200]
+            q = ";".join(
+                f"SELECT {cols} FROM rejects WHERE {_source_cond(src)} AND time = {ts}"
+                for src, ts in part
+            )
+            for res in self.iter_results(q, epoch="ns"):
+                n = res.get("statement_id", 0)
+                for s in res.get("series", []):
+                    d = dict(zip(s["columns"], s["values"][0], strict=True))
+                    size = d.get("payload_size")
+                    payload = base64.b64decode(d.get("payload_b64") or "")
+                    out[part[n]] = (
+                        payload,
+                        d.get("payload_sha256") or "",
+                        len(payload) if size is None else int(size),
+                    )
         return out
 
     def delete_rejects(self, ids: Sequence[str]) -> None:
-        """Remove quarantined messages by id (their timestamp [ns])."""
-        stmts = [f"DELETE FROM rejects WHERE time = {int(i)}" for i in ids]
+        """Remove quarantined rejects by id (``{source}:{timestamp ns}``)."""
+        stmts = []
+        for rid in ids:
+            source, ts = parse_reject_id(rid)
+            stmts.append(f"DELETE FROM rejects WHERE {_source_cond(source)} AND time = {ts}")
         for i in range(0, len(stmts), 500):
             self.query(";".join(stmts[i : i + 500]))
 
@@ -511,6 +565,11 @@ class InfluxStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _source_cond(source: str) -> str:
+    """InfluxQL condition on the ``source`` tag ("" matches rejects stored without one)."""
+    return f"source = {quote_str(source)}"
 
 
 def _merge(into: dict[str, Any], res: dict[str, Any]) -> None:

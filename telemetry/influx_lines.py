@@ -72,20 +72,28 @@ def event_lines(events: Iterable[Event]) -> Iterable[str]:
 
 
 def reject_lines(rejects: Iterable[Reject]) -> Iterable[str]:
-    """Line protocol for rejects: ``rejects,reason=.. topic="..",payload_b64="..",... <ts_ns>``."""
+    """Line protocol for rejects: ``rejects,reason=..,source=.. topic="..",... <ts_ns>``.
+
+    Only a message's first reject (``ordinal`` 0) carries ``payload_b64``, ``payload_sha256``
+    and ``payload_size``: the payload is encoded once per message, never once per item.
+    """
     for j in rejects:
-        f: dict[str, Any] = {
-            "topic": j.topic,
-            "payload_b64": base64.b64encode(j.payload).decode(),
-            "detail": j.detail,
-        }
+        f: dict[str, Any] = {"topic": j.topic, "detail": j.detail}
+        if j.ordinal == 0:
+            f["payload_b64"] = base64.b64encode(j.payload).decode()
+            if j.payload_sha256:
+                f["payload_sha256"] = j.payload_sha256
+            f["payload_size"] = float(len(j.payload) if j.payload_size < 0 else j.payload_size)
+        else:
+            f["ordinal"] = float(j.ordinal)
         if j.item is not None:
             f["item"] = float(j.item)
         if j.entity is not None:
             f["entity"] = j.entity
         if j.device is not None:
             f["device"] = j.device
-        yield f"rejects,reason={tag(j.reason)} {fields_text(f)} {reject_ts_ns(j)}"
+        tags = f"reason={tag(j.reason)}" + (f",source={tag(j.source)}" if j.source else "")
+        yield f"rejects,{tags} {fields_text(f)} {reject_ts_ns(j)}"
 
 
 def quote_ident(name: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -71,9 +72,17 @@ class Reject:
     reason : a code from :data:`telemetry.contract.REJECT_REASONS`
     detail : what exactly was wrong, in words a device developer can act on
     topic : the MQTT topic it arrived on (or ``http:/v1/...`` for HTTP records)
-    payload : the raw bytes of the message (the whole message, so a replay resends it)
+    payload : the raw bytes of the message; once stamped (:func:`stamp_rejects`) only the
+        message's first reject (``ordinal`` 0) carries them, cut to a bounded excerpt, and
+        the others carry ``b""``
     received_ms : arrival time [ms since the Unix epoch]
     item : index of the refused item within a batch, or None for the whole message
+    source : who quarantined it (the gateway's client id, ``api`` for HTTP records)
+    message_ns : the message's identity [ns since the Unix epoch], unique per ``source``;
+        0 for a reject that was never stamped (its key is then derived from its content)
+    ordinal : position of this reject among the message's rejects (0, 1, ...)
+    payload_sha256 : hex SHA-256 of the whole payload ("" until stamped)
+    payload_size : length of the whole payload [bytes] (-1 until stamped)
     """
 
     reason: str
@@ -84,3 +93,64 @@ class Reject:
     item: int | None = None
     entity: str | None = None
     device: str | None = None
+    source: str = ""
+    message_ns: int = 0
+    ordinal: int = 0
+    payload_sha256: str = ""
+    payload_size: int = -1
+
+    @property
+    def key_ns(self) -> int:
+        """Storage timestamp of a stamped reject [ns]: ``message_ns + ordinal``."""
+        return self.message_ns + self.ordinal
+
+
+class RejectStamper:
+    """Gives every refused message an identity that no other message of ``source`` shares.
+
+    A message with ``n`` rejects reserves ``n`` consecutive nanoseconds starting at its
+    arrival time [ns] (or right after the previous message's, if that is later), so the key
+    ``(source, message_ns + ordinal)`` of each reject is unique: the 1,000 rejects of one
+    batch never overwrite each other, and neither do two messages of the same millisecond.
+    Thread-safe; one per process and source.
+
+    source : the quarantining process's name (a gateway's client id, ``api``)
+    excerpt_bytes : how much of a payload the first reject keeps [bytes]
+    """
+
+    def __init__(self, source: str, *, excerpt_bytes: int = 64 * 1024) -> None:
+        self.source = source
+        self.excerpt_bytes = excerpt_bytes
+        self._next_ns = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, received_ms: int, count: int) -> int:
+        """Reserve ``count`` nanoseconds for one message; return the first [ns]."""
+        with self._lock:
+            base = max(received_ms * 1_000_000, self._next_ns)
+            self._next_ns = base + max(1, count)
+        return base
+
+    def stamp(self, rejects: list[Reject], payload: bytes) -> list[Reject]:
+        """The rejects of one message (``payload``: its whole raw bytes), stamped.
+
+        The first keeps a bounded excerpt of the payload, the others none; all carry the
+        payload's SHA-256 and size. Returns new :class:`Reject` objects in the same order.
+        """
+        if not rejects:
+            return rejects
+        base = self.reserve(rejects[0].received_ms, len(rejects))
+        digest = hashlib.sha256(payload).hexdigest()
+        excerpt = bytes(payload[: self.excerpt_bytes])
+        return [
+            replace(
+                r,
+                payload=excerpt if i == 0 else b"",
+                source=self.source,
+                message_ns=base,
+                ordinal=i,
+                payload_sha256=digest,
+                payload_size=len(payload),
+            )
+            for i, r in enumerate(rejects)
+        ]

@@ -6,9 +6,12 @@ Field records posted over HTTP (``POST /v1/entities/{id}/records``) go through t
 (idempotent); refused records are quarantined like refused MQTT messages (topic
 ``http:/v1/entities/{id}/records``) and listed in the answer.
 
-Replaying a reject republishes its raw payload on its original topic through
-``app.state.publisher`` (MQTT, QoS 1), so it passes through the gateway again; a reject that
-came over HTTP is decoded and written again directly.
+Replaying a reject republishes its message's raw payload (once per message) on its original
+topic through ``app.state.publisher`` (MQTT 5, QoS 1), so it passes through the gateway
+again; a reject that came over HTTP is decoded and written again directly. With ``delete``
+the message's entries leave the quarantine only after the broker confirmed the publish with
+reason code Success; a refusal (135 "Not authorized" ...) keeps them and is reported in
+``failed``.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from tanzhang.api_schemas import (
     ReplayResultPublic,
 )
 from telemetry.contract import ContractError, decode_event
-from telemetry.model import Event, Reject
+from telemetry.model import Event, Reject, RejectStamper
 from telemetry.store import StoreError, StoreUnavailable
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
@@ -56,6 +59,8 @@ HTTP_DEVICE = "http"
 MAX_TS_MS = 9_000_000_000_000
 #: how many of the newest rejects a replay searches for the ids it was given
 REPLAY_SCAN_LIMIT = 100_000
+#: identities of the records this process quarantines (source ``api``)
+_STAMPER = RejectStamper("api")
 
 
 def _entity_public(ent) -> EntityPublic:  # noqa: ANN001 - telemetry.registry.Entity
@@ -186,9 +191,8 @@ def post_records(
                 RecordRejectPublic(index=index, id=rid, reason=exc.reason, detail=exc.detail)
             )
             payload = json.dumps(doc, ensure_ascii=False, default=str).encode()
-            rejects.append(
-                Reject(exc.reason, exc.detail, topic, payload, now_ms, index, entity_id, device)
-            )
+            rej = Reject(exc.reason, exc.detail, topic, payload, now_ms, index, entity_id, device)
+            rejects += _STAMPER.stamp([rej], payload)  # each record is a message of its own
     _store_call(store.write, events=events, rejects=rejects)
     if not events:
         raise ApiError(
@@ -230,6 +234,10 @@ def _reject_public(r) -> RejectPublic:  # noqa: ANN001 - telemetry.store.StoredR
         item=r.item,
         entity=r.entity,
         device=r.device,
+        message=r.message,
+        payload_sha256=r.payload_sha256,
+        payload_size=r.payload_size,
+        truncated=r.truncated,
     )
 
 
@@ -260,30 +268,40 @@ def replay_rejects(
     body: ReplayCreate, request: Request, _: AdminDep, store: StoreDep
 ) -> ReplayResultPublic:
     wanted = list(dict.fromkeys(body.ids))
-    found = {
-        r.id: r for r in _store_call(store.rejects, limit=REPLAY_SCAN_LIMIT) if r.id in set(wanted)
-    }
+    want = set(wanted)
+    scanned = _store_call(store.rejects, limit=REPLAY_SCAN_LIMIT)
+    found = {r.id: r for r in scanned if r.id in want}
+    # a message is replayed once, however many of its item rejects were named
+    messages: dict[str, list[str]] = {}
+    for rid in wanted:
+        if rid in found:
+            messages.setdefault(found[rid].message or rid, []).append(rid)
     publisher = request.app.state.publisher
     replayed: list[str] = []
+    done_messages: set[str] = set()
     failed: dict[str, str] = {}
-    for rid in wanted:
-        rej = found.get(rid)
-        if rej is None:
-            continue
+    for message, ids in messages.items():
+        rej = found[ids[0]]
         try:
+            why = rej.replay_problem()
+            if why:
+                raise ContractError("payload_too_large", why)
             if rej.topic.startswith("http:"):
                 _replay_http(store, rej)
             else:
-                publisher(rej.topic, rej.payload)
+                publisher(rej.topic, rej.payload)  # raises unless the broker said Success
         except ContractError as exc:
-            failed[rid] = f"{exc.reason}: {exc.detail}"
+            failed.update({rid: f"{exc.reason}: {exc.detail}" for rid in ids})
             continue
-        except Exception as exc:  # broker down, store down: report per id, keep the reject
-            failed[rid] = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # refused, broker down, store down: keep the reject
+            failed.update({rid: f"{type(exc).__name__}: {exc}" for rid in ids})
             continue
-        replayed.append(rid)
+        replayed += ids
+        done_messages.add(message)
     if body.delete and replayed:
-        _store_call(store.delete_rejects, replayed)
+        # every entry of a replayed message goes: the gateway quarantines anew what is still bad
+        gone = [r.id for r in scanned if (r.message or r.id) in done_messages]
+        _store_call(store.delete_rejects, sorted(set(gone) | set(replayed)))
     return ReplayResultPublic(
         replayed=replayed, not_found=[r for r in wanted if r not in found], failed=failed
     )

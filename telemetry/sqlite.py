@@ -8,7 +8,9 @@ It mirrors the InfluxDB schema (see :mod:`telemetry.store`) in tables:
   timestamp overwrite (idempotent), like InfluxDB;
 - ``events(entity, device, type, ts_ns, ts_ms, id, fields)``, primary key
   ``(entity, device, type, ts_ns)`` (InfluxDB's tags + time); ``fields`` is JSON;
-- ``rejects(ts_ns, ...)`` keyed by :func:`~telemetry.store.reject_ts_ns`;
+- ``rejects(source, ts_ns, ...)`` keyed by the source and
+  :func:`~telemetry.store.reject_ts_ns`; the payload excerpt, digest and size are kept on
+  the first reject of each message only (``ordinal`` 0) and joined in when listing;
 - ``gateway_stats(gateway, field, ts_ms, value)``.
 
 Concurrency: WAL journal, one connection per thread, one writer at a time (a lock in the
@@ -46,6 +48,8 @@ from telemetry.store import (
     duration_ms,
     event_fields,
     event_from_fields,
+    parse_reject_id,
+    reject_id,
     reject_ts_ns,
 )
 
@@ -68,9 +72,12 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_time ON events (ts_ns);
 CREATE TABLE IF NOT EXISTS rejects (
-    ts_ns INTEGER PRIMARY KEY, reason TEXT NOT NULL, detail TEXT NOT NULL, topic TEXT NOT NULL,
-    payload BLOB NOT NULL, item INTEGER, entity TEXT, device TEXT
-);
+    source TEXT NOT NULL, ts_ns INTEGER NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL,
+    topic TEXT NOT NULL, payload BLOB NOT NULL, item INTEGER, entity TEXT, device TEXT,
+    ordinal INTEGER NOT NULL, payload_sha256 TEXT NOT NULL, payload_size INTEGER NOT NULL,
+    PRIMARY KEY (source, ts_ns)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rejects_time ON rejects (ts_ns);
 CREATE INDEX IF NOT EXISTS rejects_reason ON rejects (reason, ts_ns);
 CREATE TABLE IF NOT EXISTS gateway_stats (
     gateway TEXT NOT NULL, field TEXT NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL,
@@ -88,6 +95,28 @@ _AGG_SQL = {
     "last": "r.value, max(r.ts_ms)",  # SQLite: bare column taken from the max() row
 }
 PURGE_EVERY_MS = 3_600_000
+
+
+def _migrate_rejects(conn: sqlite3.Connection) -> None:
+    """Move a ``rejects`` table of the first schema (keyed by ``ts_ns`` alone) to this one."""
+    cols = [row[1] for row in conn.execute("PRAGMA table_info(rejects)")]
+    if cols and "source" not in cols:
+        conn.execute("ALTER TABLE rejects RENAME TO rejects_v1")
+        conn.execute("DROP INDEX IF EXISTS rejects_reason")
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'rejects_v1'").fetchall():
+        return
+    conn.executescript(SCHEMA)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT OR REPLACE INTO rejects SELECT '', ts_ns, reason, detail, topic, payload, "
+            "item, entity, device, 0, '', length(payload) FROM rejects_v1"
+        )
+        conn.execute("DROP TABLE rejects_v1")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _now_ms() -> int:
@@ -147,6 +176,7 @@ class SqliteStore:
                 raise _mapped(exc) from exc
             if not self._schema_ready:
                 try:
+                    _migrate_rejects(conn)
                     conn.executescript(SCHEMA)
                 except sqlite3.Error as exc:
                     conn.close()
@@ -228,9 +258,14 @@ class SqliteStore:
             if oldest is not None and j.received_ms < oldest:
                 dropped += 1
                 continue
+            carrier = j.ordinal == 0
             reject_rows.append(
-                (reject_ts_ns(j), j.reason, j.detail, j.topic, bytes(j.payload))
-                + (j.item, j.entity, j.device)
+                (j.source, reject_ts_ns(j), j.reason, j.detail, j.topic)
+                + (bytes(j.payload) if carrier else b"", j.item, j.entity, j.device, j.ordinal)
+                + (
+                    j.payload_sha256 if carrier else "",
+                    (len(j.payload) if j.payload_size < 0 else j.payload_size) if carrier else -1,
+                )
             )
         if points or event_rows or reject_rows:
             with self._writing() as conn:
@@ -239,7 +274,8 @@ class SqliteStore:
                     "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", event_rows
                 )
                 conn.executemany(
-                    "INSERT OR REPLACE INTO rejects VALUES (?, ?, ?, ?, ?, ?, ?, ?)", reject_rows
+                    "INSERT OR REPLACE INTO rejects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    reject_rows,
                 )
         if self.retention_ms and now - self._last_purge_ms > PURGE_EVERY_MS:
             self._last_purge_ms = now
@@ -389,8 +425,14 @@ class SqliteStore:
     def rejects(
         self, *, since_ms: int | None = None, reason: str | None = None, limit: int = 100
     ) -> list[StoredReject]:
-        """Quarantined messages, newest first; ``id`` is the stored timestamp [ns] as text."""
-        sql = "SELECT ts_ns, reason, detail, topic, payload, item, entity, device FROM rejects"
+        """Quarantined rejects, newest first; ``id`` is ``{source}:{timestamp ns}``.
+
+        Each message's payload excerpt is read once and shared by all its listed rejects.
+        """
+        sql = (
+            "SELECT source, ts_ns, reason, detail, topic, item, entity, device, ordinal "
+            "FROM rejects"
+        )
         conds, args = [], []
         if since_ms is not None:
             conds.append("ts_ns >= ?")
@@ -401,25 +443,42 @@ class SqliteStore:
         if conds:
             sql += " WHERE " + " AND ".join(conds)
         rows = self._read(sql + " ORDER BY ts_ns DESC LIMIT ?", [*args, max(0, int(limit))])
-        return [
-            StoredReject(
-                id=str(ts),
-                reason=reason_,
-                detail=detail,
-                topic=topic,
-                payload=bytes(payload),
-                received_ms=ts // 1_000_000,
-                item=item,
-                entity=entity,
-                device=device,
+        carriers: dict[tuple[str, int], tuple[bytes, str, int]] = {}
+        for source, ts, *_rest, ordinal in rows:
+            key = (source, ts - ordinal)
+            if key not in carriers:
+                got = self._read(
+                    "SELECT payload, payload_sha256, payload_size FROM rejects "
+                    "WHERE source = ? AND ts_ns = ?",
+                    key,
+                )
+                carriers[key] = (bytes(got[0][0]), got[0][1], got[0][2]) if got else (b"", "", -1)
+        out = []
+        for source, ts, reason_, detail, topic, item, entity, device, ordinal in rows:
+            payload, digest, size = carriers[(source, ts - ordinal)]
+            out.append(
+                StoredReject(
+                    id=reject_id(source, ts),
+                    reason=reason_,
+                    detail=detail,
+                    topic=topic,
+                    payload=payload,
+                    received_ms=ts // 1_000_000,
+                    item=item,
+                    entity=entity,
+                    device=device,
+                    message=reject_id(source, ts - ordinal),
+                    payload_sha256=digest,
+                    payload_size=size,
+                )
             )
-            for ts, reason_, detail, topic, payload, item, entity, device in rows
-        ]
+        return out
 
     def delete_rejects(self, ids: Sequence[str]) -> None:
-        """Remove quarantined messages by id."""
+        """Remove quarantined rejects by id."""
+        keys = [parse_reject_id(i) for i in ids]
         with self._writing() as conn:
-            conn.executemany("DELETE FROM rejects WHERE ts_ns = ?", [(int(i),) for i in ids])
+            conn.executemany("DELETE FROM rejects WHERE source = ? AND ts_ns = ?", keys)
 
     def purge_older_than(self, cutoff_ms: int) -> None:
         """Delete every reading, event, reject and gateway sample stamped before ``cutoff_ms``."""

@@ -9,8 +9,12 @@ Schema (the same in both):
 - measurement ``events``: tags ``entity``, ``device``, ``type``; fields are the record's
   attributes (numbers as floats, text as strings, flags as 0.0/1.0) and ``id``; timestamp
   :attr:`telemetry.model.Event.ts_ns` (nanoseconds, stable per id).
-- measurement ``rejects``: tag ``reason``; fields ``topic``, ``payload_b64``, ``detail``,
-  ``item``, ``entity``, ``device``: the quarantine an operator lists and replays.
+- measurement ``rejects``: tags ``reason`` and ``source`` (the gateway or ``api`` that
+  quarantined it); fields ``topic``, ``detail``, ``item``, ``entity``, ``device``,
+  ``ordinal``, and on the first reject of each message only (``ordinal`` 0) ``payload_b64``
+  (a bounded excerpt), ``payload_sha256`` and ``payload_size``: the quarantine an operator
+  lists and replays. Timestamp: the message's identity plus the ordinal
+  (:func:`reject_ts_ns`), unique per source.
 - measurement ``gateway``: tag ``gateway`` (replica id); the gateway's own counters.
 
 Every store raises :class:`StoreUnavailable` when the write may succeed later (connection
@@ -76,7 +80,14 @@ class LatestValue:
 
 @dataclass(frozen=True, slots=True)
 class StoredReject:
-    """A quarantined message as listed for an operator."""
+    """A quarantined message (or one refused item of it) as listed for an operator.
+
+    id : ``{source}:{timestamp ns}`` (``{timestamp ns}`` for a reject stored without source)
+    payload : the stored excerpt of the message's payload (shared by all its rejects)
+    message : id of the message's first reject: every reject of one message has the same
+    payload_sha256, payload_size : digest (hex) and length [bytes] of the whole payload
+        ("" and -1 for rejects stored before they were kept)
+    """
 
     id: str
     reason: str
@@ -87,6 +98,25 @@ class StoredReject:
     item: int | None
     entity: str | None
     device: str | None
+    message: str = ""
+    payload_sha256: str = ""
+    payload_size: int = -1
+
+    @property
+    def truncated(self) -> bool:
+        """True when only an excerpt of the payload was kept (it cannot be replayed)."""
+        return self.payload_size > len(self.payload)
+
+    def replay_problem(self) -> str | None:
+        """Why this message cannot be replayed as it arrived, or None if it can."""
+        if self.truncated:
+            return (
+                f"only an excerpt of the payload was kept ({len(self.payload)} of "
+                f"{self.payload_size} bytes): it cannot be replayed"
+            )
+        if self.payload_sha256 and hashlib.sha256(self.payload).hexdigest() != self.payload_sha256:
+            return "the stored payload does not match its SHA-256: it cannot be replayed"
+        return None
 
 
 #: Aggregates :meth:`TelemetryStore.downsample` knows; each is the InfluxQL function of that name.
@@ -125,18 +155,32 @@ def duration_ms(text: str) -> int:
 
 
 def reject_ts_ns(reject: Reject) -> int:
-    """Storage timestamp of a quarantined message [ns]; also its id (as a string).
+    """Storage timestamp of a quarantined reject [ns]; with its source, its key.
 
-    ``received_ms`` plus a stable sub-millisecond offset from the reject's content, so two
-    different rejects in the same millisecond are both kept and a re-quarantined identical one
-    overwrites itself (same scheme as :attr:`telemetry.model.Event.ts_ns`).
+    A stamped reject (see :class:`telemetry.model.RejectStamper`) is stored at its message's
+    identity plus its ordinal, which no other reject of the same source shares. An
+    unstamped one (written by hand) falls back to ``received_ms`` plus a sub-millisecond
+    offset from its content, which two different rejects may share.
     """
+    if reject.message_ns:
+        return reject.key_ns
     h = hashlib.blake2b(digest_size=8)
     for part in (reject.reason, reject.topic, reject.detail, str(reject.item)):
         h.update(part.encode())
         h.update(b"\0")
     h.update(reject.payload)
     return reject.received_ms * 1_000_000 + int.from_bytes(h.digest(), "big") % 1_000_000
+
+
+def reject_id(source: str, ts_ns: int) -> str:
+    """The listed id of a stored reject: ``{source}:{ts_ns}``, or ``{ts_ns}`` without source."""
+    return f"{source}:{ts_ns}" if source else str(ts_ns)
+
+
+def parse_reject_id(rid: str) -> tuple[str, int]:
+    """``(source, ts_ns)`` of a listed id; raises ValueError for anything else."""
+    source, _, ts = rid.rpartition(":")
+    return source, int(ts)
 
 
 def event_fields(event: Event) -> dict[str, float | str]:

@@ -5,7 +5,9 @@ a temporary folder, and is stopped afterwards. ``scripts/test.sh`` installs the 
 they are missing; a missing binary here is an error, never a skip.
 
 The mosquitto config sets ``max_queued_messages`` and ``max_queued_bytes`` for the backlog we
-promise to hold (DESIGN trap 2: past the default 1,000 queued messages mosquitto drops silently).
+promise to hold (DESIGN trap 2: past the default 1,000 queued messages mosquitto drops silently),
+and ``message_size_limit`` to the contract's 64 KiB as the deployed config does (0 = none, for
+tests that must get an oversized payload to the gateway).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import IO
 import httpx
 
 MOSQUITTO_MAX_QUEUED = 1_000_000
+#: The contract's payload limit [bytes]: the broker refuses larger publishes, like deploy/ does.
+MOSQUITTO_MESSAGE_SIZE_LIMIT = 64 * 1024
 
 
 def free_port() -> int:
@@ -100,6 +104,7 @@ class Mosquitto(_ServerProcess):
     port: int = field(default_factory=free_port)
     password_file: Path | None = None
     acl_file: Path | None = None
+    message_size_limit: int = MOSQUITTO_MESSAGE_SIZE_LIMIT
     proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -117,6 +122,7 @@ class Mosquitto(_ServerProcess):
             f"max_queued_messages {MOSQUITTO_MAX_QUEUED}",
             "max_queued_bytes 0",
             "max_inflight_messages 0",
+            f"message_size_limit {self.message_size_limit}",
             "sys_interval 1",
             f"log_dest file {self.folder}/mosquitto.log",
             "log_type error",

@@ -135,6 +135,70 @@ def test_replay_republishes_over_mqtt(tmp_path: Path, mosquitto: Mosquitto) -> N
     w.app.state.engine.dispose()
 
 
+@pytest.mark.servers
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_replay_refused_by_the_broker_keeps_the_message(tmp_path: Path) -> None:
+    """POST /v1/rejects/replay with delete: a PUBACK other than Success deletes nothing."""
+    from tests.gateway.helpers import (
+        GATEWAY_PASSWORD,
+        GATEWAY_USER,
+        REPLAY_PASSWORD,
+        REPLAY_USER,
+        secured_mosquitto,
+        user_url,
+        write_registry,
+    )
+
+    write_registry(tmp_path / "registry.toml", ["meter-a1"])
+    broker = secured_mosquitto(tmp_path / "mosquitto", tmp_path / "registry.toml")
+    topic = "tanzhang/v1/line-a1/meter-a1/data"
+    payload = b'{"ts": 1748736000000, "values": {"power_kw": 3.5}}'
+    ids: list[str] = []
+
+    def replay(url: str) -> dict:
+        w.app.state.publisher = mqtt_publisher(Settings(mqtt_url=url))
+        body = {"ids": ids, "delete": True}
+        r = w.client.post("/v1/rejects/replay", json=body, headers=w.h("admin"))
+        assert r.status_code == 200
+        return r.json()
+
+    w = build_world(tmp_path / "world")
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gw-sub")
+    try:
+        w.store.write(
+            rejects=[Reject("device_unknown", "x", topic, payload, int(time.time() * 1000))]
+        )
+        ids += [r["id"] for r in w.client.get("/v1/rejects", headers=w.h("admin")).json()["items"]]
+        # the gateway's credentials, as compose runs the API: 135 Not authorized
+        body = replay(user_url(broker, GATEWAY_USER, GATEWAY_PASSWORD))
+        assert body["replayed"] == [] and "reason code 135" in body["failed"][ids[0]]
+        # a user that may publish, but no gateway subscribed: 16, the message reached no one
+        body = replay(user_url(broker, REPLAY_USER, REPLAY_PASSWORD))
+        assert body["replayed"] == [] and "reason code 16" in body["failed"][ids[0]]
+        assert [r.id for r in w.store.rejects()] == ids
+        # with a subscriber (the gateway's session): Success, then deleted
+        got: queue.Queue[bytes] = queue.Queue()
+        sub.username_pw_set(GATEWAY_USER, GATEWAY_PASSWORD)
+        sub.on_message = lambda c, u, m: got.put(m.payload)
+        sub.connect("127.0.0.1", broker.port)
+        sub.subscribe("tanzhang/v1/#", qos=1)
+        sub.loop_start()
+        deadline = time.monotonic() + 10
+        while True:  # bounded wait for the subscription to be in place
+            body = replay(user_url(broker, REPLAY_USER, REPLAY_PASSWORD))
+            if body["replayed"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert body["replayed"] == ids and got.get(timeout=5) == payload
+        assert w.store.rejects() == []
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+        broker.stop()
+        w.store.close()
+        w.app.state.engine.dispose()
+
+
 def test_replay_reports_broker_down(tmp_path: Path) -> None:
     from tests.servers import free_port
 

@@ -74,6 +74,8 @@ class FakeStore:
     def __init__(self) -> None:
         self.mode = "up"
         self.delay_s = 0.0
+        self.gate = threading.Event()  # cleared: every write waits for it (a stalled server)
+        self.gate.set()
         self.refuse: Callable[[Reading], bool] = lambda r: False
         self.readings: list[Reading] = []
         self.events: list[Event] = []
@@ -100,6 +102,7 @@ class FakeStore:
         rejects: Sequence[Reject] = (),
     ) -> None:
         self.calls += 1
+        self.gate.wait()
         if self.delay_s:
             time.sleep(self.delay_s)
         self._check()
@@ -112,6 +115,7 @@ class FakeStore:
         self.rejects.extend(rejects)
 
     def write_gateway_stats(self, gateway_id: str, ts_ms: int, fields: dict[str, float]) -> None:
+        self.gate.wait()
         self._check()
         self.stats.append((gateway_id, ts_ms, fields))
 

@@ -225,3 +225,30 @@ class PacedPublisher:
         assert not self._thread.is_alive(), "publisher still running"
         if self.error:
             raise self.error
+
+
+#: MQTT users of :func:`secured_mosquitto`: the gateway (reads device topics, may not write
+#: them) and a replay user (may write every device topic: the ``--simulator-user`` role).
+GATEWAY_USER, GATEWAY_PASSWORD = "gateway", "gateway-pass"
+REPLAY_USER, REPLAY_PASSWORD = "replayer", "replayer-pass"
+
+
+def secured_mosquitto(folder: Path, registry: Path) -> Mosquitto:
+    """A mosquitto with the password and ACL files ``tanzhang registry export`` writes."""
+    import io
+
+    from telemetry.registry_cli import main
+
+    pw, acl = folder / "passwd", folder / "acl"
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = ["export", "--passwd", str(pw), "--acl", str(acl)]
+    argv += ["--gateway-user", GATEWAY_USER, "--gateway-password", GATEWAY_PASSWORD]
+    argv += ["--simulator-user", REPLAY_USER, "--simulator-password", REPLAY_PASSWORD]
+    err = io.StringIO()
+    code = main(argv, registry_path=registry, stdout=io.StringIO(), stderr=err, stdin=io.StringIO())
+    assert code == 0, err.getvalue()
+    return Mosquitto(folder / "broker", password_file=pw, acl_file=acl).start()
+
+
+def user_url(broker: Mosquitto, user: str, password: str) -> str:
+    return f"mqtt://{user}:{password}@127.0.0.1:{broker.port}"

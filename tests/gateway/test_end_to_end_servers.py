@@ -9,6 +9,7 @@ are kept; a device emptying its buffer out of order; the gateway's own measureme
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 import shutil
@@ -34,6 +35,9 @@ from tests.gateway.helpers import (
 )
 from tests.gateway.rig import running_gateway, settings_for, unique_db
 from tests.servers import Influxd, Mosquitto
+
+#: the gateway's payload limit in the reject test [bytes]
+GATEWAY_MAX_PAYLOAD = 32 * 1024
 
 pytestmark = pytest.mark.servers
 
@@ -97,7 +101,8 @@ def _bad_messages() -> list[tuple[str, str, bytes]]:
     return [
         ("id_invalid", "tanzhang/v1/Line-A1/meter-0/data", data({"values": {"power_kw": 1}})),
         ("channel_unknown", topic("meter-0", "telemetry"), data({"values": {"power_kw": 1}})),
-        ("payload_too_large", t, b'{"values": {"power_kw": 1}, "pad": "' + b"x" * 70_000 + b'"}'),
+        # over the gateway's limit (GATEWAY_MAX_PAYLOAD), under the broker's 64 KiB
+        ("payload_too_large", t, b'{"values": {"power_kw": 1}, "pad": "' + b"x" * 40_000 + b'"}'),
         ("payload_not_utf8", t, b"\xff\xfe\x00garbage"),
         ("payload_not_json", t, b"{not json"),
         ("payload_not_object", t, b"[1, 2, 3]"),
@@ -133,7 +138,9 @@ def test_every_reject_reason_is_quarantined_and_dead_lettered(
     # well-formed topics (the decoder's own tests cover it).
     assert {r for r, _, _ in bad} == set(REJECT_REASONS) - {"topic_malformed"}
     db = unique_db("rejects")
-    settings = settings_for(mosquitto, influxd_session, tmp_path, db)
+    settings = settings_for(
+        mosquitto, influxd_session, tmp_path, db, max_payload_bytes=GATEWAY_MAX_PAYLOAD
+    )
     sub = subprocess.Popen(
         [
             shutil.which("mosquitto_sub") or "mosquitto_sub",
@@ -189,9 +196,13 @@ def _check_rejects(
     for r in stored:
         by_reason.setdefault(r.reason, []).append(r)
     for reason, tpc, payload in bad:
-        (rec,) = [x for x in by_reason[reason] if x.payload == payload]
-        assert rec.topic == tpc and rec.payload == payload, reason
-        assert rec.detail
+        (rec,) = [x for x in by_reason[reason] if payload.startswith(x.payload)]
+        assert rec.topic == tpc and rec.detail, reason
+        assert rec.payload_size == len(payload)
+        assert rec.payload_sha256 == hashlib.sha256(payload).hexdigest()
+        # kept whole up to the gateway's limit, as an excerpt beyond it
+        assert rec.payload == payload[:GATEWAY_MAX_PAYLOAD]
+        assert rec.truncated == (reason == "payload_too_large")
     # the mixed message: two item rejects carry the whole raw payload and the item index
     items = sorted((r.item, r.reason) for r in stored if r.payload == json.dumps(mixed).encode())
     assert items == [(1, "value_out_of_bounds"), (2, "value_unknown")]
@@ -205,7 +216,8 @@ def _check_rejects(
     first = json.loads(letters[0][1])
     assert letters[0][0] == f"tanzhang/dead-letter/{first['reason']}".encode()
     assert {json.loads(p)["reason"] for _, p in letters} <= set(REJECT_REASONS)
-    assert base64.b64decode(first["payload"]) in {p for _, _, p in bad}
+    excerpt = base64.b64decode(first["payload"])
+    assert any(p[: len(excerpt)] == excerpt for _, _, p in bad) and len(excerpt) <= 1024
 
 
 def test_device_emptying_its_buffer_out_of_order(

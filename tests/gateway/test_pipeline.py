@@ -34,6 +34,7 @@ def rig(tmp_path: Path):
     agent = build(settings, store=store, source=source, stats_interval_s=0.5)
     agent.start()
     yield agent, source, store
+    store.gate.set()  # a test that stalled the store and failed must not hang the writer
     agent.stop()
 
 
@@ -221,6 +222,64 @@ def test_slow_store_spools_and_catches_up(rig: tuple[Agent, FakeSource, FakeStor
     assert written_seqs(store) == list(range(80)), "order kept"
     wait_for(lambda: len(source.acked) == 80, 5, "acks")
     assert source.acked == tokens
+
+
+def test_stalled_write_reported_spooled_and_every_message_counted(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    agent.output.slow_s = 0.2
+    store.gate.clear()  # the next write hangs, like a write to a SIGSTOPped influxd
+    tokens = feed(source, range(4))
+    wait_for(lambda: agent.health()["store_slow"], 3, "stall reported")
+    assert agent.health()["status"] == "degraded"
+    tokens += feed(source, range(4, 12))
+    wait_for(lambda: len(source.acked) == 12, 3, "spooled and acknowledged while stalled")
+    assert source.acked == tokens, "in order, the stalled batch too"
+    health = agent.health()
+    assert health["held"] == {"batching": 0, "output": 0, "spooled": 12}
+    assert health["held_messages"] == 12 and health["store_write_s"] > 0
+    store.gate.set()
+    wait_for(lambda: agent.spool.empty and not agent.health()["store_slow"], 5, "replayed")
+    assert sorted(set(written_seqs(store))) == list(range(12))
+    wait_for(lambda: agent.health()["status"] == "ok", 3, "ok again")
+    assert agent.health()["held_messages"] == 0
+
+
+def test_a_stalled_stats_write_counts_as_a_stalled_store(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    agent.output.slow_s = 0.2
+    store.gate.clear()  # no traffic: the gateway's own stats write (every 0.5 s) hangs
+    wait_for(lambda: agent.stats.store_slow == 1, 3, "stall counted")
+    assert agent.health()["store_slow"] and agent.health()["status"] == "degraded"
+    tokens = feed(source, range(4))
+    wait_for(lambda: len(source.acked) == 4, 3, "spooled and acknowledged")
+    assert source.acked == tokens and agent.stats.store_slow == 1
+    store.gate.set()
+    wait_for(lambda: agent.health()["status"] == "ok", 5, "ok again")
+    assert written_seqs(store) == list(range(4))
+
+
+def test_a_message_of_1000_rejects_keeps_its_payload_once(
+    rig: tuple[Agent, FakeSource, FakeStore],
+) -> None:
+    agent, source, store = rig
+    items = [{"ts": 1_767_225_600_000 + i, "values": {"bogus_x": 1}} for i in range(1000)]
+    payload = json.dumps({"batch": items}).encode()
+    source.feed(topic("meter-0"), payload, now_ms())
+    wait_for(lambda: len(source.acked) == 1, 3, "ack")
+    assert len(store.rejects) == 1000
+    assert [r.ordinal for r in store.rejects] == list(range(1000))
+    assert len({r.key_ns for r in store.rejects}) == 1000
+    assert store.rejects[0].payload == payload
+    assert {r.payload for r in store.rejects[1:]} == {b""}
+    letters = [json.loads(p) for t, p in source.published]
+    assert len(letters) == 1000
+    assert base64.b64decode(letters[0]["payload"]) == payload[:1024]
+    assert {d["payload"] for d in letters[1:]} == {None}
+    assert max(len(p) for _, p in source.published) < 2000
 
 
 def test_status_channel_kept_per_device(rig: tuple[Agent, FakeSource, FakeStore]) -> None:

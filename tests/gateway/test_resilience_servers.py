@@ -8,6 +8,7 @@ published and ``sum`` equal to the sum of the sequence numbers prove both proper
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -185,3 +186,133 @@ def test_spool_bound_stops_acknowledging_broker_holds_backlog(
         )
         assert energy_sum(influxd, db) == sum(range(n))
         assert agent.source.broker_dropped == 0
+
+
+@pytest.mark.slow
+def test_influxd_stopped_20_s_health_tells_and_spool_takes_over(
+    mosquitto: Mosquitto, influxd: Influxd, tmp_path: Path
+) -> None:
+    """SIGSTOP keeps influxd's socket open and answers nothing: the write in progress
+    stalls. Past ``store_slow_s`` health is degraded with ``store_slow``, every held message
+    is counted, and live batches are spooled and acknowledged; after SIGCONT the stalled
+    write completes, the spool is replayed, nothing is lost or counted twice."""
+    write_registry(tmp_path / "registry.toml", ["meter-0"])
+    db = unique_db("stall")
+    n = 12_000
+    settings = settings_for(
+        mosquitto, influxd, tmp_path, db, mqtt_client_id="gw-stall", store_slow_s=2.0
+    )
+    assert influxd.proc is not None
+    with running_gateway(settings) as agent:
+        pub = PacedPublisher(
+            mosquitto, topic("meter-0"), [reading_line(s) for s in range(n)], chunk=400, pause_s=0.5
+        ).start()
+        wait_for(lambda: count_points(influxd, db) > 1000, 20, "points before the stall")
+        influxd.proc.send_signal(signal.SIGSTOP)
+        t_stop = time.monotonic()
+        try:
+            wait_for(lambda: agent.health()["store_slow"], 10, "store reported slow")
+            health = agent.health()
+            assert health["status"] == "degraded" and health["held_messages"] > 0
+            wait_for(lambda: agent.stats.spooled_batches > 0, 10, "spooling while stalled")
+            acked = agent.stats.acked
+            wait_for(lambda: agent.stats.acked > acked, 10, "acknowledging while stalled")
+
+            def every_message_accounted() -> bool:
+                h = agent.health()
+                # one reading per message, none rejected: received = stored + held
+                return h["received"] == h["readings_written"] + h["held_messages"] and (
+                    h["held"]["spooled"] > 0
+                )
+
+            wait_for(every_message_accounted, 10, "held_messages = received - stored", 0.01)
+            assert agent.health()["status"] == "degraded"
+            time.sleep(max(0.0, 20 - (time.monotonic() - t_stop)))
+            assert agent.health()["store_slow"], "still stalled after 20 s"
+        finally:
+            influxd.proc.send_signal(signal.SIGCONT)
+        pub.join()
+        assert wait_count(influxd, db, n, 60) == n
+        wait_for(lambda: agent.health()["status"] == "ok", 30, "healthy again")
+        assert energy_sum(influxd, db) == sum(range(n))
+        assert agent.stats.store_slow >= 1
+        h = agent.health()
+        assert h["held_messages"] == 0 and h["received"] == h["acked"] == n
+
+
+@pytest.mark.slow
+def test_50000_messages_through_5_gateway_kills_and_influxd_stop_and_kill(
+    mosquitto: Mosquitto, influxd: Influxd, tmp_path: Path
+) -> None:
+    """One stream of 50,000 messages from 5 devices; meanwhile the gateway is SIGKILLed 5
+    times (restarted with the same client id each time), influxd is stopped (SIGSTOP) for
+    20 s and later SIGKILLed and restarted. Published = stored, per device, and the sum of
+    the sequence numbers shows no reading counted twice (a redelivery overwrites itself)."""
+    devices = [f"meter-{i}" for i in range(5)]
+    per_device = 10_000
+    total = per_device * len(devices)
+    write_registry(tmp_path / "registry.toml", devices)
+    db = unique_db("reliability")
+    env = gateway_env(
+        broker=mosquitto,
+        influxd=influxd,
+        db=db,
+        data_dir=tmp_path / "data",
+        registry=tmp_path / "registry.toml",
+        client_id="gw-reliability",
+    )
+    env["TANZHANG_STORE_SLOW_S"] = "2"
+    log = tmp_path / "gw.log"
+    assert influxd.proc is not None
+    kills = 0
+
+    def kill_and_restart() -> GatewayProcess:
+        nonlocal kills
+        gw.kill()
+        kills += 1
+        time.sleep(0.5)
+        return GatewayProcess(env, log).start()
+
+    gw = GatewayProcess(env, log).start()
+    pubs = [
+        PacedPublisher(
+            mosquitto,
+            topic(d),
+            [reading_line(s, device_index=i) for s in range(per_device)],
+            chunk=200,
+            pause_s=1.3,  # a stream of about 70 s
+        ).start()
+        for i, d in enumerate(devices)
+    ]
+    try:
+        wait_for(lambda: count_points(influxd, db) > 2000, 30, "stream under way")
+        gw = kill_and_restart()  # 1
+        influxd.proc.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(8)
+            gw = kill_and_restart()  # 2: while the store stalls
+            time.sleep(12)
+        finally:
+            influxd.proc.send_signal(signal.SIGCONT)
+        stored = count_points(influxd, db)
+        wait_for(lambda: count_points(influxd, db) > stored, 30, "progress after SIGCONT")
+        gw = kill_and_restart()  # 3
+        influxd.stop(signal.SIGKILL)
+        time.sleep(2)
+        gw = kill_and_restart()  # 4: while the store is down
+        time.sleep(2)
+        influxd.start()
+        stored = count_points(influxd, db)
+        wait_for(lambda: count_points(influxd, db) > stored, 30, "progress after restart")
+        inside = any(p.sent < per_device for p in pubs)
+        gw = kill_and_restart()  # 5
+        for p in pubs:
+            p.join(180)
+        assert kills == 5
+        assert wait_count(influxd, db, total, 120) == total
+        time.sleep(1.0)  # anything late (a double write) would show in the checks below
+        assert per_device_counts(influxd, db) == {d: per_device for d in devices}
+        assert energy_sum(influxd, db) == len(devices) * sum(range(per_device))
+        assert inside, "the last kill fell after the stream"
+    finally:
+        assert gw.stop() == 0, gw.log()

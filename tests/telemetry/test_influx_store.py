@@ -16,7 +16,7 @@ import pytest
 
 from telemetry.influx import InfluxStore
 from telemetry.influx_lines import event_lines, quote_str, reading_lines, reject_lines
-from telemetry.model import Event, Reading, Reject
+from telemetry.model import Event, Reading, Reject, RejectStamper
 from telemetry.store import StoreError, StoreRejected, StoreUnavailable, reject_ts_ns
 from telemetry.stores import open_store
 
@@ -59,9 +59,16 @@ def test_tags_and_strings_are_escaped() -> None:
     rj = Reject("payload_not_json", "bad", "t/x", b"\x00\xff", 7, item=2, entity="e")
     (line,) = reject_lines([rj])
     assert line == (
-        'rejects,reason=payload_not_json topic="t/x",payload_b64="AP8=",detail="bad",'
-        f'item=2.0,entity="e" {reject_ts_ns(rj)}'
+        'rejects,reason=payload_not_json topic="t/x",detail="bad",payload_b64="AP8=",'
+        f'payload_size=2.0,item=2.0,entity="e" {reject_ts_ns(rj)}'
     )
+    # a stamped message's later rejects carry no payload, and the source is a tag
+    first, second = RejectStamper("gw 1").stamp([rj, rj], b"\x00\xff")
+    lines = list(reject_lines([first, second]))
+    assert lines[0].startswith(r"rejects,reason=payload_not_json,source=gw\ 1 ")
+    assert "payload_b64" in lines[0] and "payload_sha256" in lines[0]
+    assert "payload_b64" not in lines[1] and "ordinal=1.0" in lines[1]
+    assert lines[1].endswith(str(first.message_ns + 1))
     assert quote_str("it's \\ ok") == "'it\\'s \\\\ ok'"
 
 
@@ -149,6 +156,27 @@ def test_token_and_user_credentials_are_sent() -> None:
     assert "Authorization" not in seen[-1].headers
 
 
+def test_request_bodies_stay_under_max_body_bytes() -> None:
+    """A batch of big rejects goes out in several requests, none over the bound (no 413)."""
+    sizes: list[int] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        sizes.append(len(req.content))
+        return httpx.Response(204)
+
+    store = InfluxStore(
+        "http://x:8086", transport=httpx.MockTransport(handler), max_body_bytes=200_000
+    )
+    stamper = RejectStamper("gw")
+    rejects = [
+        stamper.stamp([Reject("payload_not_json", "x", "t", b"", NOW)], bytes([i]) * 50_000)[0]
+        for i in range(20)
+    ]
+    store.write(rejects=rejects)
+    assert sum(sizes) > 20 * 50_000 * 4 // 3  # every payload sent, base64
+    assert len(sizes) > 1 and max(sizes) <= 200_000
+
+
 def test_open_store_chooses_and_configures() -> None:
     s = open_store("http://127.0.0.1:1", db="x", token="t")
     assert isinstance(s, InfluxStore) and s.manage_schema is False
@@ -211,6 +239,22 @@ def test_field_type_conflict_is_rejected_and_valid_points_kept(
         )
     got = store.series("energy_kwh_total", NOW - 1, NOW + 1)
     assert got[("e2", "d2")].values.tolist() == [5.0]  # the rest of the batch was written
+
+
+@pytest.mark.servers
+def test_rejects_written_in_bounded_requests_are_all_stored(influxd_session) -> None:
+    stamper = RejectStamper("gw")
+    rejects = [
+        stamper.stamp([Reject("payload_not_json", "x", "t", b"", NOW)], bytes([65 + i]) * 30_000)[0]
+        for i in range(20)
+    ]
+    with InfluxStore(
+        influxd_session.url, db=f"t_{uuid.uuid4().hex[:12]}", max_body_bytes=100_000
+    ) as s:
+        s.ensure_ready()
+        s.write(rejects=rejects)
+        got = s.rejects(limit=100)
+    assert sorted(r.payload for r in got) == sorted(r.payload for r in rejects)
 
 
 @pytest.mark.servers

@@ -147,3 +147,27 @@ def test_open_store_embedded(tmp_path) -> None:
     s = open_store(None, sqlite_path=tmp_path / "x.sqlite", retention="104w")
     assert isinstance(s, SqliteStore) and s.retention_ms == 104 * 7 * DAY
     s.close()
+
+
+def test_quarantine_of_the_first_schema_is_migrated(tmp_path) -> None:
+    """A file whose ``rejects`` table is keyed by ``ts_ns`` alone keeps its rejects."""
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """CREATE TABLE rejects (
+            ts_ns INTEGER PRIMARY KEY, reason TEXT NOT NULL, detail TEXT NOT NULL,
+            topic TEXT NOT NULL, payload BLOB NOT NULL, item INTEGER, entity TEXT, device TEXT);
+        CREATE INDEX rejects_reason ON rejects (reason, ts_ns);"""
+    )
+    ts = NOW * 1_000_000 + 17
+    conn.execute(
+        "INSERT INTO rejects VALUES (?, 'device_unknown', 'x', 't/a', ?, NULL, 'e', 'd')",
+        (ts, b"{}"),
+    )
+    conn.commit()
+    conn.close()
+    with SqliteStore(path) as s:
+        [old] = s.rejects()
+        assert (old.id, old.payload, old.payload_size, old.message) == (str(ts), b"{}", 2, str(ts))
+        s.delete_rejects([old.id])
+        assert s.rejects() == []

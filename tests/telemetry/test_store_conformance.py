@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from telemetry.influx import InfluxStore
-from telemetry.model import Event, Reading, Reject
+from telemetry.model import Event, Reading, Reject, RejectStamper
 from telemetry.sqlite import SqliteStore
 from telemetry.store import StoreRejected, TelemetryStore
 
@@ -240,7 +240,7 @@ def test_rejects_round_trip_newest_first(store: TelemetryStore) -> None:
     store.write(rejects=[first])  # quarantined twice: still one
     got = store.rejects()
     assert got[0].reason == "device_unknown"
-    assert [int(r.id) for r in got] == sorted((int(r.id) for r in got), reverse=True)
+    assert [r.received_ms for r in got] == sorted((r.received_ms for r in got), reverse=True)
     assert len(got) == 3
     stored = next(r for r in got if r.reason == "ts_invalid")
     assert stored.payload == payload
@@ -253,6 +253,40 @@ def test_rejects_round_trip_newest_first(store: TelemetryStore) -> None:
     assert len(store.rejects(limit=2)) == 2
     store.delete_rejects([stored.id])
     assert sorted(r.reason for r in store.rejects()) == ["device_unknown", "payload_not_json"]
+
+
+def test_rejects_of_one_message_never_collide(store: TelemetryStore) -> None:
+    """1,000 item rejects of one message, a second message and another gateway's message in
+    the same millisecond: every reject is listed, the payload stored once per message."""
+    topic = "tanzhang/v1/line-a1/meter-a1/data"
+    payload = b'{"batch": [' + b",".join([b'{"values": {"bogus_x": 1}}'] * 1000) + b"]}"
+    items = [
+        Reject("value_unknown", "'bogus_x' is not a value name", topic, payload, T0, i)
+        for i in range(1000)
+    ]
+    gw1, gw2 = RejectStamper("gw-1", excerpt_bytes=1024), RejectStamper("gw-2")
+    big = gw1.stamp(items, payload)
+    again = gw1.stamp([Reject("payload_not_json", "x", topic, b"{", T0)], b"{")
+    other = gw2.stamp([Reject("payload_not_json", "x", topic, b"{", T0)], b"{")
+    assert big[0].message_ns == T0 * 1_000_000
+    assert again[0].message_ns == big[0].message_ns + 1000  # the next free nanosecond
+    assert other[0].message_ns == big[0].message_ns  # same instant, another source
+    store.write(rejects=[*big, *again, *other])
+    got = store.rejects(limit=5000)
+    assert len(got) == len({r.id for r in got}) == 1002
+    mine = [r for r in got if r.reason == "value_unknown"]
+    assert sorted(r.item for r in mine) == list(range(1000))
+    assert {r.message for r in mine} == {f"gw-1:{T0 * 1_000_000}"}
+    assert {r.payload for r in mine} == {payload[:1024]}  # the excerpt, joined from the first
+    assert {(r.payload_size, r.payload_sha256) for r in mine} == {
+        (len(payload), big[0].payload_sha256)
+    }
+    assert all(r.truncated for r in mine)
+    small = [r for r in got if r.reason == "payload_not_json"]
+    assert {r.id for r in small} == {f"gw-1:{again[0].message_ns}", f"gw-2:{T0 * 1_000_000}"}
+    assert [(r.payload, r.truncated) for r in small] == [(b"{", False)] * 2
+    store.delete_rejects([r.id for r in mine[:10]] + [f"gw-2:{T0 * 1_000_000}"])
+    assert len(store.rejects(limit=5000)) == 991
 
 
 def test_latest_value_of_every_field(store: TelemetryStore) -> None:
