@@ -34,12 +34,13 @@ from prometheus_client import CollectorRegistry
 
 from gateway.batcher import Batcher
 from gateway.http import HttpServer
-from gateway.output import Output, now_ms
+from gateway.output import Output
 from gateway.registry_watch import RegistryWatcher
 from gateway.source import Source
 from gateway.spool import Spool
 from gateway.stats import Stats
 from gateway.status import DeviceStatus
+from sitetime.clock import now_ms
 from telemetry.registry import Registry
 from telemetry.store import StoreError, TelemetryStore
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.deadletter import publish_rejects
 from gateway.message import Batch
 from gateway.stats import Stats
+from sitetime import clock
 from telemetry.model import Event, Reading, Reject, RejectStamper
 from telemetry.store import StoreRejected
 
@@ -57,7 +57,7 @@ def quarantine_record(
         channel = "event"
     topic = f"{prefix.rstrip('/')}/{item.entity}/{item.device}/{channel}"
     payload = json.dumps(doc, separators=(",", ":")).encode()
-    received = int(time.time() * 1000)
+    received = clock.now_ms()
     rej = Reject(STORE_REJECTED, detail, topic, payload, received, None, item.entity, item.device)
     return stamper.stamp([rej], payload)[0] if stamper else rej
 

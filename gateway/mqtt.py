@@ -35,6 +35,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.message import Message
 from gateway.source import Deliver
+from sitetime import clock
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ class MqttSource:
                     self.broker_dropped = int(msg.payload)
             return
         token = (self._generation, msg.mid) if msg.qos else None
-        self._deliver(Message(topic, msg.payload, int(time.time() * 1000), token))  # type: ignore[misc]
+        self._deliver(Message(topic, msg.payload, clock.now_ms(), token))  # type: ignore[misc]
 
 
 #: PUBACK reason codes that confirm a publish [MQTT 5, 3.4.2.1]: only 0 "Success". 16 "No

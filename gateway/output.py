@@ -56,6 +56,7 @@ from gateway.message import Batch
 from gateway.source import Source
 from gateway.spool import Spool, encode
 from gateway.stats import Stats
+from sitetime.clock import now_ms
 from telemetry.model import Event, Reading, Reject, RejectStamper
 from telemetry.store import StoreError, StoreRejected, StoreUnavailable, TelemetryStore
 
@@ -66,10 +67,6 @@ _STOP = object()
 
 class StoreSlow(StoreUnavailable):
     """A store call did not return within ``slow_s``; it is still running on the writer."""
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Output:

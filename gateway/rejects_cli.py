@@ -23,10 +23,10 @@ import base64
 import json
 import os
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Any
 
+from sitetime import clock
 from telemetry.contract import ContractError, decode_event
 from telemetry.store import StoredReject, StoreError, TelemetryStore
 
@@ -156,7 +156,7 @@ def replay_rejects(
             doc = json.loads(first.payload)
             if not isinstance(doc, dict) or first.entity is None:
                 raise ContractError("payload_not_object", "not a JSON object")
-            event = decode_event(first.entity, first.device or "http", doc, int(time.time() * 1000))
+            event = decode_event(first.entity, first.device or "http", doc, clock.now_ms())
             store.write(events=[event])
             replayed += unique[key]
         except (ContractError, ValueError) as exc:

@@ -67,6 +67,8 @@ def _retry_after(resp: httpx.Response) -> float | None:
     except ValueError:
         pass
     try:
+        # an HTTP date is the server's wall clock, not the site's (sitetime.clock, which a
+        # TANZHANG_NOW process shifts): the wait is measured against the machine's clock
         return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
     except (TypeError, ValueError):
         return None

@@ -17,7 +17,6 @@ reason code Success; a refusal (135 "Not authorized" ...) keeps them and is repo
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -35,6 +34,7 @@ from access.deps import (
 )
 from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.params import ID_PATTERN, EntityId, Limit, Offset, parse_when, when_query
+from sitetime import clock
 from tanzhang.api_schemas import (
     DevicePublic,
     EntityDetailPublic,
@@ -177,7 +177,7 @@ def post_records(
             f"device {body.device!r} is not registered to entity {entity_id!r}: "
             "leave `device` out or name one of the entity's devices",
         )
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     topic = f"http:/v1/entities/{entity_id}/records"
     events: list[Event] = []
     rejects: list[Reject] = []
@@ -312,5 +312,5 @@ def _replay_http(store, rej) -> None:  # noqa: ANN001
     doc = json.loads(rej.payload)
     if not isinstance(doc, dict) or rej.entity is None:
         raise ContractError("payload_not_object", "the quarantined record is not a JSON object")
-    event = decode_event(rej.entity, rej.device or HTTP_DEVICE, doc, int(time.time() * 1000))
+    event = decode_event(rej.entity, rej.device or HTTP_DEVICE, doc, clock.now_ms())
     store.write(events=[event])

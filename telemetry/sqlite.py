@@ -27,13 +27,13 @@ import json
 import math
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sitetime import clock
 from telemetry.model import Event, Reading, Reject
 from telemetry.store import (
     BOOKKEEPING_FIELDS,
@@ -120,7 +120,7 @@ def _migrate_rejects(conn: sqlite3.Connection) -> None:
 
 
 def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return clock.now_ms()
 
 
 class SqliteStore:
