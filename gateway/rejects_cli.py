@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sitetime import clock
-from telemetry.contract import ContractError, decode_event
+from telemetry.contract import ContractError, age_limit_of, decode_event
 from telemetry.store import StoredReject, StoreError, TelemetryStore
 
 
@@ -156,7 +156,10 @@ def replay_rejects(
             doc = json.loads(first.payload)
             if not isinstance(doc, dict) or first.entity is None:
                 raise ContractError("payload_not_object", "not a JSON object")
-            event = decode_event(first.entity, first.device or "http", doc, clock.now_ms())
+            limit = age_limit_of(store)
+            event = decode_event(
+                first.entity, first.device or "http", doc, clock.now_ms(), limit.ms, limit.text
+            )
             store.write(events=[event])
             replayed += unique[key]
         except (ContractError, ValueError) as exc:

@@ -20,9 +20,9 @@ from gateway.source import Source
 from gateway.spool import Spool
 from gateway.stats import Stats, make_registry
 from gateway.status import DeviceStatus
-from telemetry.contract import DEFAULT_MAX_AGE_MS, MAX_PAYLOAD_BYTES, Decoder
+from telemetry.contract import MAX_PAYLOAD_BYTES, Decoder, age_limit_of
 from telemetry.model import RejectStamper
-from telemetry.store import StoreError, TelemetryStore, duration_ms
+from telemetry.store import StoreError, TelemetryStore
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +80,17 @@ def build(
         store = open_store_from_settings(settings)
     stats = Stats()
     status = DeviceStatus()
-    retention = duration_ms(settings.influx_retention) if settings.influx_retention else 0
 
     def on_registry(registry: Any) -> None:
         batcher.decoder.registry = registry
 
     watcher = RegistryWatcher(settings.registry_path, on_registry)
     max_payload = getattr(settings, "max_payload_bytes", MAX_PAYLOAD_BYTES)
+    # the oldest reading accepted is the oldest the store keeps (InfluxDB: the retention
+    # setting; the embedded store: its own, by default none, so the 10-year limit)
+    limit = age_limit_of(store)
     decoder = Decoder(
-        watcher.load(), settings.mqtt_prefix, retention or DEFAULT_MAX_AGE_MS, max_payload
+        watcher.load(), settings.mqtt_prefix, limit.ms, max_payload, max_age_text=limit.text
     )
     stamper = RejectStamper(settings.mqtt_client_id, excerpt_bytes=max_payload)
     spool = Spool(settings.spool_dir, settings.spool_max_bytes)

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     influx_user: str | None = None
     influx_password: str | None = None
     influx_retention: str = "104w"
+    # the embedded SQLite store's retention (InfluxQL duration); INF keeps everything
+    embedded_retention: str = "INF"
 
     database_url: str | None = None  # accounts DB; default sqlite:///{data_dir}/accounts.db
 

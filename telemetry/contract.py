@@ -30,6 +30,9 @@ MAX_FUTURE_MS = 5 * 60 * 1000  # a device clock may run 5 min fast
 MAX_SEQ = 2**63 - 1  # seq fits a signed 64-bit integer
 MAX_DETAIL = 300  # characters of a reject's detail
 DEFAULT_MAX_AGE_MS = 104 * 7 * 24 * 3600 * 1000  # the default retention, 104w (728 days)
+#: oldest reading accepted for a store that keeps everything (the embedded store by default):
+#: 10 years, so that a device whose clock was reset (to 2000, say) is still refused
+NO_RETENTION_MAX_AGE_MS = 3653 * 24 * 3600 * 1000
 
 #: Every reason a message or an item is refused, with what the sender should do.
 REJECT_REASONS: dict[str, str] = {
@@ -154,8 +157,45 @@ def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str, str
     return entity, device, channel
 
 
-def parse_ts(raw: Any, now_ms: int, max_age_ms: int) -> int:
-    """Epoch milliseconds from an RFC 3339 string or an epoch-ms integer, checked for range."""
+@dataclass(frozen=True, slots=True)
+class AgeLimit:
+    """How old an accepted ``ts`` may be: ``ms`` before now, named ``text`` in a reject."""
+
+    ms: int
+    text: str
+
+
+def _days(ms: int) -> str:
+    week = 7 * 86_400_000
+    days = f"{ms // 86_400_000} days"
+    return f"{days} ({ms // week}w)" if ms % week == 0 else days
+
+
+def age_limit(retention_ms: int) -> AgeLimit:
+    """The age limit for a store that keeps ``retention_ms`` [ms] of data (0: everything).
+
+    With a retention the limit is the retention: older data could not be stored (InfluxDB
+    refuses it, the embedded store too). Without one it is :data:`NO_RETENTION_MAX_AGE_MS`.
+    """
+    if retention_ms > 0:
+        return AgeLimit(retention_ms, f"the store's retention of {_days(retention_ms)}")
+    return AgeLimit(
+        NO_RETENTION_MAX_AGE_MS,
+        f"{_days(NO_RETENTION_MAX_AGE_MS)}, the limit of a store without retention",
+    )
+
+
+def age_limit_of(store: Any) -> AgeLimit:
+    """The age limit for ``store`` (its ``retention_ms``; a store without one keeps all)."""
+    return age_limit(int(getattr(store, "retention_ms", 0) or 0))
+
+
+def parse_ts(raw: Any, now_ms: int, max_age_ms: int, max_age_text: str | None = None) -> int:
+    """Epoch milliseconds from an RFC 3339 string or an epoch-ms integer, checked for range.
+
+    max_age_text : how a ``ts_too_old`` detail names the limit (default: the retention
+        of ``max_age_ms``)
+    """
     if isinstance(raw, bool) or raw is None:
         raise ContractError("ts_invalid", f"ts {raw!r} is neither epoch milliseconds nor RFC 3339")
     numeric = isinstance(raw, int | float)
@@ -183,7 +223,9 @@ def parse_ts(raw: Any, now_ms: int, max_age_ms: int) -> int:
         )
     if ts < now_ms - max_age_ms:
         raise ContractError(
-            "ts_too_old", f"ts {ts} is older than the retention of {max_age_ms // 86_400_000} days"
+            "ts_too_old",
+            f"ts {ts} is older than "
+            + (max_age_text or f"the retention of {max_age_ms // 86_400_000} days"),
         )
     return ts
 
@@ -207,6 +249,8 @@ class Decoder:
     registry : anything with ``entity_of(device_id) -> entity_id | None``
     prefix : topic prefix, ``tanzhang/v1`` by default
     max_age_ms : oldest accepted reading relative to now [ms]; the store's retention
+        (see :func:`age_limit`)
+    max_age_text : how a ``ts_too_old`` detail names that limit
     max_payload_bytes : largest payload decoded [bytes]; a larger one is refused
         (``payload_too_large``) before any decoding
     """
@@ -215,6 +259,7 @@ class Decoder:
     prefix: str = DEFAULT_PREFIX
     max_age_ms: int = DEFAULT_MAX_AGE_MS
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    max_age_text: str | None = None
 
     def decode(self, topic: str, payload: bytes, now_ms: int) -> Decoded:
         """Decode one message; never raises on bad input."""
@@ -300,7 +345,7 @@ class Decoder:
                 "reading_invalid", "reading must be an object with a 'values' object"
             )
         stamped = "ts" not in item
-        ts = now_ms if stamped else parse_ts(item["ts"], now_ms, self.max_age_ms)
+        ts = now_ms if stamped else parse_ts(item["ts"], now_ms, self.max_age_ms, self.max_age_text)
         seq = item.get("seq")
         if seq is not None and (
             isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ
@@ -338,7 +383,7 @@ class Decoder:
         return reading
 
     def _event(self, entity: str, device: str, doc: dict[str, Any], now_ms: int) -> Event:
-        return decode_event(entity, device, doc, now_ms, self.max_age_ms)
+        return decode_event(entity, device, doc, now_ms, self.max_age_ms, self.max_age_text)
 
 
 class _PartlyRefused(Exception):
@@ -349,7 +394,12 @@ class _PartlyRefused(Exception):
 
 
 def decode_event(
-    entity: str, device: str, doc: dict[str, Any], now_ms: int, max_age_ms: int = DEFAULT_MAX_AGE_MS
+    entity: str,
+    device: str,
+    doc: dict[str, Any],
+    now_ms: int,
+    max_age_ms: int = DEFAULT_MAX_AGE_MS,
+    max_age_text: str | None = None,
 ) -> Event:
     """Validate one field record (MQTT ``event`` channel or HTTP) into an :class:`Event`.
 
@@ -365,7 +415,7 @@ def decode_event(
         raise ContractError(
             "event_type_unknown", f"event type {etype!r} is not one of {', '.join(EVENT_SPECS)}"
         )
-    ts = now_ms if "ts" not in doc else parse_ts(doc["ts"], now_ms, max_age_ms)
+    ts = now_ms if "ts" not in doc else parse_ts(doc["ts"], now_ms, max_age_ms, max_age_text)
     attrs: dict[str, Any] = {}
     for name, fs in spec.items():
         if name not in doc:

@@ -120,6 +120,8 @@ class InfluxStore:
         self.url = url.rstrip("/")
         self.db = db
         self.retention = retention
+        #: the data kept [ms] as configured (0: everything, or left to the server)
+        self.retention_ms = duration_ms(retention) if retention else 0
         self.manage_schema = manage_schema
         self.max_lines = max_lines
         self.max_body_bytes = max_body_bytes

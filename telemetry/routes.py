@@ -48,7 +48,7 @@ from tanzhang.api_schemas import (
     ReplayCreate,
     ReplayResultPublic,
 )
-from telemetry.contract import ContractError, decode_event
+from telemetry.contract import ContractError, age_limit_of, decode_event
 from telemetry.model import Event, Reject, RejectStamper
 from telemetry.store import StoreError, StoreUnavailable
 
@@ -178,13 +178,14 @@ def post_records(
             "leave `device` out or name one of the entity's devices",
         )
     now_ms = clock.now_ms()
+    limit = age_limit_of(store)  # as the gateway: the oldest the store keeps
     topic = f"http:/v1/entities/{entity_id}/records"
     events: list[Event] = []
     rejects: list[Reject] = []
     problems: list[RecordRejectPublic] = []
     for index, doc in enumerate(body.records):
         try:
-            events.append(decode_event(entity_id, device, doc, now_ms))
+            events.append(decode_event(entity_id, device, doc, now_ms, limit.ms, limit.text))
         except ContractError as exc:
             rid = doc.get("id") if isinstance(doc.get("id"), str) else None
             problems.append(
@@ -312,5 +313,8 @@ def _replay_http(store, rej) -> None:  # noqa: ANN001
     doc = json.loads(rej.payload)
     if not isinstance(doc, dict) or rej.entity is None:
         raise ContractError("payload_not_object", "the quarantined record is not a JSON object")
-    event = decode_event(rej.entity, rej.device or HTTP_DEVICE, doc, clock.now_ms())
+    limit = age_limit_of(store)
+    event = decode_event(
+        rej.entity, rej.device or HTTP_DEVICE, doc, clock.now_ms(), limit.ms, limit.text
+    )
     store.write(events=[event])

@@ -53,7 +53,16 @@ def open_store(
 
 
 def open_store_from_settings(settings: Any) -> TelemetryStore:
-    """:func:`open_store` from a ``tanzhang.settings.Settings`` (duck-typed: no import upward)."""
+    """:func:`open_store` from a ``tanzhang.settings.Settings`` (duck-typed: no import upward).
+
+    Retention: InfluxDB's is ``influx_retention`` (104w); the embedded store's is
+    ``embedded_retention``, INF (keep everything) by default.
+    """
+    retention = (
+        settings.influx_retention
+        if settings.influx_url
+        else getattr(settings, "embedded_retention", "INF")
+    )
     return open_store(
         settings.influx_url,
         db=settings.influx_db,
@@ -61,5 +70,5 @@ def open_store_from_settings(settings: Any) -> TelemetryStore:
         token=settings.influx_token,
         user=settings.influx_user,
         password=settings.influx_password,
-        retention=settings.influx_retention,
+        retention=retention,
     )
