@@ -39,6 +39,7 @@ from telemetry.influx_lines import (
 from telemetry.model import Event, Reading, Reject
 from telemetry.store import (
     BOOKKEEPING_FIELDS,
+    MESSAGE_SPAN_NS,
     Aggregate,
     LatestValue,
     Series,
@@ -50,12 +51,14 @@ from telemetry.store import (
     duration_ms,
     event_from_fields,
     parse_reject_id,
+    parse_reject_ids,
     reject_id,
 )
 
 log = logging.getLogger(__name__)
 
 RP_NAME = "tanzhang"
+_REJECT_COLS = "reason, source, topic, detail, item, entity, device, ordinal"
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -484,11 +487,52 @@ class InfluxStore:
         if reason is not None:
             conds.append(f"reason = {quote_str(reason)}")
         where = " WHERE " + " AND ".join(conds) if conds else ""
-        cols = "reason, source, topic, detail, item, entity, device, ordinal"
-        q = f"SELECT {cols} FROM rejects{where} ORDER BY time DESC LIMIT {max(0, int(limit))}"
+        q = f"SELECT {_REJECT_COLS} FROM rejects{where} ORDER BY time DESC LIMIT {max(0, int(limit))}"
         rows = []
         for s in self._series(q, epoch="ns"):
             rows += [dict(zip(s["columns"], row, strict=True)) for row in s["values"]]
+        return self._stored_rejects(rows)
+
+    def rejects_by_id(
+        self, ids: Sequence[str], *, whole_messages: bool = False
+    ) -> list[StoredReject]:
+        """The rejects with these ids (and, with ``whole_messages``, their messages' others)."""
+        found: dict[tuple[str, int], dict[str, Any]] = {}
+
+        def run(stmts: list[str]) -> None:
+            for i in range(0, len(stmts), 200):
+                for res in self.iter_results(";".join(stmts[i : i + 200]), epoch="ns"):
+                    for s in res.get("series", []):
+                        for row in s["values"]:
+                            d = dict(zip(s["columns"], row, strict=True))
+                            found[(d.get("source") or "", d["time"])] = d
+
+        run(
+            [
+                f"SELECT {_REJECT_COLS} FROM rejects WHERE {_source_cond(src)} AND time = {ts}"
+                for src, ts in parse_reject_ids(ids)
+            ]
+        )
+        if whole_messages:
+            firsts = sorted({(k[0], k[1] - int(d.get("ordinal") or 0)) for k, d in found.items()})
+            run(
+                [
+                    f"SELECT {_REJECT_COLS} FROM rejects WHERE {_source_cond(src)} "
+                    f"AND time >= {ts} AND time < {ts + MESSAGE_SPAN_NS}"
+                    for src, ts in firsts
+                ]
+            )
+            keep = set(firsts)
+            found = {
+                k: d for k, d in found.items() if (k[0], k[1] - int(d.get("ordinal") or 0)) in keep
+            }
+        rows = sorted(
+            found.values(), key=lambda d: (d["time"], d.get("source") or ""), reverse=True
+        )
+        return self._stored_rejects(rows)
+
+    def _stored_rejects(self, rows: list[dict[str, Any]]) -> list[StoredReject]:
+        """Rows of ``rejects`` (without the payload fields) as StoredReject."""
         keys = {(d.get("source") or "", d["time"] - int(d.get("ordinal") or 0)) for d in rows}
         carriers = self._reject_payloads(sorted(keys))
         out = []

@@ -57,8 +57,6 @@ router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 HTTP_DEVICE = "http"
 #: the latest time a store can hold (int64 nanoseconds) [ms]
 MAX_TS_MS = 9_000_000_000_000
-#: how many of the newest rejects a replay searches for the ids it was given
-REPLAY_SCAN_LIMIT = 100_000
 #: identities of the records this process quarantines (source ``api``)
 _STAMPER = RejectStamper("api")
 
@@ -270,7 +268,8 @@ def replay_rejects(
 ) -> ReplayResultPublic:
     wanted = list(dict.fromkeys(body.ids))
     want = set(wanted)
-    scanned = _store_call(store.rejects, limit=REPLAY_SCAN_LIMIT)
+    # by key: the named rejects and the other entries of their messages (deleted with them)
+    scanned = _store_call(store.rejects_by_id, wanted, whole_messages=True)
     found = {r.id: r for r in scanned if r.id in want}
     # a message is replayed once, however many of its item rejects were named
     messages: dict[str, list[str]] = {}

@@ -37,6 +37,7 @@ from sitetime import clock
 from telemetry.model import Event, Reading, Reject
 from telemetry.store import (
     BOOKKEEPING_FIELDS,
+    MESSAGE_SPAN_NS,
     Aggregate,
     LatestValue,
     Series,
@@ -49,6 +50,7 @@ from telemetry.store import (
     event_fields,
     event_from_fields,
     parse_reject_id,
+    parse_reject_ids,
     reject_id,
     reject_ts_ns,
 )
@@ -443,6 +445,32 @@ class SqliteStore:
         if conds:
             sql += " WHERE " + " AND ".join(conds)
         rows = self._read(sql + " ORDER BY ts_ns DESC LIMIT ?", [*args, max(0, int(limit))])
+        return self._stored_rejects(rows)
+
+    def rejects_by_id(
+        self, ids: Sequence[str], *, whole_messages: bool = False
+    ) -> list[StoredReject]:
+        """The rejects with these ids (and, with ``whole_messages``, their messages' others)."""
+        cols = "source, ts_ns, reason, detail, topic, item, entity, device, ordinal"
+        found: dict[tuple[str, int], tuple] = {}
+        for key in parse_reject_ids(ids):
+            for row in self._read(
+                f"SELECT {cols} FROM rejects WHERE source = ? AND ts_ns = ?", key
+            ):
+                found[(row[0], row[1])] = row
+        if whole_messages:
+            for first in sorted({(s, ts - o) for s, ts, *_r, o in found.values()}):
+                for row in self._read(
+                    f"SELECT {cols} FROM rejects WHERE source = ? AND ts_ns >= ? AND ts_ns < ? "
+                    "AND ts_ns - ordinal = ?",
+                    (first[0], first[1], first[1] + MESSAGE_SPAN_NS, first[1]),
+                ):
+                    found[(row[0], row[1])] = row
+        rows = sorted(found.values(), key=lambda r: (r[1], r[0]), reverse=True)
+        return self._stored_rejects(rows)
+
+    def _stored_rejects(self, rows: list) -> list[StoredReject]:
+        """Rows of ``rejects`` (without the payload columns) as StoredReject."""
         carriers: dict[tuple[str, int], tuple[bytes, str, int]] = {}
         for source, ts, *_rest, ordinal in rows:
             key = (source, ts - ordinal)

@@ -183,6 +183,24 @@ def parse_reject_id(rid: str) -> tuple[str, int]:
     return source, int(ts)
 
 
+#: the entries of one message lie within this many ns of its first (a message reserves one
+#: ns per reject, and has at most a batch of them: see telemetry.model.RejectStamper)
+MESSAGE_SPAN_NS = 1_000_000
+
+
+def parse_reject_ids(ids: Sequence[str]) -> list[tuple[str, int]]:
+    """The distinct ``(source, ts_ns)`` of the well-formed ids among ``ids``, in order."""
+    keys: dict[tuple[str, int], None] = {}
+    for rid in ids:
+        try:
+            source, ts = parse_reject_id(rid)
+        except ValueError:
+            continue
+        if 0 <= ts < 2**63:
+            keys[(source, ts)] = None
+    return list(keys)
+
+
 def event_fields(event: Event) -> dict[str, float | str]:
     """The stored fields of an event: ``id`` plus attrs, numbers as floats, flags as 0.0/1.0.
 
@@ -279,6 +297,14 @@ class TelemetryStore(Protocol):
         self, *, since_ms: int | None = None, reason: str | None = None, limit: int = 100
     ) -> list[StoredReject]:
         """Quarantined messages, newest first."""
+
+    def rejects_by_id(
+        self, ids: Sequence[str], *, whole_messages: bool = False
+    ) -> list[StoredReject]:
+        """The quarantined rejects with these :attr:`StoredReject.id` (unknown or malformed
+        ids are left out), newest first; with ``whole_messages`` also every other reject of
+        their messages (same :attr:`StoredReject.message`). One lookup per id by key, not a
+        scan of the quarantine."""
 
     def downsample(
         self,

@@ -388,3 +388,31 @@ def test_gateway_stats_round_trip(store: TelemetryStore) -> None:
         ("gw-2", "received"): ([T0], [5.0]),
     }
     assert list(store.gateway_stats(T0, T0 + HOUR, gateway_id="gw-2")) == [("gw-2", "received")]
+
+
+def test_rejects_by_id_finds_them_by_key_with_their_messages(store: TelemetryStore) -> None:
+    """A replay's lookup: the named rejects, and with ``whole_messages`` every entry of their
+    messages (not of a neighbour's in the same millisecond or of another source)."""
+    topic = "tanzhang/v1/line-a1/meter-a1/data"
+    payload = b'{"batch": [{"values": {"x": 1}}, {"values": {"y": 1}}, {"values": {"z": 1}}]}'
+    gw1, gw2 = RejectStamper("gw-1"), RejectStamper("gw-2")
+    three = gw1.stamp(
+        [Reject("value_unknown", n, topic, payload, T0, i) for i, n in enumerate("xyz")], payload
+    )
+    next_ = gw1.stamp([Reject("payload_not_json", "x", topic, b"{", T0)], b"{")
+    other = gw2.stamp([Reject("payload_not_json", "x", topic, b"{", T0)], b"{")
+    store.write(rejects=[*three, *next_, *other])
+    listed = {(r.reason, r.item, r.message): r.id for r in store.rejects(limit=100)}
+    middle = listed[("value_unknown", 1, f"gw-1:{T0 * 1_000_000}")]
+    alone = listed[("payload_not_json", None, f"gw-2:{T0 * 1_000_000}")]
+    (got,) = store.rejects_by_id([middle, "nonsense", "gw-1:999", middle])
+    assert got.id == middle and got.item == 1 and got.payload == payload
+    whole = store.rejects_by_id([middle, alone], whole_messages=True)
+    assert sorted((r.message, r.item) for r in whole) == [
+        (f"gw-1:{T0 * 1_000_000}", 0),
+        (f"gw-1:{T0 * 1_000_000}", 1),
+        (f"gw-1:{T0 * 1_000_000}", 2),
+        (f"gw-2:{T0 * 1_000_000}", None),
+    ]
+    assert all(r.payload for r in whole)  # each joined with its message's excerpt
+    assert store.rejects_by_id([]) == []
