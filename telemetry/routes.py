@@ -17,6 +17,10 @@ reason code Success; a refusal (135 "Not authorized" ...) keeps them and is repo
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
+import threading
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -57,8 +61,25 @@ router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 HTTP_DEVICE = "http"
 #: the latest time a store can hold (int64 nanoseconds) [ms]
 MAX_TS_MS = 9_000_000_000_000
-#: identities of the records this process quarantines (source ``api``)
-_STAMPER = RejectStamper("api")
+_stampers: dict[int, RejectStamper] = {}
+_stampers_lock = threading.Lock()
+
+
+def api_source() -> str:
+    """The quarantine source of this API process: ``api-{host}-{pid}``. Reject ids are
+    ``{source}:{ns}``, unique per source only, so several API processes (workers, hosts)
+    writing to one store each need their own."""
+    host = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-") or "host"
+    return f"api-{host}-{os.getpid()}"
+
+
+def _stamper() -> RejectStamper:
+    """This process's stamper (a forked worker makes its own: the pid is in the source)."""
+    pid = os.getpid()
+    with _stampers_lock:
+        if pid not in _stampers:
+            _stampers[pid] = RejectStamper(api_source())
+        return _stampers[pid]
 
 
 def _entity_public(ent) -> EntityPublic:  # noqa: ANN001 - telemetry.registry.Entity
@@ -191,7 +212,7 @@ def post_records(
             )
             payload = json.dumps(doc, ensure_ascii=False, default=str).encode()
             rej = Reject(exc.reason, exc.detail, topic, payload, now_ms, index, entity_id, device)
-            rejects += _STAMPER.stamp([rej], payload)  # each record is a message of its own
+            rejects += _stamper().stamp([rej], payload)  # each record is a message of its own
     _store_call(store.write, events=events, rejects=rejects)
     if not events:
         raise ApiError(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from sitetime import clock
+from telemetry.routes import api_source
 from tests.api.conftest import World
 
 DAY_MS = 86_400_000
@@ -36,3 +39,15 @@ def test_a_record_older_than_the_stores_retention_is_refused_naming_it(world: Wo
     (rej,) = body["rejected"]
     assert rej["reason"] == "ts_too_old"
     assert "the store's retention of 728 days (104w)" in rej["detail"]
+
+
+def test_http_rejects_carry_this_api_processes_own_source(world: World) -> None:
+    """Reject ids are unique per source: each API process quarantines under its own."""
+    assert api_source().startswith("api-") and api_source().endswith(f"-{os.getpid()}")
+    bad = {"id": "src-bad", "type": "fuel_used", "fuel": "diesel", "litres": -1.0}
+    r = world.client.post(
+        "/v1/entities/orchard-1/records", json={"records": [bad]}, headers=world.h("admin")
+    )
+    assert r.status_code == 422
+    ours = [x for x in world.store.rejects(limit=1000) if b"src-bad" in x.payload]
+    assert len(ours) == 1 and ours[0].id.startswith(f"{api_source()}:")
