@@ -164,8 +164,7 @@ class EmcContract:
             "end_date": self.end.isoformat() if self.end else None,
             "partner_share": self.partner_share_on(today or self.start),
             "share_schedule": [
-                {"from": s.start.isoformat(), "partner_share": s.partner_share}
-                for s in self.shares
+                {"from": s.start.isoformat(), "partner_share": s.partner_share} for s in self.shares
             ],
             "tariff": self.tariff.as_dict(),
             "tariff_note": self.tariff_note,
@@ -279,7 +278,7 @@ def parse_contract(doc: Any) -> EmcContract:
         for i, s in enumerate(raw):
             if not isinstance(s, dict) or set(s) != {"from", "share"}:
                 raise EmcContractError(
-                    f"partner_share[{i}] must be {{from = \"2026-09-01\", share = 0.7}}"
+                    f'partner_share[{i}] must be {{from = "2026-09-01", share = 0.7}}'
                 )
             steps.append(ShareStep(_day(s["from"], f"partner_share[{i}].from"),
                                    _share(s["share"], f"partner_share[{i}].share")))  # fmt: skip
@@ -309,6 +308,7 @@ def parse_contract(doc: Any) -> EmcContract:
 
 def normalised(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` with TOML dates as ISO strings (how the registry stores dates)."""
+
     def norm(v: Any) -> Any:
         if isinstance(v, date):
             return v.isoformat()

@@ -141,3 +141,32 @@ def test_share_schedule_and_term():
 def test_invalid_contracts_say_what_to_fix(doc, message):
     with pytest.raises(EmcContractError, match=message):
         parse_contract(doc)
+
+
+def _registry_doc(emc):
+    line = {"id": "line-x", "kind": "line", "parent": "factory-x",
+            "intervention_date": "2026-01-01", "emc": emc}  # fmt: skip
+    return {"entities": [{"id": "factory-x", "kind": "factory"}, line]}
+
+
+def test_registry_validates_the_contract_on_load_and_round_trips(tmp_path):
+    from telemetry.registry import Registry, RegistryError
+
+    emc = contract(tariff_cny_per_kwh=None, tariff=TOU, start_date=date(2026, 1, 1),
+                   partner_share=[{"from": date(2026, 1, 1), "share": 0.9}])  # fmt: skip
+    reg = Registry.from_dict(_registry_doc(emc))
+    stored = reg.entities["line-x"].attrs["emc"]
+    assert stored["start_date"] == "2026-01-01"  # dates stored as ISO strings
+    reg.save(tmp_path / "r.toml")
+    again = Registry.load(tmp_path / "r.toml").entities["line-x"].attrs["emc"]
+    assert parse_contract(again) == parse_contract(stored)
+    with pytest.raises(RegistryError, match="entity 'line-x': emc: partner_share .* between 0"):
+        Registry.from_dict(_registry_doc(contract(partner_share=7)))
+    doc = _registry_doc(contract())
+    del doc["entities"][1]["intervention_date"]
+    with pytest.raises(RegistryError, match="emc needs an intervention_date"):
+        Registry.from_dict(doc)
+    doc = _registry_doc(contract())
+    doc["entities"][0]["emc"] = contract()
+    with pytest.raises(RegistryError, match="'emc' does not apply to a factory"):
+        Registry.from_dict(doc)
