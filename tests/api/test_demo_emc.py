@@ -157,3 +157,20 @@ def test_no_contract_is_404_and_a_contract_not_started_is_409(demo):
         assert "2027-01-01" in err["error"]["message"]
     finally:
         attrs["emc"] = saved
+
+
+def test_a_contract_starting_today_has_no_savings_yet(demo):
+    _, _, registry, _ = demo
+    attrs = registry.entities["line-b3"].attrs
+    saved = dict(attrs["emc"])
+    try:
+        attrs["emc"] = {**saved, "start_date": TODAY.isoformat()}
+        err = _get(demo, "/v1/lines/line-b3/emc/statements", status=409)
+        assert err["error"]["code"] == "no_emc_savings_yet"
+        doc = _get(demo, "/v1/lines/line-b3/emc")
+        assert doc["this_month"] is None and doc["to_date"] is None
+        attrs["emc"] = {**saved, "partner_share": 1.5}  # edited in memory, not via the registry
+        err = _get(demo, "/v1/lines/line-b3/emc", status=409)
+        assert err["error"]["code"] == "invalid_emc_contract"
+    finally:
+        attrs["emc"] = saved
