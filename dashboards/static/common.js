@@ -14,6 +14,7 @@
     devices: (q) => "/v1/devices" + qs(q),
     latest: (id) => "/v1/entities/" + enc(id) + "/latest",
     savings: (line, q) => "/v1/lines/" + enc(line) + "/savings" + qs(q),
+    emc: (line) => "/v1/lines/" + enc(line) + "/emc",
     orchards: (q) => "/v1/orchards" + qs(q),
     label: (id, q) => "/v1/orchards/" + enc(id) + "/label" + qs(q),
     labelHistory: (id, q) => "/v1/orchards/" + enc(id) + "/labels" + qs(q),

@@ -226,3 +226,47 @@ def test_emissions_today_count_every_source(live_app, page_for):
     page.wait_for_selector("body[data-loaded='1']", timeout=15_000)
     assert page.inner_text("[data-kpi=co2_t]").startswith(f"{today['co2_t']:,.3f}")
     assert "electricity" in page.inner_text("#k-co2-sources")
+
+
+def test_a_line_under_an_emc_shows_its_savings_in_money(live_app, page_for):
+    """line-a1 given an energy-management contract from its intervention day (a flat
+    0.68 CNY/kWh, 70 % to the partner): the page shows the partner, the split and the
+    value this month and to date as GET /v1/lines/line-a1/emc states them; lines without a
+    contract show none."""
+    import httpx
+
+    attrs = live_app.registry.entities["line-a1"].attrs
+    attrs["emc"] = {"partner": "示例节能服务有限公司 Demo ESCO", "partner_share": 0.7,
+                    "start_date": attrs["intervention_date"], "tariff_cny_per_kwh": 0.68}  # fmt: skip
+    try:
+        api = httpx.get(
+            f"{live_app.url}/v1/lines/line-a1/emc",
+            headers={"X-API-Key": live_app.key},
+            timeout=60,
+        ).json()
+        td = api["to_date"]
+        assert td["value_cny"] > 0
+        assert td["value_cny"] == pytest.approx(td["avoided_kwh"] * 0.68, abs=0.01 * td["periods"])
+        page = page_for()
+        page.goto(f"{live_app.url}/dashboards/factory/{demo.FACTORY}")
+        page.wait_for_selector("body[data-loaded='1']", timeout=15_000)
+        block = "#line-line-a1 [data-role='emc']"
+        assert "Demo ESCO" in page.inner_text(f"{block} [data-role='emc-partner']")
+        assert "70 / 30" in page.inner_text(f"{block} [data-role='emc-split']")
+        for key in ("this_month", "to_date"):
+            want = api[key]
+            row = f"{block} tr[data-emc='{key}']"
+            if want is None:
+                assert page.get_attribute(row, "data-value") == ""
+                continue
+            assert float(page.get_attribute(row, "data-value")) == want["value_cny"]
+            text = page.inner_text(row)
+            assert f"¥{want['value_cny']:,.2f}" in text
+            assert f"± ¥{want['uncertainty_cny']:,.2f}" in text
+            assert f"¥{want['partner_share_cny']:,.2f}" in text
+            assert f"¥{want['owner_share_cny']:,.2f}" in text
+        assert page.locator("#line-line-a2 tr[data-emc]").count() == 0
+        page.screenshot(path=str(SCREENSHOTS / "factory-emc.png"), full_page=True)
+        assert page.console_errors == []
+    finally:
+        attrs.pop("emc", None)
