@@ -39,7 +39,7 @@
       ...row("数据覆盖", "Data coverage", ex.coverage === null ? "—" : num(ex.coverage * 100, 0) + "%"));
     const t = lab.thresholds;
     document.getElementById("c-foot").textContent =
-      `分级 Bands: 深绿 R≥${t[0]} · 浅绿 ≥${t[1]} · 黄 ≥${t[2]} · 红 <${t[2]}。打印于 Printed ${new Date().toLocaleDateString("zh-CN")}`;
+      `分级 Bands: 深绿 R≥${t[0]} · 浅绿 ≥${t[1]} · 黄 ≥${t[2]} · 红 <${t[2]}。打印于 Printed ${new Date(TZ.nowMs()).toLocaleDateString("zh-CN")}`;
     document.body.dataset.loaded = "1";
   }
   document.addEventListener("DOMContentLoaded", main);
