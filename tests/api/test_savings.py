@@ -5,18 +5,21 @@ within the stated uncertainty band (widened by the simulated noise)."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from sitetime.clock import use_clock
 from telemetry.model import Reading
 from tests.api.conftest import World, build_world
 
 HOUR = 3_600_000
 SAVING = 0.12
+#: the product's clock for this module: 10:00 on 1 January (local), so the 40 days since the
+#: intervention and the 400 days of history straddle a year end
+NOW = datetime(2027, 1, 1, 2, 0, tzinfo=UTC)
 
 
 def _simulate(store, now_ms: int, intervention_ms: int) -> float:
@@ -57,8 +60,8 @@ def _simulate(store, now_ms: int, intervention_ms: int) -> float:
 def line_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, float]:
     from telemetry.registry import Device, Entity
 
-    now = datetime.now(UTC)
-    intervention = (now - timedelta(days=40)).date()
+    now = NOW
+    intervention = (now - timedelta(days=40)).date()  # a local day too: 02:00 UTC = 10:00 local
     tmp: Path = tmp_path_factory.mktemp("savings")
     w = build_world(tmp)
     line = w.registry.entities["line-a1"]
@@ -72,8 +75,9 @@ def line_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, float]:
     assert isinstance(w.registry.entities["factory-a"], Entity)
     intervention_ms = int(datetime(intervention.year, intervention.month, intervention.day,
                                    tzinfo=UTC).timestamp() * 1000) - 8 * HOUR  # fmt: skip
-    truth = _simulate(w.store, int(time.time() * 1000), intervention_ms)
-    yield w, truth
+    truth = _simulate(w.store, int(now.timestamp() * 1000), intervention_ms)
+    with use_clock(now):
+        yield w, truth
     w.store.close()
     w.app.state.engine.dispose()
 
@@ -97,7 +101,7 @@ def test_rolling_savings_recover_the_injected_cut(line_world: tuple[World, float
 
 def test_period_savings(line_world: tuple[World, float]) -> None:
     w, truth = line_world
-    start = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
+    start = (NOW - timedelta(days=30)).date().isoformat()
     r = w.client.get(
         f"/v1/lines/line-a1/savings/periods?period=day&start={start}", headers=w.h("em")
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,6 +13,7 @@ from simulators.fleet import demo_fleet
 from simulators.messages import message_time_ms, now_ms
 from simulators.publisher import PublishStats
 from simulators.runner import run_fleet
+from sitetime.clock import OffsetClock, use_clock
 
 
 class Recorder:
@@ -35,6 +37,14 @@ class Recorder:
         sent += list(kw.get("final", ()))
         self.calls.append({"messages": sent, **kw})
         return PublishStats(messages=len(sent))
+
+
+@pytest.fixture(autouse=True)
+def new_year() -> Iterator[object]:
+    """Every test here on the product's clock from 00:30 on 1 January (local), running: the
+    fleet's interventions and the back-fill windows are placed from it."""
+    with use_clock(OffsetClock(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))) as c:
+        yield c
 
 
 def test_demo_backfills_then_goes_live_with_status_around() -> None:
