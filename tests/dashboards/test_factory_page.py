@@ -65,7 +65,10 @@ def gateway(live_app, mosquitto):
         mqtt_client_id="dashboards-test-gw",
         batch_age_ms=50,
     )
-    store = SqliteStore(live_app.data_dir / "telemetry.sqlite", synchronous="NORMAL")
+    # no retention: the store judges age by the machine's clock, the history is on the tests'
+    store = SqliteStore(
+        live_app.data_dir / "telemetry.sqlite", synchronous="NORMAL", retention=None
+    )
     stop, ready = threading.Event(), threading.Event()
     thread = threading.Thread(
         target=service.run,
