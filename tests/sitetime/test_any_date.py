@@ -7,8 +7,8 @@ when ``faketime`` is not installed (``scripts/test.sh`` installs it).
 
 Under faketime the monotonic clock is shifted too but keeps its rate; it must not be left
 unshifted (``FAKETIME_DONT_FAKE_MONOTONIC=1`` makes Python's ``time.sleep`` fail with EINVAL).
-Browser tests and MQTT broker tests are not run here: headless Chromium and the brokers'
-keepalives are real time, and their results do not depend on the date.
+Browser and broker tests are not run here (minutes of Chromium; a live MQTT publisher stalls
+under faketime's timed waits); their results do not depend on the date (docs/time.md).
 """
 
 from __future__ import annotations
