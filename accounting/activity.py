@@ -115,13 +115,53 @@ def infer_interval_s(ts_ms) -> float | None:
     return float(np.median(np.diff(ts))) / 1000.0
 
 
+def drop_spikes(ts, v, max_rate_per_hour: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Remove single implausible readings of a cumulative register.
+
+    Reading ``i`` is a spike, and is dropped, when its neighbours agree with each other
+    (``0 ≤ v[i+1] − v[i−1] ≤ r_max·(t[i+1] − t[i−1])``) while one of its own two intervals
+    is not normal use (a jump above ``r_max·Δt`` or a drop). So ``1000, 1e9, 1010`` is
+    10 units, not a capped jump plus a "reset" of 1010, and ``1000, 5, 1010`` is not a
+    reset either. A real reset (``1000, 5, 15``) or swap has neighbours that disagree and
+    is kept. The first and last readings cannot be judged and are kept.
+
+    Parameters
+    ----------
+    ts, v : ndarray
+        Clean readings (sorted, unique times) [ms], [register unit].
+    max_rate_per_hour : float
+        Largest possible rate [register unit/h].
+
+    Returns
+    -------
+    (ts, v, dropped) : ndarrays
+        The readings kept and the boolean mask of the input readings dropped.
+    """
+    dropped = np.zeros(ts.size, dtype=bool)
+    if ts.size < 3:
+        return ts, v, dropped
+    hours = np.diff(ts) / 3_600_000.0
+    d = np.diff(v)
+    normal = (d >= 0) & (d <= max_rate_per_hour * hours)
+    bridge = v[2:] - v[:-2]
+    bridge_ok = (bridge >= 0) & (bridge <= max_rate_per_hour * (ts[2:] - ts[:-2]) / 3_600_000.0)
+    spike = bridge_ok & ~(normal[:-1] & normal[1:])
+    # two adjacent candidates: keep the one whose removal is not needed (drop only the first
+    # of a run; a run of implausible readings is not a single spike and is left to the rules)
+    spike &= ~np.concatenate([[False], spike[:-1]])
+    dropped[1:-1] = spike
+    return ts[~dropped], v[~dropped], dropped
+
+
 @dataclass(frozen=True)
 class RegisterUsage:
     """Usage of a cumulative register over a window.
 
     Attributes: ``total`` usage in the register's unit; ``resets``, ``swaps``, ``capped``
     interval counts; ``capped_amount`` discarded jump sum; ``coverage`` in [0, 1];
-    ``n_readings`` readings inside the window; ``interval_s`` expected spacing used [s].
+    ``n_readings`` readings inside the window; ``interval_s`` expected spacing used [s];
+    ``dropped`` single implausible readings removed (:func:`drop_spikes`) inside the window
+    and ``dropped_readings`` their ``[ts_ms, value]``.
     """
 
     total: float
@@ -132,6 +172,8 @@ class RegisterUsage:
     coverage: float
     n_readings: int
     interval_s: float | None
+    dropped: int = 0
+    dropped_readings: tuple = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,6 +195,9 @@ def register_usage(
     * ``d = v₁ − v₀`` if ``0 ≤ d ≤ r_max·Δt``;
     * reset (``d < 0`` and ``v₁ ≤ r_max·Δt``): ``d = v₁``;
     * swap (``d < 0`` otherwise) or cap (``d > r_max·Δt``): ``d = 0``, interval uncovered;
+
+    after single implausible readings are dropped (:func:`drop_spikes`: the readings either
+    side of one agree, so the spike and its drop back are neither a jump nor a reset);
 
     and the window gets ``d × overlap([t₀, t₁], window) / Δt``.
 
@@ -185,6 +230,13 @@ def register_usage(
     if not max_rate_per_hour > 0:
         raise InvalidSeriesError("max_rate_per_hour must be > 0")
     ts, v = _clean(ts_ms, values)
+    ts_all, v_all = ts, v
+    ts, v, spikes = drop_spikes(ts, v, max_rate_per_hour)
+    in_all = (ts_all >= start_ms) & (ts_all < end_ms)
+    dropped = [
+        [int(t), float(x)]
+        for t, x in zip(ts_all[spikes & in_all], v_all[spikes & in_all], strict=True)
+    ]
     inside = (ts >= start_ms) & (ts < end_ms)
     interval_s = expected_interval_s or infer_interval_s(ts)
     if ts.size < 2:
@@ -193,7 +245,9 @@ def register_usage(
             if interval_s
             else 0.0
         )
-        return RegisterUsage(0.0, 0, 0, 0, 0.0, cov, int(inside.sum()), interval_s)
+        return RegisterUsage(
+            0.0, 0, 0, 0, 0.0, cov, int(inside.sum()), interval_s, len(dropped), tuple(dropped)
+        )
     t0, t1 = ts[:-1], ts[1:]
     d = np.diff(v)
     limit = max_rate_per_hour * (t1 - t0) / 3_600_000.0
@@ -219,6 +273,8 @@ def register_usage(
         coverage=cov,
         n_readings=int(inside.sum()),
         interval_s=interval_s,
+        dropped=len(dropped),
+        dropped_readings=tuple(dropped),
     )
 
 

@@ -23,13 +23,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 
+import numpy as np
+
 from accounting.activity import (
     DEFAULT_MAX_RATE_PER_HOUR,
     integrate_gauge,
     register_usage,
 )
 from accounting.errors import InvalidSeriesError
-from accounting.events import EventTotals, summarize_events
+from accounting.events import EventTotals, record_time_s, summarize_events
 
 #: value name -> ActivityData attribute
 REGISTER_FIELDS = {
@@ -81,6 +83,15 @@ class ActivityData:
         Value added in this window [10⁴ CNY] (overrides the pro-rated profile figure).
     coverage : float or None
         Lowest coverage of the accounted series present; None when no series was given.
+    first_data_ms : int, optional
+        Time of the entity's first record of any kind (reading, field event, survey) [ms].
+        Nothing accrues before it: removals accrue only over the covered part of the window
+        (:attr:`covered_fraction`). None (an activity built by hand): the whole window is
+        taken as covered; :func:`activity_from_series` always sets it, to ``end_ms`` when
+        no dated record exists (nothing covered).
+    practice_records : list of dict
+        Practice events of any date up to the window's end: a practice is in force from
+        its event date on (defaults to the practice events among the window's events).
     coverage_by_value : dict
     quality : dict
         Per series: resets, swaps, capped, capped_amount, n_readings.
@@ -105,6 +116,24 @@ class ActivityData:
     coverage: float | None = None
     coverage_by_value: dict[str, float] = field(default_factory=dict)
     quality: dict[str, dict] = field(default_factory=dict)
+    first_data_ms: int | None = None
+    practice_records: list[dict] = field(default_factory=list)
+
+    @property
+    def covered_start_ms(self) -> int | None:
+        """Start of the covered part of the window [ms]: the later of its start and the
+        first data; None when the window holds no covered time."""
+        if self.first_data_ms is None:
+            return self.start_ms
+        if self.first_data_ms >= self.end_ms:
+            return None
+        return max(self.start_ms, int(self.first_data_ms))
+
+    @property
+    def covered_fraction(self) -> float:
+        """Fraction of the window at or after the entity's first data [-]."""
+        c = self.covered_start_ms
+        return 0.0 if c is None else (self.end_ms - c) / (self.end_ms - self.start_ms)
 
     def __post_init__(self):
         if not self.end_ms > self.start_ms:
@@ -115,6 +144,8 @@ class ActivityData:
                 raise InvalidSeriesError(f"ActivityData.{f.name} must be >= 0, got {v}")
         if not self.tree_surveys and self.events.tree_surveys:
             self.tree_surveys = list(self.events.tree_surveys)
+        if not self.practice_records and self.events.practice_records:
+            self.practice_records = list(self.events.practice_records)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -158,7 +189,11 @@ def activity_from_series(
         Longest gap bridged when integrating ``power_kw`` [s].
     **extra
         Other :class:`ActivityData` fields (``heat_gj``, ``process_co2_t``,
-        ``tree_surveys``, ``forest_inventories``, ``value_added_10k_cny``).
+        ``tree_surveys``, ``forest_inventories``, ``practice_records``,
+        ``value_added_10k_cny``, ``first_data_ms``). Without ``first_data_ms`` it is the
+        earliest time stamp among the series, the dated events, the surveys, inventories
+        and practice records given (the reading before ``start_ms``, when passed, shows
+        that data began earlier).
     """
     rates = {**DEFAULT_MAX_RATE_PER_HOUR, **(max_rate_per_hour or {})}
     totals: dict[str, float] = {}
@@ -193,6 +228,9 @@ def activity_from_series(
             totals["electricity_kwh"] = totals.get("electricity_kwh", 0.0) + g.total
             quality[label] = g.to_dict()
             cover.setdefault(name, []).append(g.coverage)
+    if extra.get("first_data_ms") is None:
+        first = _first_time_ms(series, events, extra)
+        extra["first_data_ms"] = end_ms if first is None else first
     coverage_by_value = {n: min(c) for n, c in cover.items()}
     accounted = [c for n, c in coverage_by_value.items() if n in ACCOUNTED]
     return ActivityData(
@@ -205,3 +243,20 @@ def activity_from_series(
         **totals,
         **extra,
     )
+
+
+def _first_time_ms(series: Mapping, events: Iterable[dict], extra: dict) -> int | None:
+    """Earliest time stamp among series, dated events and dated records [ms], or None."""
+    firsts: list[float] = []
+    for ts, _ in series.values():
+        ts = np.asarray(ts)
+        if ts.size:
+            firsts.append(float(np.min(ts)))
+    records = [*events]
+    for k in ("tree_surveys", "forest_inventories", "practice_records"):
+        records += list(extra.get(k) or ())
+    for rec in records:
+        t = record_time_s(rec)
+        if t is not None:
+            firsts.append(t * 1000.0)
+    return int(min(firsts)) if firsts else None

@@ -202,6 +202,12 @@ class LineBaselineModel:
     baseline_end: str
     warnings: list[ModelWarning] = field(default_factory=list)
     hourly_profile: list[list[float]] | None = None
+    #: shares per component ("base", "cdd", "hdd") x day type x hour (see accounting.savings)
+    hourly_profiles: dict[str, list[list[float]]] | None = None
+    #: hourly model on the baseline hours: CV(RMSE) [-], lag-1 autocorrelation [-], hours
+    hourly_cvrmse: float | None = None
+    hourly_rho1: float | None = None
+    hourly_n: int | None = None
 
     def predict(self, dates, temp_c, output_units=None) -> np.ndarray:
         """Predicted daily energy [kWh] for days, daily mean temperature [°C] and output."""

@@ -40,7 +40,8 @@ class EventTotals:
     Masses in kg unless named otherwise. ``n_synthetic_kg`` / ``n_organic_kg`` are nitrogen
     masses; ``urea_kg`` the product mass of urea; ``organic_product_kg`` the product mass of
     organic fertiliser; ``fuels`` maps ``fuel -> {unit: amount}`` (unit ``l``, ``m3`` or
-    ``kg``); ``practices`` maps practice -> largest area reported [mu]; ``tree_surveys`` is
+    ``kg``); ``practices`` maps practice -> largest area reported [mu] (``practice_records`` holds the
+    practice events themselves, for their dates); ``tree_surveys`` is
     the list of survey dicts in time order; ``pesticides_kg`` maps class -> kg.
     """
 
@@ -56,6 +57,7 @@ class EventTotals:
     harvest_t: float = 0.0
     practices: dict[str, float] = field(default_factory=dict)
     tree_surveys: list[dict] = field(default_factory=list)
+    practice_records: list[dict] = field(default_factory=list)
     pesticides_kg: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     ignored: int = 0
@@ -177,6 +179,7 @@ def summarize_events(events) -> EventTotals:
                 raise InvalidEventError(f"event {eid!r}: unknown practice {practice!r}")
             area = _num(ev, "area_mu")
             out.practices[practice] = max(out.practices.get(practice, 0.0), area)
+            out.practice_records.append(dict(ev))
         elif kind in ("tree_survey", "forest_inventory"):
             # a stock needs biomass_t, volume_m3 (forests) or trees + mean trunk diameter
             if "biomass_t" in ev:

@@ -45,6 +45,8 @@ class Line:
     factor_keys: list[str] = field(default_factory=list)
     t_co2e: float = 0.0
     note: str = ""
+    #: standard uncertainty of ``t_co2e`` [t CO2e] where the inputs give one (stock pairs)
+    uncertainty_t: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -12,6 +12,17 @@ light_green           浅绿       1.0 ≤ R < 1.2
 yellow                黄         0.8 ≤ R < 1.0
 red                   红         R < 0.8
 ====================  =========  ===============
+
+Two rules make a colour trustworthy:
+
+* **Precision.** R is compared with the bounds after rounding to :data:`RATIO_DECIMALS`
+  decimals (1e-6), so a ratio that is at a bound by its inputs gets the upper colour even
+  when floating point lands just below it (the stock difference of two ~60 t C stocks gives
+  1.1999999999999977 for an exact 1.2). 1e-6 of R is far below the precision of any input.
+* **Coverage.** A statement is labelled only when its data coverage is at least
+  ``min_coverage`` (:data:`DEFAULT_MIN_COVERAGE` = 0.9, [G], the 90 % data sufficiency of
+  CalTRACK 2.0 and OpenDSM baselines); below it, or when coverage is unknown, the label is
+  ``unrated`` (未评级) with the reason and what is missing, never a colour.
 """
 
 from __future__ import annotations
@@ -36,8 +47,13 @@ COLOURS_ZH = {
     "red": "红",
     "unrated": "未评级",
 }
-#: label of an orchard with neither emissions nor removals in the period (no data)
+#: label of an orchard without enough data to be rated (see :func:`orchard_label`)
 UNRATED = "unrated"
+#: decimals of R kept before comparing it with the bounds [-] (see the module docstring)
+RATIO_DECIMALS = 6
+#: least data coverage of a statement that earns a colour [-] ([G]; CalTRACK 2.0 / OpenDSM
+#: data sufficiency is 90 %)
+DEFAULT_MIN_COVERAGE = 0.9
 
 
 def orchard_thresholds(factors: FactorSet) -> tuple[float, float, float]:
@@ -51,7 +67,9 @@ def colour_from_ratio(ratio, thresholds=(1.2, 1.0, 0.8)):
     Parameters
     ----------
     ratio : numeric
-        R = sequestration / emissions [-]; ``inf`` when there are no emissions.
+        R = sequestration / emissions [-]; ``inf`` when there are no emissions. Compared
+        after rounding to :data:`RATIO_DECIMALS` decimals, so ``R ≥ bound`` holds for a
+        ratio equal to the bound up to floating-point error.
     thresholds : tuple of float
         Lower bounds of dark green, light green and yellow, descending [-].
 
@@ -66,6 +84,7 @@ def colour_from_ratio(ratio, thresholds=(1.2, 1.0, 0.8)):
     r = np.asarray(ratio, dtype=float)
     if np.any(np.isnan(r)) or np.any(r < 0):
         raise InvalidProfileError("ratio must be >= 0")
+    r = np.round(r, RATIO_DECIMALS)  # at a bound by its inputs -> the upper colour
     idx = np.sum(r[..., None] < t, axis=-1)  # number of lower bounds r falls below
     if idx.ndim == 0:
         return COLOURS[int(idx)]
@@ -99,8 +118,54 @@ def _top(d: dict[str, float], n: int = 3) -> list[dict]:
     ]
 
 
+def unrated_reason(statement: Statement, min_coverage: float) -> dict | None:
+    """Why a statement earns no colour, or None when it may be labelled.
+
+    Returns
+    -------
+    dict or None
+        ``reason`` (``no_data`` | ``coverage.unknown`` | ``coverage.low``), ``detail`` (a
+        sentence), ``coverage`` and ``min_coverage`` [-], ``period_days`` and
+        ``missing_days`` [d]: how many more days of data the period needs to reach
+        ``min_coverage``.
+    """
+    cov = statement.coverage
+    days = statement.period.days
+    base = {"coverage": cov, "min_coverage": min_coverage, "period_days": days}
+    if statement.total_emissions_t == 0 and statement.total_sequestration_t == 0:
+        return {
+            **base,
+            "reason": "no_data",
+            "detail": "neither emissions nor removals were recorded in the period",
+            "missing_days": days,
+        }
+    if cov is None:
+        return {
+            **base,
+            "reason": "coverage.unknown",
+            "detail": "the statement does not say how much of the period its data cover",
+            "missing_days": days,
+        }
+    if round(cov, RATIO_DECIMALS) < min_coverage:
+        missing = max(min_coverage - cov, 0.0) * days
+        return {
+            **base,
+            "reason": "coverage.low",
+            "detail": (
+                f"data cover {cov:.1%} of the period, {min_coverage:.0%} is needed: "
+                f"{missing:.1f} more days of data"
+            ),
+            "missing_days": missing,
+        }
+    return None
+
+
 def orchard_label(
-    statement: Statement, factors: FactorSet | None = None, *, thresholds=None
+    statement: Statement,
+    factors: FactorSet | None = None,
+    *,
+    thresholds=None,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
 ) -> Label:
     """Four-colour label of an orchard statement, with the explanation an agronomist needs.
 
@@ -113,14 +178,19 @@ def orchard_label(
     thresholds : tuple of float, optional
         (dark_green, light_green, yellow) lower bounds of R; default (1.2, 1.0, 0.8) is
         taken from ``factors`` when given.
+    min_coverage : float
+        Least coverage of the statement that earns a colour [-], default 0.9.
 
     Returns
     -------
     Label
         ``colour`` is ``unrated`` (未评级, ratio NaN) when the statement has neither emissions
-        nor removals. ``explanation`` holds the largest sources and pools with shares, total emissions,
-        sequestration and net balance [t CO2e], per-mu figures [t CO2e/mu], data coverage,
-        the distance in R to the next colour up and the statement's warnings.
+        nor removals, or its coverage is unknown or below ``min_coverage``;
+        ``explanation["unrated"]`` then says why and what is missing (:func:`unrated_reason`).
+        ``explanation`` holds the largest sources and pools with shares, total emissions,
+        sequestration and the net ``net_t`` = removals − emissions [t CO2e] (positive: a net
+        sink), per-mu figures [t CO2e/mu], data coverage, the removal methods, the distance
+        in R to the next colour up and the statement's warnings.
     """
     if thresholds is None:
         if factors is None:
@@ -128,9 +198,11 @@ def orchard_label(
         thresholds = orchard_thresholds(factors)
     thresholds = tuple(float(x) for x in thresholds)
     colour_from_ratio(1.0, thresholds)  # validates the thresholds
+    if not 0.0 <= min_coverage <= 1.0:
+        raise InvalidProfileError(f"min_coverage must be in [0, 1], got {min_coverage!r}")
     r = statement.ratio
-    empty = statement.total_emissions_t == 0 and statement.total_sequestration_t == 0
-    if empty:  # nothing recorded: no colour rather than a flattering dark green
+    unrated = unrated_reason(statement, min_coverage)
+    if unrated is not None:  # not enough data: no colour rather than a flattering one
         r, colour = float("nan"), UNRATED
     else:
         colour = colour_from_ratio(r, thresholds)
@@ -149,11 +221,14 @@ def orchard_label(
         "largest_pools": _top(statement.sequestration_t),
         "total_emissions_t": statement.total_emissions_t,
         "total_sequestration_t": statement.total_sequestration_t,
-        "net_balance_t": statement.net_balance_t,
+        "net_t": statement.net_t,
         "emissions_t_per_mu": statement.total_emissions_t / area if area else None,
         "sequestration_t_per_mu": statement.total_sequestration_t / area if area else None,
-        "net_t_per_mu": statement.net_balance_t / area if area else None,
+        "net_t_per_mu": statement.net_t / area if area else None,
         "coverage": statement.coverage,
+        "min_coverage": min_coverage,
+        "unrated": unrated,
+        "methods": statement.methods,
         "next_colour_up": next_up,
         "warnings": list(statement.warnings),
         "period": statement.period.label,
@@ -209,6 +284,7 @@ def what_if(
     area_mu: float,
     *,
     thresholds=None,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
 ) -> dict:
     """Label the orchard would earn with ``practice`` on another ``area_mu`` mu.
 
@@ -218,13 +294,13 @@ def what_if(
     -------
     dict
         ``practice``, ``area_mu``, ``before`` / ``after`` (label dicts), and the changes in
-        emissions, sequestration and net balance [t CO2e].
+        emissions, sequestration and net ``net_t`` (removals − emissions) [t CO2e].
     """
     before = compute_statement(profile, period, activity, factors)
     p2, a2 = apply_practice(profile, activity, factors, practice, area_mu)
     after = compute_statement(p2, period, a2, factors)
-    lb = orchard_label(before, factors, thresholds=thresholds)
-    la = orchard_label(after, factors, thresholds=thresholds)
+    lb = orchard_label(before, factors, thresholds=thresholds, min_coverage=min_coverage)
+    la = orchard_label(after, factors, thresholds=thresholds, min_coverage=min_coverage)
     return {
         "practice": practice,
         "area_mu": area_mu,
@@ -232,7 +308,7 @@ def what_if(
         "after": la.to_dict(),
         "delta_emissions_t": after.total_emissions_t - before.total_emissions_t,
         "delta_sequestration_t": after.total_sequestration_t - before.total_sequestration_t,
-        "delta_net_balance_t": after.net_balance_t - before.net_balance_t,
+        "delta_net_t": after.net_t - before.net_t,
         "improves": la.colour in COLOURS
         and (lb.colour not in COLOURS or COLOURS.index(la.colour) < COLOURS.index(lb.colour)),
     }

@@ -56,7 +56,8 @@ def _forest_stock_t_c(s: dict, fs: FactorSet, species: str | None) -> float | No
     return None
 
 
-#: a survey pair this far apart (or more) is preferred, so that seasonal growth cancels [d]
+#: least time between the two inventories of a stock difference [d]: a whole growth cycle,
+#: so that seasonal growth cancels and a short pair's noise is not annualised
 MIN_PAIR_DAYS = 330.0
 
 
@@ -64,8 +65,11 @@ def stock_pair(records: list[dict], stock) -> tuple[dict, dict, float, float, fl
     """Pick the two inventories for a stock difference.
 
     ``b`` = the latest record with a stock; ``a`` = the latest one at least
-    :data:`MIN_PAIR_DAYS` before ``b`` (a whole growth cycle), else the earliest one. Records
-    at the same time keep the last. Returns ``(a, b, C_a, C_b, years)`` or None.
+    :data:`MIN_PAIR_DAYS` before ``b`` (a whole growth cycle). Records at the same time keep
+    the last. Returns ``(a, b, C_a, C_b, years)``, or None when no two records are that far
+    apart: a shorter pair (say 6 months) would annualise seasonal growth and survey noise
+    (IPCC 2006 Vol. 4 §2.2.1: the stock-difference method needs inventories far enough
+    apart for the change to exceed the measurement error).
     """
     dated = {}
     for rec in records:
@@ -78,9 +82,31 @@ def stock_pair(records: list[dict], stock) -> tuple[dict, dict, float, float, fl
     times = sorted(dated)
     tb = times[-1]
     older = [t for t in times[:-1] if tb - t >= MIN_PAIR_DAYS * 86400]
-    ta = older[-1] if older else times[0]
+    if not older:
+        return None
+    ta = older[-1]
     years = (tb - ta) / (DAYS_PER_YEAR * 86400)
     return dated[ta][0], dated[tb][0], dated[ta][1], dated[tb][1], years
+
+
+def _stock_se_t_c(rec: dict, stock_t_c: float) -> float | None:
+    """Standard error of a record's stock [t C] from its ``stock_se_pct`` (the relative
+    standard error of the inventory, as a sample-plot inventory reports it), or None."""
+    se = rec.get("stock_se_pct")
+    return None if se is None else abs(float(se)) / 100.0 * stock_t_c
+
+
+def pair_rate_se(a: dict, b: dict, ca: float, cb: float, years: float) -> float | None:
+    """Standard uncertainty of a stock-difference rate [t CO2/yr].
+
+    ``u(ΔC) = √(u_a² + u_b²) / (t2 − t1) × 44/12`` for independent inventories (IPCC 2006
+    Vol. 1 Ch. 3, error propagation, approach 1); None unless both records carry
+    ``stock_se_pct``.
+    """
+    sa, sb = _stock_se_t_c(a, ca), _stock_se_t_c(b, cb)
+    if sa is None or sb is None:
+        return None
+    return float((sa**2 + sb**2) ** 0.5 / years * 44.0 / 12.0)
 
 
 def _when(rec: dict) -> str:
@@ -88,39 +114,112 @@ def _when(rec: dict) -> str:
     return datetime.fromtimestamp(t, UTC).date().isoformat() if t is not None else "?"
 
 
+def _ms(rec: dict) -> float | None:
+    t = record_time_s(rec)
+    return None if t is None else t * 1000.0
+
+
+def _segments(act: ActivityData, records: list[dict]) -> list[tuple[float, float]]:
+    """The covered part of the window cut at the records' times, ``[(t0, t1), ...]`` [ms]."""
+    c0 = act.covered_start_ms
+    if c0 is None:
+        return []
+    cuts = {float(c0), float(act.end_ms)}
+    for rec in records:
+        t = _ms(rec)
+        if t is not None and c0 < t < act.end_ms:
+            cuts.add(t)
+    edges = sorted(cuts)
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _known_at(records: list[dict], t_ms: float) -> list[dict]:
+    """Records dated at or before ``t_ms`` (undated records count as known)."""
+    return [r for r in records if (_ms(r) if _ms(r) is not None else -1e30) <= t_ms]
+
+
+def _pool_lines(
+    pool: str,
+    rate_at,
+    act: ActivityData,
+    records: list[dict],
+    years: float,
+) -> list[Line]:
+    """Integrate a removal rate that changes at the records' dates over the covered time.
+
+    ``rate_at(known_records) -> (rate t CO2e/yr, activity, unit, factor keys, note,
+    rate uncertainty t CO2e/yr or None) | None`` is evaluated on each segment with the
+    records known at its start; segments with the same note (same pair or Tier 1 area,
+    hence the same rate) are summed into one :class:`Line`, whose ``uncertainty_t`` is the
+    rate's uncertainty × the years it was applied (fully correlated within the line).
+    """
+    span = act.end_ms - act.start_ms
+    acc: dict[str, list] = {}
+    for t0, t1 in _segments(act, records):
+        got = rate_at(_known_at(records, t0))
+        if got is None:
+            continue
+        rate, activity, unit, keys, note, rate_se = got
+        dy = years * (t1 - t0) / span
+        if note not in acc:
+            acc[note] = [0.0, 0.0, unit, keys, None]
+        acc[note][0] += rate * dy
+        acc[note][1] = activity  # the same note holds the same rate or area
+        if rate_se is not None:
+            acc[note][4] = (acc[note][4] or 0.0) + rate_se * dy
+    return [
+        Line("removal", pool, None, act_w, unit, keys, t, note, u)
+        for note, (t, act_w, unit, keys, u) in acc.items()
+    ]
+
+
 def removal_lines(
     profile: EntityProfile, act: ActivityData, fs: FactorSet, years: float
 ) -> list[Line]:
     """Removal lines (biomass, soil, forest) over a period of ``years`` [yr].
 
-    Orchards: stock difference of two tree surveys (:func:`stock_pair`) when there are two,
-    else the Tier 1 rate unless the orchard is mature; plus soil carbon of the practices.
+    Removals accrue by covered time: an annual rate [t CO2e/yr] is integrated only over the
+    part of the window at or after the entity's first data
+    (:attr:`ActivityData.covered_fraction`), and each instant uses the records known then
+    (surveys and practices dated at or before it). So the removals of adjacent periods add
+    up exactly to those of the period that holds them.
+
+    Orchards: stock difference of two tree surveys at least :data:`MIN_PAIR_DAYS` apart
+    (:func:`stock_pair`, method ``survey_pair``) when there are two, else the Tier 1 rate
+    (``tier1``) unless the orchard is mature; plus soil carbon of the practices in force.
     Forests: stock difference of two inventories (``forest_inventories`` and tree surveys
-    carrying ``volume_m3`` or ``biomass_t``).
+    carrying ``volume_m3`` or ``biomass_t``; ``inventory_pair``); none without a pair.
     """
     out: list[Line] = []
     area_ha = (profile.area_mu or 0.0) * HA_PER_MU
     if profile.kind == "orchard":
-        pair = stock_pair(act.tree_surveys, lambda s: _orchard_stock_t_c(s, fs))
-        if pair:
-            a, b, ca, cb, dy = pair
-            keys = ["orchard.root_shoot", "orchard.carbon_fraction"]
-            if "biomass_t" not in a or "biomass_t" not in b:
-                keys += ["orchard.allometry.ln_a", "orchard.allometry.b"]
-            rate = float(sq.stock_difference_removal(ca, cb, dy))
-            note = f"stock difference {_when(a)} -> {_when(b)}"
-            out.append(Line("removal", "biomass", None, rate, "t CO2/yr", keys, rate * years, note))
-        elif not profile.orchard_mature:
-            rate = float(sq.tier1_biomass_removal(area_ha, fs.value("orchard.tier1_biomass_rate")))
-            keys = ["orchard.tier1_biomass_rate"]
-            out.append(
-                Line("removal", "biomass", None, area_ha, "ha", keys, rate * years, "Tier 1")
-            )
+
+        def biomass_at(known: list[dict]):
+            pair = stock_pair(known, lambda s: _orchard_stock_t_c(s, fs))
+            if pair:
+                a, b, ca, cb, dy = pair
+                keys = ["orchard.root_shoot", "orchard.carbon_fraction"]
+                if "biomass_t" not in a or "biomass_t" not in b:
+                    keys += ["orchard.allometry.ln_a", "orchard.allometry.b"]
+                rate = float(sq.stock_difference_removal(ca, cb, dy))
+                note = f"stock difference {_when(a)} -> {_when(b)}"
+                return rate, rate, "t CO2/yr", keys, note, pair_rate_se(a, b, ca, cb, dy)
+            if not profile.orchard_mature:
+                rate = float(
+                    sq.tier1_biomass_removal(area_ha, fs.value("orchard.tier1_biomass_rate"))
+                )
+                return rate, area_ha, "ha", ["orchard.tier1_biomass_rate"], "Tier 1", None
+            return None
+
+        out += _pool_lines("biomass", biomass_at, act, list(act.tree_surveys), years)
         out += soil_lines(profile, act, fs, years)
     elif profile.kind == "forest":
         records = list(act.forest_inventories) + list(act.tree_surveys)
-        pair = stock_pair(records, lambda s: _forest_stock_t_c(s, fs, profile.forest_species))
-        if pair:
+
+        def forest_at(known: list[dict]):
+            pair = stock_pair(known, lambda s: _forest_stock_t_c(s, fs, profile.forest_species))
+            if not pair:
+                return None
             a, b, ca, cb, dy = pair
             sp = b.get("species") or profile.forest_species
             keys = [
@@ -128,15 +227,21 @@ def removal_lines(
             ]
             rate = float(sq.stock_difference_removal(ca, cb, dy))
             note = f"stock difference {_when(a)} -> {_when(b)}"
-            out.append(Line("removal", "forest", None, rate, "t CO2/yr", keys, rate * years, note))
+            return rate, rate, "t CO2/yr", keys, note, pair_rate_se(a, b, ca, cb, dy)
+
+        out += _pool_lines("forest", forest_at, act, records, years)
     return out
 
 
-def practice_areas_mu(profile: EntityProfile, act: ActivityData) -> dict[str, float]:
-    """Practices in force [mu]: the profile's practices and the period's practice events,
-    the largest area per practice, each capped at the orchard's area."""
+def practice_areas_mu(
+    profile: EntityProfile, act: ActivityData, records: list[dict] | None = None
+) -> dict[str, float]:
+    """Practices in force [mu]: the profile's practices and the practice records (by
+    default all of ``act.practice_records``), the largest area per practice, each capped at
+    the orchard's area."""
     areas = dict(profile.practices)
-    for p, a in act.events.practices.items():
+    for rec in act.practice_records if records is None else records:
+        p, a = rec.get("practice"), float(rec.get("area_mu", 0.0))
         areas[p] = max(areas.get(p, 0.0), a)
     if profile.area_mu:
         areas = {p: min(a, profile.area_mu) for p, a in areas.items()}
@@ -167,28 +272,43 @@ def soil_input_areas(areas_mu: dict[str, float], fs: FactorSet) -> list[tuple[st
 def soil_lines(
     profile: EntityProfile, act: ActivityData, fs: FactorSet, years: float
 ) -> list[Line]:
-    """SOC removal of the practices in force, IPCC Tier 1 stock change (METHODOLOGY §5b)."""
-    out = []
-    for practice, level, area_mu in soil_input_areas(practice_areas_mu(profile, act), fs):
-        keys = [
-            "soil.soc_ref",
-            "soil.f_lu",
-            f"soil.f_mg.{sq.BASE_MANAGEMENT}",
-            f"soil.f_i.{sq.BASE_INPUT_LEVEL}",
-        ]
-        keys += [f"soil.f_i.{level}", "soil.transition_years"]
-        f_mg = fs.value(keys[2])
-        rate = float(
-            sq.soc_change_removal(
-                area_mu * HA_PER_MU,
-                fs.value("soil.soc_ref"),
-                fs.value("soil.f_lu"),
-                f_mg,
-                fs.value(keys[3]),
-                f_mg,
-                fs.value(keys[4]),
-                fs.value("soil.transition_years"),
+    """SOC removal of the practices in force, IPCC Tier 1 stock change (METHODOLOGY §5b).
+
+    A practice event is in force from its date on, in this period and every later one; the
+    profile's practices from the first data. One line per practice and input level, its
+    ``activity`` the time-weighted area [mu] over the period.
+    """
+    records = list(act.practice_records)
+    span = act.end_ms - act.start_ms
+    acc: dict[tuple[str, str], list] = {}
+    for t0, t1 in _segments(act, records):
+        areas = practice_areas_mu(profile, act, _known_at(records, t0))
+        dy = years * (t1 - t0) / span
+        for practice, level, area_mu in soil_input_areas(areas, fs):
+            keys = [
+                "soil.soc_ref",
+                "soil.f_lu",
+                f"soil.f_mg.{sq.BASE_MANAGEMENT}",
+                f"soil.f_i.{sq.BASE_INPUT_LEVEL}",
+            ]
+            keys += [f"soil.f_i.{level}", "soil.transition_years"]
+            f_mg = fs.value(keys[2])
+            rate = float(
+                sq.soc_change_removal(
+                    area_mu * HA_PER_MU,
+                    fs.value("soil.soc_ref"),
+                    fs.value("soil.f_lu"),
+                    f_mg,
+                    fs.value(keys[3]),
+                    f_mg,
+                    fs.value(keys[4]),
+                    fs.value("soil.transition_years"),
+                )
             )
-        )
-        out.append(Line("removal", "soil", None, area_mu, "mu", keys, rate * years, practice))
-    return out
+            slot = acc.setdefault((practice, level), [0.0, 0.0, keys])
+            slot[0] += rate * dy
+            slot[1] += area_mu * (t1 - t0) / span
+    return [
+        Line("removal", "soil", None, area_w, "mu", keys, t, practice)
+        for (practice, _level), (t, area_w, keys) in acc.items()
+    ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accounting.activity import _clean
+from accounting.activity import _clean, drop_spikes
 from accounting.baseline import DailyData
 from accounting.errors import InvalidSeriesError
 from accounting.units import MS_PER_HOUR
@@ -74,6 +74,7 @@ def register_totals(ts_ms, values, edges_ms, *, max_rate_per_hour: float) -> np.
     if not max_rate_per_hour > 0:
         raise InvalidSeriesError("max_rate_per_hour must be > 0")
     ts, v = _clean(ts_ms, values)
+    ts, v, _ = drop_spikes(ts, v, max_rate_per_hour)
     if ts.size < 2:
         return np.zeros(e.size - 1)
     d = np.diff(v)

@@ -5,17 +5,23 @@ Avoided energy (CalTRACK 2.0 §4, IPMVP): ``AEU = Σ (Ê_d − E_d)`` over repor
 metered value; avoided CO2 = AEU × grid factor.
 
 Hourly predictions (choice documented in docs/accounting.md): the daily model is spread
-over the hours with the baseline's **hourly load profile** of the non-production load
-(weekday and weekend rows of 24 shares), and the production term follows the hour's own
-output::
+over the hours with the baseline's **hourly load profiles, one per component** of the daily
+model (weekday and weekend rows of 24 shares each), and the production term follows the
+hour's own output::
 
-    Ê_h = s[w, h] · (β0 + β_we·W + β_H·HDD(T̄_d) + β_C·CDD(T̄_d)) + β_out·Q_h
+    Ê_h = s_base[w, h]·(β0 + β_we·W) + s_C[w, h]·β_C·CDD(T̄_d) + s_H[w, h]·β_H·HDD(T̄_d)
+          + β_out·Q_h
 
 with ``T̄_d`` the mean temperature of the hour's local day over the hours given (for the
-current day: the hours so far). Degree-days of the daily mean, as in the daily model, and
-not of each hour: hourly degree-days would overstate the load on days that swing around
-the balance point (Jensen's inequality). Summed over a whole day this equals the daily
-prediction exactly.
+current day: the hours so far). One profile for the whole non-production load would put the
+average year's afternoon cooling hump on every day: on a cold day it over-predicts the
+afternoon and shows a false "saving" of several per cent in a 2-hour window (issue 9: +8 %
+at 16–18 h on control lines in December). Each component's shares are the per-hour
+regression coefficients of the baseline load on that component (rows normalised to 1), so
+summed over a whole day the hourly prediction equals the daily prediction exactly.
+Degree-days of the daily mean, as in the daily model, and not of each hour: hourly
+degree-days would overstate the load on days that swing around the balance point (Jensen's
+inequality).
 """
 
 from __future__ import annotations
@@ -181,39 +187,110 @@ def _local_hours(ts_ms, utc_offset_h: float):
     return days, hour, weekend
 
 
-def fit_hourly_profile(
-    model: LineBaselineModel, ts_ms, energy_kwh, output_units=None, *, utc_offset_h: float = 8.0
-):
-    """Baseline hourly shares of the non-production load, weekday and weekend rows.
+def _components(model: LineBaselineModel, day_temp: np.ndarray, we: np.ndarray) -> dict:
+    """Daily model components per hour [kWh/d]: base (intercept + weekend), cdd, hdd."""
+    c = model.coefficients
+    comp = {"base": c["intercept"] + c.get("weekend", 0.0) * we}
+    if "cdd" in c:
+        comp["cdd"] = c["cdd"] * cooling_degree_days(day_temp, model.cooling_balance_point_c)
+    if "hdd" in c:
+        comp["hdd"] = c["hdd"] * heating_degree_days(day_temp, model.heating_balance_point_c)
+    return comp
 
-    ``s[w, h] = mean_h(E_h − β_out·Q_h) / Σ_h mean_h(E_h − β_out·Q_h)`` over baseline hours of
-    day type ``w`` (0 weekday, 1 weekend); uniform 1/24 where there is no data. The shares
-    are stored in ``model.hourly_profile`` and returned.
+
+def fit_hourly_profile(
+    model: LineBaselineModel,
+    ts_ms,
+    energy_kwh,
+    output_units=None,
+    *,
+    temp_c=None,
+    utc_offset_h: float = 8.0,
+):
+    """Baseline hourly shares of the non-production load, per model component and day type.
+
+    Without ``temp_c`` (or for a model without degree-day terms) one profile::
+
+        s[w, h] = mean_h(E_h − β_out·Q_h) / Σ_h mean_h(E_h − β_out·Q_h)
+
+    over baseline hours of day type ``w`` (0 weekday, 1 weekend). With ``temp_c`` and a
+    degree-day term, for each (w, h) the load ``L_{d,h} = E − β_out·Q`` of the baseline days
+    is regressed (OLS, no intercept) on the day's components ``[base, β_C·CDD_d, β_H·HDD_d]``;
+    the coefficients of each component, clipped at 0 and normalised over the 24 hours, are
+    its shares (a component with fewer than 10 days of non-zero degree-days keeps the base
+    shares). Uniform 1/24 where an hour has no data. Stored in ``model.hourly_profile``
+    (base) and ``model.hourly_profiles``; the hourly CV(RMSE), lag-1 autocorrelation and
+    number of baseline hours of the resulting hourly model are stored for the uncertainty
+    of sub-day windows (:func:`fractional_savings_uncertainty`, ``interval="hourly"``).
 
     Parameters
     ----------
     ts_ms : array of int64
-        Hour-start time stamps [ms, UTC].
+        Hour-start time stamps [ms, UTC], consecutive hours.
     energy_kwh, output_units : array
         Hourly energy [kWh] and output [units].
+    temp_c : array, optional
+        Hourly air temperature [°C] (daily means are used).
     utc_offset_h : float
         Local time offset [h] (Asia/Shanghai: 8).
+
+    Returns
+    -------
+    ndarray (2, 24)
+        The base shares.
     """
+    ts = np.asarray(ts_ms, dtype=np.int64)
     e = np.asarray(energy_kwh, dtype=float)
     q = np.zeros_like(e) if output_units is None else np.asarray(output_units, dtype=float)
     load = e - model.coefficients.get("output", 0.0) * q
-    _, hour, we = _local_hours(ts_ms, utc_offset_h)
+    day, hour, we = _local_hours(ts, utc_offset_h)
+    fin = np.isfinite(load)
     prof = np.full((2, 24), 1 / 24)
     for w in (0, 1):
-        sums = np.bincount(
-            hour[(we == w) & np.isfinite(load)], load[(we == w) & np.isfinite(load)], 24
-        )
-        cnt = np.bincount(hour[(we == w) & np.isfinite(load)], minlength=24)
+        sel = (we == w) & fin
+        sums = np.bincount(hour[sel], load[sel], 24)
+        cnt = np.bincount(hour[sel], minlength=24)
         if cnt.min() > 0:
             mean = np.clip(sums / cnt, 0, None)
             if mean.sum() > 0:
                 prof[w] = mean / mean.sum()
-    model.hourly_profile = prof.tolist()
+    profiles = {"base": prof.copy()}
+    if temp_c is not None and ("cdd" in model.coefficients or "hdd" in model.coefficients):
+        t = _daily_mean_per_hour(day, np.asarray(temp_c, dtype=float))
+        comp = _components(model, t, we)
+        names = list(comp)
+        for k in names[1:]:
+            profiles[k] = prof.copy()
+        x_all = np.column_stack([comp[k] for k in names])
+        for w in (0, 1):
+            coef = np.full((24, len(names)), np.nan)
+            for h in range(24):
+                sel = (we == w) & (hour == h) & fin & np.isfinite(x_all).all(axis=1)
+                x = x_all[sel]
+                if sel.sum() <= len(names) + 5:
+                    continue
+                active = [i for i in range(len(names)) if i == 0 or (x[:, i] > 0).sum() >= 10]
+                beta, *_ = np.linalg.lstsq(x[:, active], load[sel], rcond=None)
+                coef[h, active] = beta
+            for i, k in enumerate(names):
+                col = np.clip(coef[:, i], 0, None)
+                if np.isfinite(col).all() and col.sum() > 0:
+                    profiles[k][w] = col / col.sum()
+    model.hourly_profile = profiles["base"].tolist()
+    model.hourly_profiles = {k: v.tolist() for k, v in profiles.items()}
+    pred = predict_hourly(model, ts, temp_c if temp_c is not None else np.full(ts.size, np.nan),
+                          None if output_units is None else q, utc_offset_h=utc_offset_h)  # fmt: skip
+    ok = np.isfinite(e) & np.isfinite(pred)
+    if ok.sum() > model.n_params + 1 and e[ok].mean() > 0:
+        r = e[ok] - pred[ok]
+        model.hourly_n = int(ok.sum())
+        model.hourly_cvrmse = float(np.sqrt(r @ r / (ok.sum() - model.n_params)) / e[ok].mean())
+        # lag-1 over consecutive hours only
+        idx = np.nonzero(ok)[0]
+        pair = np.diff(idx) == 1
+        rc = r - r.mean()
+        den = float(rc @ rc)
+        model.hourly_rho1 = float(np.sum(rc[1:][pair] * rc[:-1][pair]) / den) if den else 0.0
     return prof
 
 
@@ -248,14 +325,14 @@ def predict_hourly(
     """
     c = model.coefficients
     day, hour, we = _local_hours(ts_ms, utc_offset_h)
-    prof = np.asarray(model.hourly_profile if model.hourly_profile else np.full((2, 24), 1 / 24))
     t = _daily_mean_per_hour(day, np.asarray(temp_c, dtype=float))
-    base = c["intercept"] + c.get("weekend", 0.0) * we
-    if "hdd" in c:
-        base = base + c["hdd"] * heating_degree_days(t, model.heating_balance_point_c)
-    if "cdd" in c:
-        base = base + c["cdd"] * cooling_degree_days(t, model.cooling_balance_point_c)
-    out = prof[we, hour] * base
+    profs = model.hourly_profiles or {
+        "base": model.hourly_profile if model.hourly_profile else np.full((2, 24), 1 / 24)
+    }
+    base_prof = np.asarray(profs["base"])
+    out = np.zeros(day.shape)
+    for k, v in _components(model, t, we).items():
+        out = out + np.asarray(profs.get(k, base_prof))[we, hour] * v
     if "output" in c:
         if output_units is None:
             raise InvalidSeriesError("this model needs output_units")
@@ -271,7 +348,7 @@ def rolling_figures(
     output_units=None,
     *,
     now_ms: int,
-    intervention_ms: int,
+    intervention_ms: int | None,
     grid_ef_kg_per_kwh: float,
     utc_offset_h: float = 8.0,
 ) -> dict:
@@ -286,8 +363,11 @@ def rolling_figures(
         Hour-start time stamps [ms] covering at least the windows wanted.
     energy_kwh, temp_c, output_units : array
         Hourly metered energy [kWh], temperature [°C], output [units].
-    now_ms, intervention_ms : int
-        Current time and start of the reporting period [ms].
+    now_ms : int
+        Current time [ms].
+    intervention_ms : int or None
+        Start of the reporting period [ms]; None for a line without an intervention (a
+        control line): no ``since_intervention`` window, the others are still computed.
     grid_ef_kg_per_kwh : float
         [kg CO2/kWh]
 
@@ -305,11 +385,12 @@ def rolling_figures(
     windows = {
         "last_2h": now_ms // MS_PER_HOUR * MS_PER_HOUR - 2 * MS_PER_HOUR,  # 2 complete hours
         "today": midnight,
-        "since_intervention": intervention_ms,
     }
-    done = (
-        (ts + MS_PER_HOUR <= now_ms) & np.isfinite(e) & np.isfinite(pred) & (ts >= intervention_ms)
-    )
+    if intervention_ms is not None:
+        windows["since_intervention"] = intervention_ms
+    done = (ts + MS_PER_HOUR <= now_ms) & np.isfinite(e) & np.isfinite(pred)
+    if intervention_ms is not None:
+        done &= ts >= intervention_ms
     out = {}
     for name, start in windows.items():
         sel = done & (ts >= start)

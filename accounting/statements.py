@@ -1,9 +1,10 @@
 """Carbon statements per entity and period, and the roll-up of lines to a factory.
 
-Sign convention: emissions and removals are both reported as positive t CO2e;
-``net_balance_t = total_emissions_t − total_sequestration_t``, so a **positive net balance is
-a net source** and a negative one a net sink. ``net_fixed_t = −net_balance_t`` is what an
-orchard's account can redeem.
+Sign convention (the one used everywhere: statements, ledger, API, labels, pages, CSV):
+emissions and removals are both positive t CO2e, and
+``net_t = total_sequestration_t − total_emissions_t`` (removals − emissions), so a
+**positive net is a net sink** and a negative one a net source; a positive ``net_t`` is what
+an orchard's account can redeem. See docs/accounting.md, "Sign convention".
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from accounting.periods import Period
 from accounting.profiles import EntityProfile
 from accounting.removals import removal_lines
 
-SCHEMA = "tanzhang.statement/1"
+SCHEMA = "tanzhang.statement/2"
+#: earlier schemas still read (/1 stored ``net_balance_t`` = emissions − removals; the
+#: totals are recomputed from the lines, so only the name of the net changed)
+READ_SCHEMAS = ("tanzhang.statement/1", SCHEMA)
 
 
 def _div(a: float, b: float | None) -> float | None:
@@ -79,9 +83,36 @@ class Statement:
         return sum(self.sequestration_t.values())
 
     @property
-    def net_balance_t(self) -> float:
-        """Emissions − removals [t CO2e]; positive = net source."""
-        return self.total_emissions_t - self.total_sequestration_t
+    def net_t(self) -> float:
+        """Removals − emissions [t CO2e]; positive = net sink (the one sign convention)."""
+        return self.total_sequestration_t - self.total_emissions_t
+
+    @property
+    def uncertainty_t(self) -> dict[str, float]:
+        """Standard uncertainty of the removal pools that have one [t CO2e] (stock pairs
+        whose inventories carry ``stock_se_pct``); lines of a pool add in quadrature."""
+        out: dict[str, float] = {}
+        for ln in self.lines:
+            if ln.kind == "removal" and ln.uncertainty_t is not None:
+                out[ln.source] = (out.get(ln.source, 0.0) ** 2 + ln.uncertainty_t**2) ** 0.5
+        return out
+
+    @property
+    def methods(self) -> dict[str, str]:
+        """Method of each removal pool: ``survey_pair`` / ``tier1`` (orchard biomass),
+        ``tier1_soc_stock_change`` (soil), ``inventory_pair`` (forest)."""
+        found: dict[str, set[str]] = {}
+        for ln in self.lines:
+            if ln.kind != "removal":
+                continue
+            if ln.source == "soil":
+                m = "tier1_soc_stock_change"
+            elif ln.source == "forest":
+                m = "inventory_pair"
+            else:
+                m = "survey_pair" if "stock difference" in ln.note else "tier1"
+            found.setdefault(ln.source, set()).add(m)
+        return {pool: "+".join(sorted(ms)) for pool, ms in found.items()}
 
     @property
     def ratio(self) -> float:
@@ -102,7 +133,9 @@ class Statement:
             "sequestration_t": self.sequestration_t,
             "total_emissions_t": self.total_emissions_t,
             "total_sequestration_t": self.total_sequestration_t,
-            "net_balance_t": self.net_balance_t,
+            "net_t": self.net_t,
+            "methods": self.methods,
+            "uncertainty_t": self.uncertainty_t,
             "intensities": self.intensities,
             "green_energy_share": self.green_energy_share,
             "coverage": self.coverage,
@@ -116,7 +149,7 @@ class Statement:
 
     @classmethod
     def from_dict(cls, d: dict) -> Statement:
-        if d.get("schema") != SCHEMA:
+        if d.get("schema") not in READ_SCHEMAS:
             raise InvalidProfileError(f"not a {SCHEMA} document: {d.get('schema')!r}")
         return cls(
             entity_id=d["entity_id"],
@@ -141,7 +174,7 @@ def _intensities(s: Statement, *, value_added: float | None) -> dict:
     return {
         "t_co2e_per_mu": _div(e, s.area_mu),
         "sequestration_t_per_mu": _div(s.total_sequestration_t, s.area_mu),
-        "net_t_per_mu": _div(s.net_balance_t, s.area_mu),
+        "net_t_per_mu": _div(s.net_t, s.area_mu),
         "t_co2e_per_t_fruit": _div(e, a.get("harvest_t")),
         "t_co2e_per_unit_output": _div(e, a.get("output_units")),
         "t_co2e_per_10k_cny": _div(e, value_added),
@@ -156,6 +189,14 @@ def _green_share(a: dict) -> float | None:
     return a.get("pv_kwh", 0.0) / total if total > 0 else None
 
 
+def statement_coverage(activity: ActivityData) -> float:
+    """Data coverage of a statement [-]: the part of the period at or after the entity's
+    first data (:attr:`ActivityData.covered_fraction`), and no more than the metered
+    coverage of its accounted series when it has any."""
+    cov = activity.covered_fraction
+    return cov if activity.coverage is None else min(activity.coverage, cov)
+
+
 def compute_statement(
     profile: EntityProfile,
     period: Period,
@@ -167,8 +208,10 @@ def compute_statement(
     """Carbon statement of one entity over one period.
 
     Emissions by source and scope (:mod:`accounting.inventory`), removals by pool (annual
-    rates × ``period.years``), net balance, intensities, green-energy share and the data
-    coverage, with the factor-set reference and the data window.
+    rates integrated over the covered part of the period, :mod:`accounting.removals`), the
+    net ``net_t`` (removals − emissions), the removal ``methods``, intensities,
+    green-energy share and the data coverage (:func:`statement_coverage`), with the
+    factor-set reference and the data window.
 
     Parameters
     ----------
@@ -188,8 +231,9 @@ def compute_statement(
     warnings: list[str] = []
     lines = emission_lines(profile, activity, factors)
     lines += removal_lines(profile, activity, factors, period.years)
-    if activity.coverage is not None and activity.coverage < min_coverage:
-        warnings.append(f"coverage.low: {activity.coverage:.3f} < {min_coverage}")
+    coverage = statement_coverage(activity)
+    if coverage < min_coverage:
+        warnings.append(f"coverage.low: {coverage:.3f} < {min_coverage}")
     if activity.events.ignored:
         warnings.append(f"events.unknown_type: {activity.events.ignored}")
     if profile.kind == "orchard" and not any(ln.source == "biomass" for ln in lines):
@@ -199,7 +243,7 @@ def compute_statement(
             "forest.no_inventory: two plot inventories are needed for a stock difference"
         )
     q = [v for v in activity.quality.values() if isinstance(v, dict)]
-    for name in ("resets", "swaps", "capped"):
+    for name in ("resets", "swaps", "capped", "dropped"):
         n = sum(int(v.get(name, 0)) for v in q)
         if n:
             warnings.append(f"registers.{name}: {n}")
@@ -227,7 +271,7 @@ def compute_statement(
         lines=lines,
         factor_set=factors.ref,
         data_window={"start_ms": activity.start_ms, "end_ms": activity.end_ms},
-        coverage=activity.coverage,
+        coverage=coverage,
         activity=act,
         warnings=warnings,
         area_mu=profile.area_mu,

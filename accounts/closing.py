@@ -138,7 +138,11 @@ def read_activities(
     """Activity data of each entity over ``period`` from the store.
 
     Registers are read from the last reading before the period to ``settle`` past its end
-    (default :data:`DEFAULT_SETTLE`); events in ``[start, end)``.
+    (default :data:`DEFAULT_SETTLE`); events in ``[start, end)``; tree surveys, forest
+    inventories and practice events of any date up to the end (a practice is in force from
+    its date on). The entity's first data (``first_data_ms``: nothing accrues before it) is
+    the earliest of its readings (the one before the period included), its events of the
+    period and those dated records.
     """
     settle = DEFAULT_SETTLE[period.kind] if settle is None else settle
     start_ms, end_ms = _ms(period.start), _ms(period.end)
@@ -146,6 +150,12 @@ def read_activities(
     events: dict[str, list[dict]] = defaultdict(list)
     surveys: dict[str, list[dict]] = defaultdict(list)
     inventories: dict[str, list[dict]] = defaultdict(list)
+    practices: dict[str, list[dict]] = defaultdict(list)
+    first: dict[str, int] = {}
+
+    def seen(ent: str, ts_ms: int) -> None:
+        first[ent] = min(first.get(ent, ts_ms), int(ts_ms))
+
     for i in range(0, len(entity_ids), BATCH):
         chunk = list(entity_ids[i : i + BATCH])
         for name in FIELDS:
@@ -154,12 +164,26 @@ def read_activities(
             )
             for (ent, dev), s in got.items():
                 series[ent][(dev, name)] = (s.ts_ms, s.values)
+                if len(s.ts_ms):
+                    seen(ent, min(s.ts_ms))
         for ev in store.events(start_ms, end_ms, entities=chunk):
             events[ev.entity].append(_event_dict(ev))
-        # stock-difference inputs of any date up to the period's end
-        for typ, bucket in (("tree_survey", surveys), ("forest_inventory", inventories)):
+            seen(ev.entity, ev.ts_ms)
+        # stock-difference inputs and practices of any date up to the period's end
+        for typ, bucket in (
+            ("tree_survey", surveys),
+            ("forest_inventory", inventories),
+            ("practice", practices),
+        ):
             for ev in store.events(0, end_ms, entities=chunk, type=typ):
                 bucket[ev.entity].append(_event_dict(ev))
+                seen(ev.entity, ev.ts_ms)
+        # entities with no data known before the period: look for any earlier record, so
+        # that the first data is the same whatever period is closed (additivity)
+        later = [e for e in chunk if first.get(e, end_ms) >= start_ms]
+        if later:
+            for ev in store.events(0, start_ms, entities=later):
+                seen(ev.entity, ev.ts_ms)
     return {
         eid: activity_from_series(
             series.get(eid, {}),
@@ -168,6 +192,8 @@ def read_activities(
             end_ms=end_ms,
             tree_surveys=surveys.get(eid, []),
             forest_inventories=inventories.get(eid, []),
+            practice_records=practices.get(eid, []),
+            first_data_ms=first.get(eid, end_ms),
         )
         for eid in entity_ids
     }

@@ -339,8 +339,8 @@ def post_statement(
         Either an :class:`accounting.statements.Statement` (or its ``to_dict()``), whose
         ``total_emissions_t`` and ``total_sequestration_t`` are taken, or a mapping with
         ``emissions_t`` [t CO2e, >= 0] and ``removals_t`` [t CO2e; negative when a pool
-        lost carbon]. Note the accounting statement's ``net_balance_t`` is emissions minus
-        removals (positive = source), the opposite sign of :attr:`PostedStatement.net_t`.
+        lost carbon]. Its ``net_t`` has the same sign as :attr:`PostedStatement.net_t`
+        (removals − emissions, positive = net sink).
         May hold ``factor_set`` ({name, version, digest, ...}), ``data_window`` and
         ``coverage`` [0..1]. Stored whole as JSON, except that a factor-set reference with
         ``sources`` is stored once in the ``factor_set`` table (see :func:`factor_set_ref`)

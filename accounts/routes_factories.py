@@ -1,14 +1,10 @@
 """Factory routes: line savings against the baseline (rolling and per period, with
-uncertainty) and benchmarking lists; the data glue that reads a line's hourly series."""
+uncertainty; computed by :mod:`accounts.savings_service`) and benchmarking lists."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
@@ -23,19 +19,17 @@ from access.deps import (
 from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.params import EntityId
 from access.roles import Principal
+from accounts import savings_service
 from accounts.models import Account
 from accounts.routes_common import (
     EndQ,
     PeriodKind,
     StartQ,
     _engine_statement,
-    _factor_set,
     _latest_statement,
     visible_clause,
     window,
 )
-from sitetime import clock
-from sitetime.calendar import site_calendar
 from tanzhang.api_schemas import (
     BaselineModelPublic,
     BenchmarksPublic,
@@ -46,152 +40,6 @@ from tanzhang.api_schemas import (
 )
 
 router = APIRouter(responses=AUTH_ERRORS)
-
-
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
-SAVINGS_CONFIDENCE = 0.90
-MODEL_TTL_S = 3600.0  # a fitted baseline is reused this long (its data is history)
-
-
-def _hourly_register(
-    store: Any, field: str, entities: list[str], start_ms: int, end_ms: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Hour starts in ``[start_ms, end_ms)`` and the register usage of each hour, summed over
-    the entity's devices (:func:`accounting.activity.register_usage`, resets and swaps
-    handled there); NaN where no device covered the hour."""
-    from accounting.activity import DEFAULT_MAX_RATE_PER_HOUR, register_usage
-
-    hours = np.arange(start_ms, end_ms, HOUR_MS, dtype=np.int64)
-    total = np.zeros(hours.size)
-    covered = np.zeros(hours.size, dtype=bool)
-    series = store.series(field, start_ms, end_ms + HOUR_MS, entities=entities, previous=True)
-    rate = DEFAULT_MAX_RATE_PER_HOUR.get(field, 1e9)
-    for s in series.values():
-        ts, v = np.asarray(s.ts_ms, dtype=np.int64), np.asarray(s.values, dtype=float)
-        if ts.size < 2:
-            continue
-        lo = np.clip(np.searchsorted(ts, hours, "right") - 1, 0, None)
-        hi = np.searchsorted(ts, hours + HOUR_MS, "left") + 1
-        for i in np.nonzero(hi - lo >= 2)[0]:
-            u = register_usage(ts[lo[i] : hi[i]], v[lo[i] : hi[i]], int(hours[i]),
-                               int(hours[i]) + HOUR_MS, max_rate_per_hour=rate)  # fmt: skip
-            if u.coverage > 0.5:
-                total[i] += u.total
-                covered[i] = True
-    return hours, np.where(covered, total, np.nan)
-
-
-def _hourly_mean(
-    store: Any, field: str, entities: list[str], start_ms: int, end_ms: int
-) -> np.ndarray:
-    """Hourly mean of a gauge over the devices of ``entities`` (NaN: no reading)."""
-    n = (end_ms - start_ms + HOUR_MS - 1) // HOUR_MS
-    sums, counts = np.zeros(n), np.zeros(n)
-    for s in store.downsample(field, start_ms, end_ms, 3600, entities=entities).values():
-        idx = (np.asarray(s.ts_ms, dtype=np.int64) - start_ms) // HOUR_MS
-        ok = (idx >= 0) & (idx < n) & np.isfinite(s.values)
-        np.add.at(sums, idx[ok], np.asarray(s.values)[ok])
-        np.add.at(counts, idx[ok], 1)
-    with np.errstate(invalid="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-@dataclass
-class _LineData:
-    hours: np.ndarray
-    energy: np.ndarray
-    temp: np.ndarray
-    output: np.ndarray | None
-    warnings: list[str]
-
-
-def _line_hours(store: Any, line: Any, start_ms: int, end_ms: int) -> _LineData:
-    """Hourly energy, output and temperature of a line (temperature from the line's or its
-    factory's weather devices; 18 °C, no degree days, when there is none)."""
-    _, energy = _hourly_register(store, "energy_kwh_total", [line.id], start_ms, end_ms)
-    hours, output = _hourly_register(store, "output_units_total", [line.id], start_ms, end_ms)
-    warnings: list[str] = []
-    temp = _hourly_mean(store, "air_temp_c", [line.id, *([line.parent] if line.parent else [])],
-                        start_ms, end_ms)  # fmt: skip
-    if not np.isfinite(temp).any():
-        temp = np.full(hours.size, 18.0)
-        warnings.append("savings.no_temperature: no air_temp_c; weather terms cannot be fitted")
-    else:
-        temp = np.where(np.isfinite(temp), temp, np.nanmean(temp))
-    has_output = np.isfinite(output).any()
-    return _LineData(hours, energy, temp, output if has_output else None, warnings)
-
-
-def _daily(data: _LineData) -> Any:
-    """Local-day totals (energy, output) and mean temperature; a day needs 90 % of its hours."""
-    from accounting.baseline import DailyData
-
-    off = int(site_calendar().utc_offset_h() * HOUR_MS)
-    day = (data.hours + off) // DAY_MS
-    days = np.unique(day)
-    idx = np.searchsorted(days, day)
-
-    def total(x: np.ndarray) -> np.ndarray:
-        ok = np.isfinite(x)
-        s = np.bincount(idx, np.where(ok, x, 0.0), days.size)
-        n = np.bincount(idx, ok.astype(float), days.size)
-        return np.where(n >= 0.9 * 24, s * 24 / np.maximum(n, 1), np.nan)
-
-    temp = np.bincount(idx, data.temp, days.size) / np.bincount(idx, minlength=days.size)
-    out = total(data.output) if data.output is not None else None
-    return DailyData(days.astype("datetime64[D]"), total(data.energy), temp, out)
-
-
-def _profile_dates(line: Any) -> tuple[date, date, date | None]:
-    from accounts.closing import profile_of
-
-    prof = profile_of(line)
-    if prof.baseline_start is None or prof.baseline_end is None:
-        raise ApiError(
-            409,
-            "no_baseline_period",
-            f"line {line.id!r} has no baseline_start/baseline_end in the registry: add them "
-            "(`tanzhang registry`) to measure its savings",
-        )
-    return prof.baseline_start, prof.baseline_end, prof.intervention_date
-
-
-def _local_ms(d: date) -> int:
-    return site_calendar().midnight_ms(d)
-
-
-def _baseline_model(app_state: Any, store: Any, line: Any) -> Any:
-    """The line's fitted baseline (CalTRACK-style daily model + hourly profile), cached."""
-    from accounting.baseline import fit_line_baseline
-    from accounting.errors import AccountingError
-    from accounting.savings import fit_hourly_profile
-
-    b0, b1, _ = _profile_dates(line)
-    cache = app_state.__dict__.setdefault("savings_models", {})
-    key = (line.id, b0, b1)
-    hit = cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < MODEL_TTL_S:
-        return hit[1]
-    try:
-        data = _line_hours(store, line, _local_ms(b0), _local_ms(b1) + DAY_MS)
-        model = fit_line_baseline(_daily(data))
-        fit_hourly_profile(model, data.hours, data.energy, data.output,
-                           utc_offset_h=site_calendar().utc_offset_h())  # fmt: skip
-    except AccountingError as exc:
-        raise ApiError(
-            409,
-            "insufficient_baseline_data",
-            f"the baseline of line {line.id!r} ({b0} to {b1}) cannot be fitted: {exc}",
-        ) from None
-    cache[key] = (time.monotonic(), model)
-    return model
-
-
-def _grid_ef(line: Any) -> float:
-    from accounts.closing import profile_of
-
-    return float(_factor_set("cn-mee-2023", None).value(profile_of(line).grid_factor_key))
 
 
 def _model_public(model: Any) -> BaselineModelPublic:
@@ -208,24 +56,9 @@ def _model_public(model: Any) -> BaselineModelPublic:
     )
 
 
-def _window_public(model: Any, w: dict[str, Any], ef: float) -> SavingsWindowPublic:
-    """A rolling window with its uncertainty: ASHRAE G14 FSU with the daily model's
-    CV(RMSE) and m = the window's days rounded up (at least one; conservative for
-    sub-day windows)."""
-    from accounting.errors import AccountingError
-    from accounting.savings import fractional_savings_uncertainty
-
-    u_kwh = None
-    if w["hours"] > 0:
-        try:
-            u_kwh, _ = fractional_savings_uncertainty(
-                cvrmse=model.cvrmse, n_baseline=model.n, n_params=model.n_params,
-                rho1=model.rho1, m_reporting=max(1, -(-w["hours"] // 24)),
-                predicted_kwh=w["predicted_kwh"], avoided_kwh=w["avoided_kwh"],
-                confidence=SAVINGS_CONFIDENCE,
-            )  # fmt: skip
-        except AccountingError:
-            u_kwh = None
+def _window_public(w: dict[str, Any], ef: float) -> SavingsWindowPublic:
+    """A rolling window with its uncertainty (:func:`accounts.savings_service.window_uncertainty`)."""
+    u_kwh = w.get("uncertainty_kwh")
     u_t = None if u_kwh is None else u_kwh * ef / 1000
     t = w["avoided_t_co2"]
     return SavingsWindowPublic(
@@ -264,29 +97,21 @@ def line_savings(
     store: StoreDep,
     lookup: LookupDep,
 ) -> LineSavingsPublic:
-    from accounting.savings import rolling_figures
-
+    """Windows against the line's CalTRACK baseline (the 365 days before the intervention;
+    :mod:`accounts.savings_service`). ``since_intervention`` only for a line with an
+    intervention. 409 ``no_baseline_period`` / ``insufficient_baseline_data`` (details: days
+    with data and days required) / ``baseline_model_not_qualified`` say why there is none."""
     line = _line(registry, principal, entity_id, lookup)
-    _, _, intervention = _profile_dates(line)
-    model = _baseline_model(request.app.state, store, line)
-    now_ms = clock.now_ms()
-    start_ms = _local_ms(intervention) if intervention else now_ms - DAY_MS
-    start_ms = max(start_ms, now_ms - 400 * DAY_MS) // HOUR_MS * HOUR_MS
-    data = _line_hours(store, line, start_ms, now_ms)
-    ef = _grid_ef(line)
-    windows = rolling_figures(
-        model, data.hours, data.energy, data.temp, data.output, now_ms=now_ms,
-        intervention_ms=start_ms, grid_ef_kg_per_kwh=ef, utc_offset_h=site_calendar().utc_offset_h(),
-    )  # fmt: skip
+    r = savings_service.rolling_savings(request.app.state, store, registry, line)
     return LineSavingsPublic(
         entity_id=entity_id,
-        intervention_date=intervention.isoformat() if intervention else None,
-        confidence=SAVINGS_CONFIDENCE,
-        grid_ef_kg_per_kwh=ef,
-        model=_model_public(model),
-        windows={k: _window_public(model, w, ef) for k, w in windows.items()},
-        warnings=data.warnings
-        + ([] if intervention else ["savings.no_intervention_date: windows start 24 h ago"]),
+        intervention_date=r.window.intervention.isoformat() if r.window.intervention else None,
+        confidence=savings_service.SAVINGS_CONFIDENCE,
+        grid_ef_kg_per_kwh=r.grid_ef_kg_per_kwh,
+        factor_set=r.factor_set,
+        model=_model_public(r.model),
+        windows={k: _window_public(w, r.grid_ef_kg_per_kwh) for k, w in r.windows.items()},
+        warnings=r.warnings,
     )
 
 
@@ -307,47 +132,12 @@ def line_savings_periods(
     start: StartQ = None,
     end: EndQ = None,
 ) -> list[PeriodSavingsPublic]:
-    from accounting.baseline import DailyData
-    from accounting.errors import AccountingError
-    from accounting.savings import compute_savings
-
     line = _line(registry, principal, entity_id, lookup)
-    model = _baseline_model(request.app.state, store, line)
     lo, hi = window(period, start, end)
-    lo_ms = max(int(lo.timestamp() * 1000), clock.now_ms() - 800 * DAY_MS)
-    hi_ms = min(int(hi.timestamp() * 1000), clock.now_ms())
-    if hi_ms - lo_ms < DAY_MS:
-        return []
-    daily = _daily(_line_hours(store, line, lo_ms // HOUR_MS * HOUR_MS, hi_ms))
-    ef = _grid_ef(line)
-    keys = daily.dates.astype(f"datetime64[{'D' if period == 'day' else 'M'}]")
-    out = []
-    for k in np.unique(keys):
-        sel = keys == k
-        part = DailyData(daily.dates[sel], daily.energy_kwh[sel], daily.temp_c[sel],
-                         None if daily.output_units is None else daily.output_units[sel])  # fmt: skip
-        try:
-            r = compute_savings(model, part, grid_ef_kg_per_kwh=ef, confidence=SAVINGS_CONFIDENCE)
-        except AccountingError:
-            continue
-        first = k.astype("datetime64[D]").astype(object)
-        nxt = (k + 1).astype("datetime64[D]").astype(object)
-        out.append(
-            PeriodSavingsPublic(
-                period_start=datetime.fromtimestamp(_local_ms(first) / 1000, UTC),
-                period_end=datetime.fromtimestamp(_local_ms(nxt) / 1000, UTC),
-                n_days=r.n_days,
-                predicted_kwh=r.predicted_kwh,
-                metered_kwh=r.metered_kwh,
-                avoided_kwh=r.avoided_kwh,
-                fractional_savings=r.fractional_savings,
-                uncertainty_kwh=r.uncertainty_kwh,
-                fsu=None if not np.isfinite(r.fsu) else r.fsu,
-                avoided_t_co2=r.avoided_t_co2,
-                uncertainty_t_co2=r.uncertainty_t_co2,
-            )
-        )
-    return out
+    rows, _, _ = savings_service.period_savings(
+        request.app.state, store, registry, line, period, lo, hi
+    )
+    return [PeriodSavingsPublic(**row) for row in rows]
 
 
 # -- factory benchmarking ------------------------------------------------------------------

@@ -73,7 +73,9 @@ def list_orchard_labels(
     session: SessionDep,
     registry: RegistryDep,
     period: LabelPeriod = "year",
-    colour: Annotated[str | None, Query(pattern="^(dark_green|light_green|yellow|red)$")] = None,
+    colour: Annotated[
+        str | None, Query(pattern="^(dark_green|light_green|yellow|red|unrated)$")
+    ] = None,
     county: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -124,8 +126,8 @@ def list_orchard_labels(
 
 CSV_COLUMNS = (
     "entity_id", "county", "area_mu", "colour", "colour_zh", "ratio", "period_start",
-    "total_emissions_t", "total_sequestration_t", "net_emissions_t", "net_emissions_t_per_mu",
-    "coverage", "largest_source", "largest_pool",
+    "total_emissions_t", "total_sequestration_t", "net_t", "net_t_per_mu",
+    "coverage", "unrated_reason", "largest_source", "largest_pool",
 )  # fmt: skip
 
 
@@ -141,7 +143,9 @@ def orchard_labels_csv(
     session: SessionDep,
     registry: RegistryDep,
     period: LabelPeriod = "year",
-    colour: Annotated[str | None, Query(pattern="^(dark_green|light_green|yellow|red)$")] = None,
+    colour: Annotated[
+        str | None, Query(pattern="^(dark_green|light_green|yellow|red|unrated)$")
+    ] = None,
     county: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     page = list_orchard_labels(
@@ -157,9 +161,10 @@ def orchard_labels_csv(
                 lab.entity_id, lab.county or "", lab.area_mu or "", lab.colour, lab.colour_zh,
                 "" if lab.ratio is None else f"{lab.ratio:.4f}", lab.period_start.isoformat(),
                 f"{e.total_emissions_t:.6f}", f"{e.total_sequestration_t:.6f}",
-                f"{e.net_emissions_t:.6f}",
-                "" if e.net_emissions_t_per_mu is None else f"{e.net_emissions_t_per_mu:.6f}",
+                f"{e.net_t:.6f}",
+                "" if e.net_t_per_mu is None else f"{e.net_t_per_mu:.6f}",
                 "" if e.coverage is None else f"{e.coverage:.4f}",
+                (e.unrated or {}).get("reason", ""),
                 e.largest_sources[0].name if e.largest_sources else "",
                 e.largest_pools[0].name if e.largest_pools else "",
             ]
@@ -279,7 +284,7 @@ def what_if(
                 after=_label_dict_public(doc["after"], ps, registry),
                 delta_emissions_t=doc["delta_emissions_t"],
                 delta_sequestration_t=doc["delta_sequestration_t"],
-                delta_net_emissions_t=doc["delta_net_balance_t"],
+                delta_net_t=doc["delta_net_t"],
                 improves=doc["improves"],
             )
         )

@@ -104,11 +104,11 @@ def printable_statement(
 <p>{e(acct.name or entity_id)} (<b>{e(entity_id)}</b>, {e(acct.kind)}) ·
 {e(lo.strftime("%Y-%m-%d"))} – {e(hi.strftime("%Y-%m-%d"))} UTC · {e(period)}</p>
 <h2>余额 Balance at {e(hi.strftime("%Y-%m-%d %H:%M"))} UTC [t CO2e]</h2>
-<table><tr><th>排放 Emissions</th><th>清除 Removals</th><th>净值 Net</th><th>已兑换 Redeemed</th>
+<table><tr><th>排放 Emissions</th><th>清除 Removals</th><th>净值 Net (removals − emissions)</th><th>已兑换 Redeemed</th>
 <th>可兑换 Available</th></tr><tr><td>{_t(bal.emissions_t)}</td><td>{_t(bal.removals_t)}</td>
 <td>{_t(bal.net_t)}</td><td>{_t(bal.redeemed_t)}</td><td>{_t(bal.available_t)}</td></tr></table>
 <h2>账期 Statements [t CO2e]</h2>
-<table><tr><th>Period start (UTC)</th><th>Emissions</th><th>Removals</th><th>Net</th>
+<table><tr><th>Period start (UTC)</th><th>Emissions</th><th>Removals</th><th>Net (removals − emissions)</th>
 <th>Coverage</th><th>Version</th></tr>{body_rows}{totals}</table>
 <h2>兑换 Redemptions</h2>
 <table><tr><th>Date (UTC)</th><th>t CO2e</th><th>Fertiliser</th><th>Reference</th></tr>{red_rows}</table>

@@ -123,6 +123,16 @@ class Fleet:
             stream = batch_messages(stream)
         return stream
 
+    def record_book(self, start_ms: int) -> list[Message]:
+        """Event messages of the records each device keeps from before ``start_ms`` (an
+        orchard's earlier tree surveys and practices), sent before a back-fill from
+        ``start_ms`` so its first year has a survey pair and its practices in force."""
+        out = []
+        for m in self.models():
+            topic = make_topic(self.prefix, m.entity_id, m.device_id, "event")
+            out += [(t, Message(topic, dict(p))) for t, p in m.record_book(start_ms)]
+        return [msg for _, msg in sorted(out, key=lambda e: e[0])]
+
     def status_messages(self, state: str = "online") -> list[Message]:
         """Retained ``status`` messages for every device."""
         return [
@@ -322,8 +332,8 @@ def demo_fleet(
         OrchardSpec("huyou-cs-04", "常山球川胡柚园", "changshan", 50, "red",
                     growth_kg_per_tree=2.5, synthetic_n_kg_per_mu=22, diesel_l_per_mu=12,
                     pesticide_kg_per_mu=1.0),
-        OrchardSpec("huyou-qj-01", "衢江高家胡柚种植场", "qujiang", 200, "red",
-                    growth_kg_per_tree=2.0, synthetic_n_kg_per_mu=35, urea_share=0.4,
+        OrchardSpec("huyou-qj-01", "衢江高家胡柚种植场", "qujiang", 50, "red",
+                    growth_kg_per_tree=2.0, synthetic_n_kg_per_mu=27, urea_share=0.4,
                     diesel_l_per_mu=15, pesticide_kg_per_mu=2.0),
     )  # fmt: skip
     forests = (ForestSpec("forest-kh-01", "开化林场杉木固定样地", "kaihua", 300.0),)

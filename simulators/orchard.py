@@ -27,11 +27,13 @@ import numpy as np
 
 from simulators.factory import WeatherStation
 from simulators.messages import (
+    DAY_MS,
     DEFAULT_PREFIX,
     ORIGIN_YEAR,
     SLOTS_PER_DAY,
     Message,
     date_ms,
+    local_date,
     rng_for,
 )
 from simulators.series import DeviceModel, YearSeries, readings
@@ -317,6 +319,10 @@ def orchard_events(spec: OrchardSpec, seed: int, year: int) -> list[tuple[int, d
     return out
 
 
+#: how far back the field terminal's record book reaches when a history starts [d]
+RECORD_BOOK_DAYS = 400
+
+
 class FieldTerminal(DeviceModel):
     """The orchard's field-record terminal: events only, no readings."""
 
@@ -331,6 +337,19 @@ class FieldTerminal(DeviceModel):
 
     def build_events(self, year: int) -> list[tuple[int, dict[str, Any]]]:
         return orchard_events(self.spec, self.seed, year)
+
+    def record_book(self, start_ms: int) -> list[tuple[int, dict[str, Any]]]:
+        """The farm's records from before ``start_ms`` that still count after it: the tree
+        surveys and practices of the :data:`RECORD_BOOK_DAYS` before it (a stock-difference
+        pair needs a survey about a year earlier; a practice is in force from its date)."""
+        lo = start_ms - RECORD_BOOK_DAYS * DAY_MS
+        out = []
+        first = max(local_date(lo).year, ORIGIN_YEAR)
+        for year in range(first, local_date(start_ms).year + 1):
+            for t, payload in self.events(year):
+                if lo <= t < start_ms and payload["type"] in ("tree_survey", "practice"):
+                    out.append((t, payload))
+        return out
 
 
 def orchard_models(spec: OrchardSpec, seed: int) -> list[DeviceModel]:

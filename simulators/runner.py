@@ -8,6 +8,7 @@ after the last one, also when ``stop`` is set.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -88,7 +89,10 @@ def run_fleet(
             lo, hi = start_ms, start_ms + span
         else:
             lo, hi = now - span, now
-        msgs = fleet.messages(lo, hi, step_s or 3600, faults=faults, batch=batch)
+        msgs = itertools.chain(
+            fleet.record_book(lo),
+            fleet.messages(lo, hi, step_s or 3600, faults=faults, batch=batch),
+        )
         out.backfill = publish_fn(
             msgs,
             mqtt_url,

@@ -97,6 +97,11 @@ class DeviceModel:
                 self._cums.pop(other, None)
         return ys
 
+    def record_book(self, start_ms: int) -> list[tuple[int, dict[str, Any]]]:
+        """Records from before ``start_ms`` that a device uploads when its history starts
+        there (none by default)."""
+        return []
+
     def events(self, year: int) -> list[tuple[int, dict[str, Any]]]:
         ev = self._events.get(year)
         if ev is None:

@@ -220,11 +220,22 @@ class LabelExplanationPublic(BaseModel):
     largest_pools: list[ShareItem]
     total_emissions_t: float
     total_sequestration_t: float
-    net_emissions_t: float = Field(description="emissions − sequestration; negative is a sink")
+    net_t: float = Field(description="sequestration − emissions; positive is a net sink")
     emissions_t_per_mu: float | None
     sequestration_t_per_mu: float | None
-    net_emissions_t_per_mu: float | None
+    net_t_per_mu: float | None = Field(description="net_t per mu; positive is a net sink")
     coverage: float | None
+    min_coverage: float | None = Field(
+        default=None, description="least coverage that earns a colour (0.9 by default)"
+    )
+    unrated: dict[str, Any] | None = Field(
+        default=None,
+        description="why the label is unrated: reason, detail, coverage, missing_days",
+    )
+    methods: dict[str, str] = Field(
+        default_factory=dict,
+        description="removal method per pool (survey_pair, tier1, inventory_pair, ...)",
+    )
     next_colour_up: NextColourPublic | None
     warnings: list[str]
 
@@ -252,7 +263,7 @@ class WhatIfPublic(BaseModel):
     after: LabelPublic
     delta_emissions_t: float
     delta_sequestration_t: float
-    delta_net_emissions_t: float
+    delta_net_t: float = Field(description="change of net_t (removals − emissions)")
     improves: bool = Field(description="whether the colour moves up")
 
 
@@ -288,9 +299,13 @@ class LineSavingsPublic(BaseModel):
     intervention_date: str | None
     confidence: float
     grid_ef_kg_per_kwh: float
+    factor_set: str = Field(
+        "cn-mee-2023", description="factor set of the grid factor (the entity's `factor_set`)"
+    )
     model: BaselineModelPublic
     windows: dict[str, SavingsWindowPublic] = Field(
-        description="last_2h, today (local day) and since_intervention; complete hours only"
+        description="last_2h, today (local day) and, for a line with an intervention only, "
+        "since_intervention; complete hours only"
     )
     warnings: list[str] = Field(default_factory=list)
 

@@ -115,6 +115,18 @@ def test_orchards_earn_four_colours_on_covered_years(run: Run) -> None:
     assert {it["colour"] for it in items} == {"dark_green", "light_green", "yellow", "red"}
 
 
+def test_orchards_together_look_like_the_changshan_programme(run: Run) -> None:
+    """Changshan county reports 66 huyou orchards with carbon accounts emitting about 2,000 t
+    and fixing about 2,200 t a year (sequestration / emissions around 1.1); published citrus
+    footprints are 0.2-0.6 t CO2e per mu per year for most orchards."""
+    items = run.get("/v1/orchards", limit=100)["items"]
+    emitted = sum(it["explanation"]["total_emissions_t"] for it in items)
+    fixed = sum(it["explanation"]["total_sequestration_t"] for it in items)
+    assert 0.95 <= fixed / emitted <= 1.25, (fixed, emitted)
+    per_mu = [it["explanation"]["emissions_t_per_mu"] for it in items]
+    assert sum(0.2 <= x <= 0.6 for x in per_mu) >= len(per_mu) - 1, per_mu
+
+
 def test_ledger_year_equals_the_year_behind_each_label(run: Run) -> None:
     for it in run.get("/v1/orchards", limit=100)["items"]:
         eid = it["entity_id"]

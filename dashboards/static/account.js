@@ -21,7 +21,7 @@
     Plotly.newPlot(div, [
       { x, y: stmts.map((s) => -s.emissions_t), type: "bar", name: "排放 Emissions", marker: { color: "#f97316" } },
       { x, y: stmts.map((s) => s.removals_t), type: "bar", name: "固碳 Removals", marker: { color: "#16a34a" } },
-      { x, y: stmts.map((s) => s.net_t), type: "scatter", mode: "lines+markers", name: "净值 Net", line: { color: "#0f172a", width: 2 } },
+      { x, y: stmts.map((s) => s.net_t), type: "scatter", mode: "lines+markers", name: "净值 Net (removals − emissions)", line: { color: "#0f172a", width: 2 } },
     ], Object.assign({}, PLOT_LAYOUT, { barmode: "relative", xaxis: Object.assign({}, PLOT_LAYOUT.xaxis, { type: "category" }) }), PLOT_CONFIG);
   }
 

@@ -33,10 +33,11 @@
       ...row("固碳/排放比", "Ratio R", lab.ratio === null ? "∞" : num(lab.ratio, 2)),
       ...row("排放", "Emissions", num(ex.total_emissions_t, 2) + " tCO2e"),
       ...row("固碳", "Sequestration", num(ex.total_sequestration_t, 2) + " tCO2e"),
-      ...row("每亩净排放", "Net per mu", num(ex.net_emissions_t_per_mu, 3) + " tCO2e/亩"),
+      ...row("每亩净固碳", "Net (removals − emissions) per mu", num(ex.net_t_per_mu, 3) + " tCO2e/亩"),
       ...row("主要排放源", "Main sources", src || "—"),
       ...row("核算期", "Period", TZ.periodStr(lab.period_kind, lab.period_start, lab.period_end)),
-      ...row("数据覆盖", "Data coverage", ex.coverage === null ? "—" : num(ex.coverage * 100, 0) + "%"));
+      ...row("数据覆盖", "Data coverage", ex.coverage === null ? "—" : num(ex.coverage * 100, 0) + "%"),
+      ...(ex.unrated ? row("未评级原因", "Why unrated", ex.unrated.detail) : []));
     const t = lab.thresholds;
     document.getElementById("c-foot").textContent =
       `分级 Bands: 深绿 R≥${t[0]} · 浅绿 ≥${t[1]} · 黄 ≥${t[2]} · 红 <${t[2]}。打印于 Printed ${new Date(TZ.nowMs()).toLocaleDateString("zh-CN")}`;

@@ -52,7 +52,9 @@
   function headers() { const k = key(); return k ? { [KEY_HEADER]: k } : {}; }
 
   class ApiError extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+    constructor(status, code, message, details) {
+      super(message); this.status = status; this.code = code; this.details = details || null;
+    }
   }
 
   let loginWaiters = [];
@@ -113,7 +115,7 @@
       try { body = await r.json(); } catch (e) { body = null; }
       if (!r.ok) {
         const err = (body && body.error) || {};
-        throw new ApiError(r.status, err.code || "http_" + r.status, err.message || r.statusText);
+        throw new ApiError(r.status, err.code || "http_" + r.status, err.message || r.statusText, err.details);
       }
       return body;
     }

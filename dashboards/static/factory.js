@@ -39,23 +39,44 @@
     return { t, lo, hi, kwh: pick("avoided_kwh"), hours: pick("hours", "n_hours") };
   }
 
-  /* The three windows of a line's savings from /v1 (one request). */
+  /* The windows of a line's savings from /v1 (one request). A line without an intervention
+   * has no since_intervention window; a 409 says why there are no savings at all. */
   async function loadSavings(line) {
-    const body = await tryApi(ROUTES.savings(line));
-    if (!body) return {};
+    let body;
+    try { body = await TZ.api(ROUTES.savings(line)); } catch (e) {
+      if (e && e.status === 409) return { none: true, code: e.code, message: e.message, details: e.details };
+      if (e && e.status === 403) TZ.notice("无权限 No access: " + e.message);
+      return { none: true, code: "unavailable", message: e ? e.message : "" };
+    }
+    if (!body) return { none: true, code: "unavailable", message: "" };
     const w = body.windows || body.rolling || body;
-    return {
+    const out = {
       "2h": window_(w.last_2h || w["2h"]),
       today: window_(w.today),
-      since_intervention: window_(w.since_intervention),
+      intervention: body.intervention_date || null,
     };
+    if (w.since_intervention) out.since_intervention = window_(w.since_intervention);
+    return out;
   }
 
   async function loadAllSavings() {
-    await Promise.all(S.summary.lines.map(async (ln) => {
-      if (!ln.baseline_start) { S.savings[ln.id] = { none: true }; return; }
-      S.savings[ln.id] = await loadSavings(ln.id);
-    }));
+    await Promise.all(S.summary.lines.map(async (ln) => { S.savings[ln.id] = await loadSavings(ln.id); }));
+  }
+
+  /* Why a line shows no savings, in both languages, from the API's 409 (code, details). */
+  function whyNoSavings(sv) {
+    const d = sv.details || {};
+    switch (sv.code) {
+      case "no_baseline_period":
+        return ["未登记改造日期或基线期，无节约核算", "No intervention date or baseline period registered: no savings"];
+      case "insufficient_baseline_data":
+        return [`基线数据不足：${d.days_with_data ?? "?"} / ${d.days_required ?? 365} 天（至少需 ${d.min_days_with_data ?? 329} 天）`,
+          `Insufficient baseline data: ${d.days_with_data ?? "?"} of ${d.days_required ?? 365} days with data in ${d.baseline_start ?? "?"} … ${d.baseline_end ?? "?"} (CalTRACK needs ≥ ${d.min_days_with_data ?? 329})`];
+      case "baseline_model_not_qualified":
+        return ["基线模型未达标", `Baseline model not qualified: CV(RMSE) ${d.cvrmse !== undefined ? (100 * d.cvrmse).toFixed(1) : "?"} % > ${d.max_cvrmse !== undefined ? (100 * d.max_cvrmse).toFixed(0) : 25} %`];
+      default:
+        return ["节约数据暂不可用", "Savings unavailable" + (sv.message ? ": " + sv.message : "")];
+    }
   }
 
   /* ---------- rendering ---------- */
@@ -77,24 +98,34 @@
   }
 
   function savingsTable(ln) {
-    if ((S.savings[ln.id] || {}).none) {
-      return el("p", { class: "muted", "data-role": "savings", style: "font-size:13px;margin:8px 0 0" },
-        "未设基线期，无节约核算 ", el("small", { text: "No baseline period registered: no savings figures" }));
+    const sv = S.savings[ln.id];
+    if (!sv) {
+      return el("p", { class: "muted", "data-role": "savings", style: "font-size:13px;margin:8px 0 0" }, "…");
     }
-    const rows = SAVINGS_WINDOWS.map(([w, zh, en]) => {
-      const v = (S.savings[ln.id] || {})[w];
+    if (sv.none) {
+      const [zh, en] = whyNoSavings(sv);
+      return el("p", { class: "muted", "data-role": "savings", "data-reason": sv.code || "", style: "font-size:13px;margin:8px 0 0" },
+        zh + " ", el("small", { text: en }));
+    }
+    const rows = SAVINGS_WINDOWS.filter(([w]) => w !== "since_intervention" || sv.since_intervention).map(([w, zh, en]) => {
+      const v = sv[w];
       const cls = v && v.t !== null ? (v.t >= 0 ? "pos" : "neg") : "";
       return el("tr", { "data-window": w, "data-value": v && v.t !== null ? String(v.t) : "" },
         el("td", {}, bi(zh, en)),
         el("td", { class: cls }, v && v.t !== null ? num(v.t, 3) : "—"),
         el("td", {}, v && v.lo !== null ? num(v.lo, 3) + " … " + num(v.hi, 3) : "—", bandBar(v)));
     });
-    return el("table", { class: "savings", "data-role": "savings" },
+    const table = el("table", { class: "savings" },
       el("thead", {}, el("tr", {},
         el("th", {}, bi("节约", "Saved vs baseline")),
         el("th", {}, "tCO2e"),
         el("th", {}, bi("90% 区间", "90 % band")))),
       el("tbody", {}, rows));
+    const note = sv.since_intervention
+      ? el("small", { class: "muted", "data-role": "intervention", text: `改造日期 Intervention: ${sv.intervention}` })
+      : el("small", { class: "muted", "data-role": "no-intervention",
+        text: "无改造（对照线）：与基线之差应含零 No intervention (control line): the band should contain zero" });
+    return el("div", { "data-role": "savings" }, table, note);
   }
 
   /* A small bar: the band [lo, hi] and the estimate, on a scale symmetric around zero. */
@@ -127,20 +158,20 @@
     return { kw, ts };
   }
 
-  /* Energy today = the summary's figure plus what the registers moved since the summary. */
-  function energyToday(ln) {
+  /* Electricity the registers moved since the summary [kWh]. */
+  function extraKwh(ln) {
     let extra = 0;
     for (const [k, v] of S.live) {
       if (v.entity !== ln.id || v.field !== "energy_kwh_total") continue;
       const base = S.startRegister.get(k);
       if (base !== undefined && v.value >= base) extra += v.value - base;
     }
-    return ln.energy_today_kwh + extra;
+    return extra;
   }
 
   function refreshFigures() {
     const sm = S.summary;
-    let totKw = null, totKwh = 0, totCo2 = 0, saved = null, lo = null, hi = null;
+    let totKw = null, totKwh = 0, totExtraCo2 = 0, saved = null, lo = null, hi = null;
     for (const ln of sm.lines) {
       const card = document.getElementById("line-" + ln.id);
       if (!card) continue;
@@ -155,14 +186,18 @@
       }
       p.dataset.value = kw === null ? "" : String(kw);
       card.querySelector('[data-role="stamp"]').textContent = ts ? timeStr(ts) : "";
-      const kwh = energyToday(ln);
-      const co2 = kwh * ln.grid_factor.value / 1000;
+      // every source of the line today (summary) + the electricity since, at the line's
+      // effective factor (grid import share after on-site PV; docs/dashboards.md)
+      const extra = extraKwh(ln);
+      const kwh = ln.energy_today_kwh + extra;
+      const ef = ln.electricity_ef_effective_kg_per_kwh ?? ln.grid_factor.value;
+      const co2 = (ln.co2_today_t ?? 0) + extra * ef / 1000;
       card.querySelector('[data-role="energy"]').textContent = num(kwh, 0) + " kWh";
       card.querySelector('[data-role="co2"]').textContent = num(co2, 3) + " tCO2e";
       const fresh = ts && TZ.nowMs() - ts < SILENT_S * 1000;
       card.querySelector('[data-role="status"]').className = "dot " + (ts ? (fresh ? "on" : "off") : "unknown");
       if (kw !== null) totKw = (totKw || 0) + kw;
-      totKwh += kwh; totCo2 += co2;
+      totKwh += kwh; totExtraCo2 += extra * ef / 1000;
       const sv = (S.savings[ln.id] || {}).today;
       if (sv && sv.t !== null) {
         saved = (saved || 0) + sv.t;
@@ -171,7 +206,16 @@
     }
     setKpi("power_kw", num(totKw, 1), "kW");
     setKpi("energy_kwh", num(totKwh, 0), "kWh");
+    // the factory's emissions today: all sources of lines and factory meters, PV at zero
+    const totCo2 = (sm.today ? sm.today.co2_t : 0) + totExtraCo2;
     setKpi("co2_t", num(totCo2, 3), "tCO2e");
+    if (sm.today) {
+      const names = { electricity: "电 electricity", "fuel.natural_gas": "气 gas", "fuel.diesel": "柴油 diesel", heat_steam: "汽 steam" };
+      const parts = Object.entries(sm.today.co2_by_source_t).filter(([k]) => k !== "onsite_pv")
+        .map(([k, v]) => `${names[k] || k} ${num(v, 3)}`);
+      if (sm.today.pv_kwh > 0) parts.push(`光伏 PV ${num(sm.today.pv_kwh, 0)} kWh @ 0`);
+      document.getElementById("k-co2-sources").textContent = parts.join(" · ");
+    }
     setKpi("saved_t", num(saved, 3), "tCO2e");
     document.getElementById("k-saved").className = "kpi " + (saved === null ? "" : saved >= 0 ? "good" : "bad");
     document.getElementById("k-saved-band").textContent = lo !== null ? `90%: ${num(lo, 3)} … ${num(hi, 3)}` : "基线数据不足 no baseline data yet";

@@ -2,7 +2,7 @@
 "use strict";
 (function () {
   const { el, bi, num, tryApi, items, ROUTES, COLOURS, PLOT_LAYOUT, PLOT_CONFIG } = TZ;
-  const ORDER = ["dark_green", "light_green", "yellow", "red"];
+  const ORDER = ["dark_green", "light_green", "yellow", "red", "unrated"];
   const params = new URLSearchParams(location.search);
   const F = { county: params.get("county") || "", colour: params.get("colour") || "" };
 
@@ -56,6 +56,11 @@
       el("div", { class: "o-foot" },
         el("a", { href: "/dashboards/orchards/" + lab.entity_id + "/card", target: "_blank" }, "标签卡 ", el("small", { text: "Label card" })),
         el("a", { href: "/dashboards/accounts/" + lab.entity_id }, "碳账户 ", el("small", { text: "Account" }), " →")));
+    if (ex.unrated) {  // not enough data: no colour, say why and what is missing
+      box.insertBefore(el("p", { class: "muted", "data-role": "unrated", style: "font-size:13px;margin:6px 0" },
+        `未评级：${ex.unrated.reason === "coverage.low" ? "数据不足" : "无数据"}，还缺 ${num(ex.unrated.missing_days, 0)} 天数据 · `,
+        el("small", { text: `Unrated: ${ex.unrated.detail}` })), box.querySelector('[data-role="sources"]').previousSibling);
+    }
     if (ex.next_colour_up) {
       const n = ex.next_colour_up, nc = COLOURS[n.colour] || {};
       box.insertBefore(el("p", { class: "muted", style: "font-size:13px;margin:6px 0" },
@@ -85,7 +90,7 @@
       const after = COLOURS[w.after.colour] || {};
       return el("li", { "data-practice": w.practice, class: w.improves ? "pos" : "" },
         `${zh} ${num(w.area_mu, 0)} 亩 → `, TZ.colourBadge(w.after.colour), ` R ${w.after.ratio === null ? "∞" : num(w.after.ratio, 2)}`,
-        " ", el("small", { text: `${en}: net ${num(w.delta_net_emissions_t, 2)} t${w.improves ? " ▲ moves up" : ""}` }));
+        " ", el("small", { text: `${en}: net (removals − emissions) ${num(w.delta_net_t, 2)} t${w.improves ? " ▲ moves up" : ""}` }));
     }));
     box.querySelector('[data-role="whatif"]').replaceChildren(
       el("h4", { class: "muted", style: "margin:10px 0 0;font-size:12px" }, bi("措施模拟", "What-if practices")),
@@ -119,7 +124,7 @@
   function colourChips(onChange) {
     const box = document.getElementById("f-colours");
     const chips = [["", "全部", "All"], ...ORDER.map((k) => [k, COLOURS[k].zh, COLOURS[k].en])];
-    // "unrated" (no emissions and no sequestration) is listed but not a filter of the API
+    // "unrated" (coverage below the threshold or no data) is a filter of the API too
     box.replaceChildren(...chips.map(([k, zh, en]) => {
       const b = el("button", { type: "button", class: "chip", "data-colour-filter": k, "aria-pressed": String(F.colour === k) },
         k ? el("span", { class: "dot", style: `background:${COLOURS[k].hex};margin-right:6px` }) : null, zh, " ", el("small", { text: en }));

@@ -147,3 +147,44 @@ def test_property_windows_partition_and_never_negative(steps, gaps, cut):
         b = register_usage(ts, v, mid, end, max_rate_per_hour=3000)
         assert a.total >= 0 and b.total >= 0
         assert a.total + b.total == pytest.approx(whole.total, rel=1e-9, abs=1e-9)
+
+
+# --- single implausible readings (issue 9: a 1e9 kWh reading must never add energy) -------
+def test_single_implausible_reading_adds_nothing_and_is_reported():
+    # hourly site meter, 50 kWh/h, one reading of 1e9 kWh at 10:00 between normal ones. Before
+    # the fix the jump was capped and the drop back read as a reset worth the whole register
+    # (1,450 kWh); the day must stay at the true 24 × 50 = 1,200 kWh and name the reading.
+    ts = np.arange(-1, 26) * H
+    v = 1000.0 + 50.0 * np.arange(27)
+    v[11] = 1e9
+    u = register_usage(ts, v, 0, 24 * H, max_rate_per_hour=50_000)
+    assert u.total == pytest.approx(1200.0)
+    assert (u.resets, u.swaps, u.capped, u.dropped) == (0, 0, 0, 1)
+    assert u.dropped_readings == ([10 * H, 1e9],)
+    act = activity_from_series({"energy_kwh_total": (ts, v)}, start_ms=0, end_ms=24 * H)
+    assert act.electricity_kwh == pytest.approx(1200.0)
+    assert act.quality["energy_kwh_total"]["dropped"] == 1
+
+
+def test_single_dip_is_not_a_reset_but_a_real_reset_is():
+    ts = np.arange(0, 4) * H
+    dip = register_usage(ts, [1000.0, 5.0, 1010.0, 1020.0], 0, 3 * H, max_rate_per_hour=1000)
+    assert dip.total == pytest.approx(20.0) and dip.resets == 0 and dip.dropped == 1
+    reset = register_usage(ts, [1000.0, 5.0, 15.0, 25.0], 0, 3 * H, max_rate_per_hour=1000)
+    assert reset.total == pytest.approx(25.0) and reset.resets == 1 and reset.dropped == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    spike=st.floats(min_value=-1e12, max_value=1e12, allow_nan=False),
+    at=st.integers(min_value=1, max_value=22),
+    rate=st.floats(min_value=0.0, max_value=100.0),
+)
+def test_a_spike_anywhere_never_adds_energy(spike, at, rate):
+    ts = np.arange(0, 24) * H
+    true = 500.0 + rate * np.arange(24)
+    v = true.copy()
+    v[at] = spike
+    u = register_usage(ts, v, 0, 23 * H, max_rate_per_hour=1000)
+    assert u.total <= rate * 23 + 1e-6
+    assert u.total >= rate * 23 - 1e-6 or u.dropped == 0

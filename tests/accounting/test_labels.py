@@ -49,7 +49,12 @@ def _orchard(area=50, urea_kg=0.0, practices=None, mature=True, surveys=()):
         }
     ]
     act = activity_from_series(
-        {}, ev, start_ms=YEAR.start_ms, end_ms=YEAR.end_ms, tree_surveys=list(surveys)
+        {},
+        ev,
+        start_ms=YEAR.start_ms,
+        end_ms=YEAR.end_ms,
+        tree_surveys=list(surveys),
+        first_data_ms=YEAR.start_ms,  # the orchard's records began before the year
     )
     return p, act
 
@@ -131,3 +136,60 @@ def test_orchard_without_any_data_is_unrated():
     lab = orchard_label(compute_statement(p, YEAR, act, FS), FS)
     assert (lab.colour, lab.colour_zh) == ("unrated", "未评级")
     assert lab.to_dict()["ratio"] is None
+
+
+# --- issue 9: precision at a bound, coverage gate, one net sign ----------------------------
+def _statement(seq_t, em_t, coverage=1.0):
+    from accounting.inventory import Line
+    from accounting.statements import Statement
+
+    lines = [
+        Line("emission", "fertiliser_n2o_direct", 1, 0.0, "kg N", [], em_t),
+        Line("removal", "biomass", None, 0.0, "t CO2/yr", [], seq_t, "stock difference"),
+    ]
+    return Statement("o", "orchard", YEAR, lines, {}, {}, coverage, {}, area_mu=10.0)
+
+
+def test_ratio_exactly_at_a_bound_by_its_inputs_gets_the_upper_colour():
+    # the stock difference of two ~60 t stocks: 61.3 − 60.1 = 1.1999999999999957 in binary
+    # floating point, against 1.0 t emitted: R is 1.2 by its inputs, so dark green (≥ 1.2)
+    seq = 61.3 - 60.1
+    assert seq / 1.0 < 1.2  # the floating-point trap the rounding guards against
+    assert orchard_label(_statement(seq, 1.0), FS).colour == "dark_green"
+    assert colour_from_ratio(0.8 - 1e-12) == "yellow"
+    assert colour_from_ratio(1.2 - 1e-5) == "light_green"  # a real shortfall stays below
+
+
+@pytest.mark.parametrize(
+    ("coverage", "colour", "reason"),
+    [(1.0, "dark_green", None), (0.9, "dark_green", None), (0.8999, "unrated", "coverage.low"),
+     (0.077, "unrated", "coverage.low"), (None, "unrated", "coverage.unknown")],
+)  # fmt: skip
+def test_label_only_on_enough_data(coverage, colour, reason):
+    lab = orchard_label(_statement(3.0, 1.0, coverage), FS)
+    assert lab.colour == colour
+    unrated = lab.explanation["unrated"]
+    if reason is None:
+        assert unrated is None
+    else:
+        assert lab.colour_zh == "未评级" and np.isnan(lab.ratio)
+        assert unrated["reason"] == reason and unrated["min_coverage"] == 0.9
+        if coverage is not None:  # what is missing: days of data up to 90 % of 365 days
+            assert unrated["missing_days"] == pytest.approx((0.9 - coverage) * 365)
+
+
+def test_coverage_threshold_is_configurable():
+    s = _statement(3.0, 1.0, 0.8)
+    assert orchard_label(s, FS).colour == "unrated"
+    assert orchard_label(s, FS, min_coverage=0.75).colour == "dark_green"
+    with pytest.raises(InvalidProfileError):
+        orchard_label(s, FS, min_coverage=1.5)
+
+
+def test_net_is_removals_minus_emissions_everywhere():
+    s = _statement(3.0, 1.0)
+    lab = orchard_label(s, FS)
+    assert s.net_t == pytest.approx(2.0) and s.to_dict()["net_t"] == pytest.approx(2.0)
+    assert lab.explanation["net_t"] == pytest.approx(2.0)
+    assert lab.explanation["net_t_per_mu"] == pytest.approx(0.2)
+    assert "net_balance_t" not in s.to_dict() and "net_balance_t" not in lab.explanation

@@ -40,6 +40,13 @@ def test_engine_label_matches_designed_label(spec):
         for _, p in orchard_events(spec, SEED, y)
         if p["type"] == "tree_survey"
     ]
+    # practices are in force from their event date: last year's records count this year
+    practices = [
+        p
+        for y in (YEAR - 1, YEAR)
+        for _, p in orchard_events(spec, SEED, y)
+        if p["type"] == "practice"
+    ]
     pump_kwh = orchard_year_totals(spec, SEED, YEAR)["pump_kwh"]
     act = activity_from_series(
         {},
@@ -47,6 +54,7 @@ def test_engine_label_matches_designed_label(spec):
         start_ms=period.start_ms,
         end_ms=period.end_ms,
         tree_surveys=surveys,
+        practice_records=practices,
         electricity_kwh=pump_kwh,
     )
     profile = EntityProfile(spec.id, "orchard", area_mu=spec.area_mu, county=spec.county)

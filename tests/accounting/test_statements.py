@@ -19,6 +19,8 @@ DAY = Period.day(__import__("datetime").date(2025, 6, 2))
 
 
 def _act(period, events=(), **kw):
+    """Activity of an entity whose records began before the period (fully covered)."""
+    kw.setdefault("first_data_ms", period.start_ms)
     return activity_from_series({}, events, start_ms=period.start_ms, end_ms=period.end_ms, **kw)
 
 
@@ -57,10 +59,10 @@ def test_orchard_hand_worked():
     assert s.emissions_by_scope["scope3"] == pytest.approx(s.emissions_t["upstream_fertiliser"])
     # Tier 1 biomass: 50 mu = 3.333 ha × 2.1 t C/ha/yr × 44/12 × 365/365.25
     assert s.sequestration_t["biomass"] == pytest.approx(50 / 15 * 2.1 * C_TO_CO2 * 365 / 365.25)
-    assert s.net_balance_t == pytest.approx(s.total_emissions_t - s.total_sequestration_t)
-    assert s.net_balance_t < 0  # a net sink: negative net balance
+    assert s.net_t == pytest.approx(s.total_sequestration_t - s.total_emissions_t)
+    assert s.net_t > 0  # a net sink: positive net (removals − emissions)
     assert s.intensities["t_co2e_per_mu"] == pytest.approx(s.total_emissions_t / 50)
-    assert s.coverage is None  # events only
+    assert s.coverage == 1.0  # events only, records began before the year
     assert s.factor_set["name"] == "cn-mee-2023" and s.factor_set["digest"] == FS.digest
 
 
@@ -76,9 +78,16 @@ def test_orchard_soil_and_stock_difference():
     assert s.sequestration_t["soil"] == pytest.approx(
         55 * 0.72 * 0.44 / 20 * C_TO_CO2 * 365 / 365.25
     )
-    # biomass: +4 t d.m. between surveys 365 d apart (365/365.25 yr) × 1.25 × 0.47, over a
-    # 365-day period: 4 × 1.25 × 0.47 = 2.35 t C
-    assert s.sequestration_t["biomass"] == pytest.approx(4 * 1.25 * 0.47 * C_TO_CO2)
+    # biomass accrues by covered time with the surveys known at each instant: until the
+    # second survey (2025-10-01T00:00Z) only one exists, so Tier 1 (IPCC 2006 Vol. 4 Table
+    # 5.1: 2.1 t C/ha/yr on 2 ha) for 273 d 8 h of the year (which starts 2024-12-31T16:00Z);
+    # then the pair's rate, +4 t d.m. in 365/365.25 yr × 1.25 × 0.47, for the last 91 d 16 h.
+    tier1 = 2 * 2.1 * C_TO_CO2
+    pair = 4 * 1.25 * 0.47 * C_TO_CO2 / (365 / 365.25)
+    assert s.sequestration_t["biomass"] == pytest.approx(
+        tier1 * (273 + 8 / 24) / 365.25 + pair * (91 + 16 / 24) / 365.25
+    )
+    assert s.methods["biomass"] == "survey_pair+tier1"
 
 
 def test_mature_orchard_without_surveys_warns():
@@ -95,7 +104,9 @@ def test_forest_stock_difference():
     # 100 m3 in 2 yr × 0.307 × 1.634 × 1.246 × 0.520 t C/m3 × 44/12 (LY/T 2253 Chinese fir)
     years = 731 / 365.25
     per_year = 100 * 0.307 * 1.634 * 1.246 * 0.520 / years * C_TO_CO2
-    assert s.sequestration_t["forest"] == pytest.approx(per_year * 365 / 365.25)
+    # the pair is known from 2025-06-30T00:00Z: 184 d 16 h of the year, nothing before
+    assert s.sequestration_t["forest"] == pytest.approx(per_year * (184 + 16 / 24) / 365.25)
+    assert s.methods == {"forest": "inventory_pair"}
 
 
 def test_factory_from_series_with_pv_steam_gas():
@@ -143,7 +154,7 @@ def test_json_round_trip():
     d = json.loads(json.dumps(s.to_dict(), ensure_ascii=False))
     s2 = Statement.from_dict(d)
     assert s2.to_dict() == s.to_dict()
-    assert s2.net_balance_t == s.net_balance_t
+    assert s2.net_t == s.net_t
     with pytest.raises(InvalidProfileError):
         Statement.from_dict({**d, "schema": "other"})
 
@@ -240,7 +251,8 @@ def test_forest_from_tree_survey_records_with_epoch_ms():
     ]
     s = compute_statement(forest, YEAR, _act(YEAR, tree_surveys=recs), FS)
     per_year = 100 * 0.307 * 1.634 * 1.246 * 0.520 / (731 / 365.25) * C_TO_CO2
-    assert s.sequestration_t["forest"] == pytest.approx(per_year * 365 / 365.25)
+    # the second record is dated 2025-06-30T00:00Z: 184 d 16 h of the year after it
+    assert s.sequestration_t["forest"] == pytest.approx(per_year * (184 + 16 / 24) / 365.25)
     s_none = compute_statement(forest, YEAR, _act(YEAR, tree_surveys=recs[:1]), FS)
     assert "forest" not in s_none.sequestration_t
     assert any(w.startswith("forest.no_inventory") for w in s_none.warnings)
@@ -261,8 +273,11 @@ def test_quarterly_surveys_use_a_whole_year_pair():
         {"type": "tree_survey", "ts": d, "trees": 1200, "biomass_t": b} for d, b in biomass.items()
     ]
     s = compute_statement(orchard, YEAR, _act(YEAR, tree_surveys=recs), FS)
-    line = next(ln for ln in s.lines if ln.source == "biomass")
-    assert line.note == "stock difference 2024-10-15 -> 2025-10-15"
+    # no pair of the quarterly surveys is a whole cycle apart before 2025-10-15 (Tier 1
+    # until then); from then on the Oct 2024 -> Oct 2025 pair
+    notes = [ln.note for ln in s.lines if ln.source == "biomass"]
+    assert notes == ["Tier 1", "stock difference 2024-10-15 -> 2025-10-15"]
+    line = s.lines[[ln.note for ln in s.lines].index(notes[1])]
     assert line.activity == pytest.approx(4 * 1.25 * 0.47 * C_TO_CO2 / (365 / 365.25))
 
 

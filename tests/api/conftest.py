@@ -109,6 +109,16 @@ def seed_telemetry(store: SqliteStore) -> None:
                 "tree_survey",
                 {"trees": trees, "mean_trunk_diameter_cm": 12.0},
             ),
+            # the orchards' records began before their year (2024-12-23), so the year is
+            # covered (a label needs coverage >= 0.9); the surveys are < 330 d apart: Tier 1
+            Event(
+                orchard,
+                dev,
+                T0_MS - 160 * 24 * hour,
+                f"{orchard}-survey-0",
+                "tree_survey",
+                {"trees": trees, "mean_trunk_diameter_cm": 12.0},
+            ),
         ]
     store.write(events=events)
 

@@ -5,13 +5,17 @@ within the stated uncertainty band (widened by the simulated noise)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sitetime.clock import use_clock
+from sitetime import clock
+from sitetime.calendar import site_calendar
+from sitetime.clock import Clock, use_clock
 from telemetry.model import Reading
 from tests.api.conftest import World, build_world
 
@@ -22,12 +26,19 @@ SAVING = 0.12
 NOW = datetime(2027, 1, 1, 2, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _site_clock() -> Iterator[Clock]:
+    """Every fixture and test here reads the fixed :data:`NOW`, not the day the tests run."""
+    with use_clock(NOW) as c:
+        yield c
+
+
 def _simulate(store, now_ms: int, intervention_ms: int) -> float:
     """Hourly registers for line-a1 (energy, output) and factory-a temperature; return the
     true avoided energy since the intervention [kWh]."""
     rng = np.random.default_rng(7)
     t = np.arange(now_ms - 400 * 24 * HOUR, now_ms, HOUR) // HOUR * HOUR
-    local = (t + 8 * HOUR) // HOUR
+    local = (t + int(site_calendar().utc_offset_h() * HOUR)) // HOUR
     hour, day = local % 24, local // 24
     weekend = ((day + 3) % 7) >= 5
     temp = 18 + 10 * np.sin(2 * np.pi * day / 365.25) + rng.normal(0, 1, t.size)
@@ -60,8 +71,7 @@ def _simulate(store, now_ms: int, intervention_ms: int) -> float:
 def line_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, float]:
     from telemetry.registry import Device, Entity
 
-    now = NOW
-    intervention = (now - timedelta(days=40)).date()  # a local day too: 02:00 UTC = 10:00 local
+    intervention = site_calendar().today() - timedelta(days=40)
     tmp: Path = tmp_path_factory.mktemp("savings")
     w = build_world(tmp)
     line = w.registry.entities["line-a1"]
@@ -73,11 +83,9 @@ def line_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[World, float]:
     w.registry.add_device(Device("weather-a", "factory-a", "weather_station"))
     w.registry.entities["factory-a"].attrs["benchmark_tco2e_per_10k_cny"] = 0.5
     assert isinstance(w.registry.entities["factory-a"], Entity)
-    intervention_ms = int(datetime(intervention.year, intervention.month, intervention.day,
-                                   tzinfo=UTC).timestamp() * 1000) - 8 * HOUR  # fmt: skip
-    truth = _simulate(w.store, int(now.timestamp() * 1000), intervention_ms)
-    with use_clock(now):
-        yield w, truth
+    intervention_ms = site_calendar().midnight_ms(intervention)
+    truth = _simulate(w.store, clock.now_ms(), intervention_ms)
+    yield w, truth
     w.store.close()
     w.app.state.engine.dispose()
 
@@ -101,7 +109,7 @@ def test_rolling_savings_recover_the_injected_cut(line_world: tuple[World, float
 
 def test_period_savings(line_world: tuple[World, float]) -> None:
     w, truth = line_world
-    start = (NOW - timedelta(days=30)).date().isoformat()
+    start = (site_calendar().today() - timedelta(days=30)).isoformat()
     r = w.client.get(
         f"/v1/lines/line-a1/savings/periods?period=day&start={start}", headers=w.h("em")
     )
@@ -143,3 +151,78 @@ def test_benchmarks_list_only_visible_factories(world: World, role: str) -> None
         "em": {"factory-a"},
     }.get(role, set())
     assert ids == expected
+
+
+# -- baseline window, why no savings, control lines, factor set (issue 9) --------------------
+@contextmanager
+def _attrs(w: World, **changes: str | None):
+    """line-a1's registry attributes changed for one test (None removes one)."""
+    attrs = w.registry.entities["line-a1"].attrs
+    saved = dict(attrs)
+    for k, v in changes.items():
+        if v is None:
+            attrs.pop(k, None)
+        else:
+            attrs[k] = v
+    try:
+        yield
+    finally:
+        attrs.clear()
+        attrs.update(saved)
+
+
+def test_baseline_is_the_365_days_before_the_intervention(line_world) -> None:
+    """CalTRACK 2.0: baseline = the 365 days before the intervention, whatever earlier
+    baseline_start the registry names (here 600 days before)."""
+    w, _ = line_world
+    inter = datetime.fromisoformat(w.registry.entities["line-a1"].attrs["intervention_date"])
+    early = (inter - timedelta(days=600)).date().isoformat()
+    with _attrs(w, baseline_start=early, baseline_end=None):
+        body = w.client.get("/v1/lines/line-a1/savings", headers=w.h("em")).json()
+    m = body["model"]
+    assert m["baseline_end"] == (inter - timedelta(days=1)).date().isoformat()
+    # the data begin 400 days before now = 360 days before the intervention
+    assert m["baseline_start"] >= (inter - timedelta(days=365)).date().isoformat()
+    assert 329 <= m["n_days"] <= 365
+
+
+def test_short_baseline_is_409_with_days_available_and_required(line_world) -> None:
+    """An intervention 200 days after the data begin: 200 of the 365 days are there."""
+    w, _ = line_world
+    start = site_calendar().today() - timedelta(days=400)
+    inter = start + timedelta(days=200)
+    with _attrs(w, intervention_date=inter.isoformat(), baseline_end=None, baseline_start=None):
+        r = w.client.get("/v1/lines/line-a1/savings", headers=w.h("em"))
+    assert r.status_code == 409, r.text
+    err = r.json()["error"]
+    assert err["code"] == "insufficient_baseline_data"
+    d = err["details"]
+    assert d["days_required"] == 365 and d["min_days_with_data"] == 329
+    assert 197 <= d["days_with_data"] <= 200
+    assert d["baseline_end"] == (inter - timedelta(days=1)).isoformat()
+    assert "days with data" in err["message"]
+
+
+def test_line_without_intervention_has_no_since_intervention(line_world) -> None:
+    w, _ = line_world
+    end = w.registry.entities["line-a1"].attrs["baseline_end"]
+    with _attrs(w, intervention_date=None, baseline_end=end):
+        r = w.client.get("/v1/lines/line-a1/savings", headers=w.h("em"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["intervention_date"] is None
+    assert set(body["windows"]) == {"last_2h", "today"}
+    assert any(x.startswith("savings.no_intervention") for x in body["warnings"])
+
+
+def test_savings_priced_with_the_entitys_factor_set(line_world) -> None:
+    """cn-mee-2023-east-china: electricity.grid = East China 2023, 0.5500 kg CO2/kWh."""
+    w, _ = line_world
+    with _attrs(w, factor_set="cn-mee-2023-east-china"):
+        body = w.client.get("/v1/lines/line-a1/savings", headers=w.h("em")).json()
+    assert body["factor_set"] == "cn-mee-2023-east-china"
+    assert body["grid_ef_kg_per_kwh"] == 0.55
+    since = body["windows"]["since_intervention"]
+    assert since["avoided_t_co2"] == pytest.approx(since["avoided_kwh"] * 0.55 / 1000)
+    default = w.client.get("/v1/lines/line-a1/savings", headers=w.h("em")).json()
+    assert (default["factor_set"], default["grid_ef_kg_per_kwh"]) == ("cn-mee-2023", 0.5306)

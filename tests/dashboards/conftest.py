@@ -94,7 +94,8 @@ def live_app(
     data_dir = tmp_path_factory.mktemp("dashboards")
     now_ms = clock.now_ms()
     registry = demo.registry(now_ms)
-    # no retention: the store would judge the history's age by the machine's clock
+    # no retention: the orchard records go back two years before the fixed instant, and the
+    # store would judge their age by the machine's clock
     store = SqliteStore(data_dir / "telemetry.sqlite", synchronous="NORMAL", retention=None)
     store.ensure_ready()
     store.write(

@@ -149,7 +149,8 @@ def day_of_readings(now_ms: int, hours: int = 26, history_days: int = 0) -> list
 
 
 def orchard_events(now_ms: int) -> list:
-    """A year of field records for the two orchards, shaped to earn different colours.
+    """Two years of monthly field records for the orchards, shaped to earn the four colours
+    on a fully covered year (a label needs coverage >= 0.9).
 
     ``orchard-cs1`` fertilises lightly with organic fertiliser and keeps grass cover;
     ``orchard-kc2`` uses much more urea and diesel.
@@ -159,13 +160,13 @@ def orchard_events(now_ms: int) -> list:
     day = 86_400_000
     out = []
     plans = {
-        "orchard-cs1": {"urea_kg": 150.0, "organic_kg": 800.0, "diesel_l": 15.0, "trees": 2400},
-        "orchard-cs3": {"urea_kg": 550.0, "organic_kg": 300.0, "diesel_l": 30.0, "trees": 2000},
-        "orchard-jj4": {"urea_kg": 650.0, "organic_kg": 0.0, "diesel_l": 50.0, "trees": 1800},
+        "orchard-cs1": {"urea_kg": 120.0, "organic_kg": 800.0, "diesel_l": 15.0, "trees": 2400},
+        "orchard-cs3": {"urea_kg": 140.0, "organic_kg": 300.0, "diesel_l": 30.0, "trees": 2000},
+        "orchard-jj4": {"urea_kg": 150.0, "organic_kg": 0.0, "diesel_l": 50.0, "trees": 1800},
         "orchard-kc2": {"urea_kg": 900.0, "organic_kg": 0.0, "diesel_l": 90.0, "trees": 1300},
     }
     for orchard, plan in plans.items():
-        for m in range(14):
+        for m in range(24):  # two years of monthly records: the labelled year is covered
             ts = now_ms - (m * 30 + 12) * day
             out.append(
                 Event(
@@ -212,7 +213,7 @@ def orchard_events(now_ms: int) -> list:
             Event(
                 orchard,
                 "http",
-                now_ms - 400 * day,
+                now_ms - 700 * day,
                 f"{orchard}-survey-0",
                 "tree_survey",
                 {"trees": plan["trees"], "mean_trunk_diameter_cm": 10.0},

@@ -81,3 +81,72 @@ def test_factory_summary_on_influxdb(influxd_session):
         _check(factory_summary(store, _registry(), "f1", now_ms=NOW))
     finally:
         store.close()
+
+
+# -- every source, PV counted once, the entity's factor set (issue 9) -----------------------
+def _registry_all_sources(factor_set: str | None = None) -> Registry:
+    factory: dict = {"id": "f1", "kind": "factory"}
+    if factor_set:
+        factory["factor_set"] = factor_set
+    return Registry.from_dict(
+        {
+            "entities": [factory, {"id": "l1", "kind": "line", "parent": "f1", "name": "Line 1"}],
+            "devices": [
+                {"id": "m1", "entity": "l1", "role": "electricity_meter"},
+                {"id": "g1", "entity": "l1", "role": "gas_meter"},
+                {"id": "s1", "entity": "l1", "role": "steam_meter"},
+                {"id": "pv1", "entity": "f1", "role": "pv_meter"},
+                {"id": "gf", "entity": "f1", "role": "gas_meter"},
+            ],
+        }
+    )
+
+
+ALL_SOURCES = [
+    *READINGS,
+    Reading("l1", "g1", MIDNIGHT, {"gas_m3_total": 100.0}),
+    Reading("l1", "g1", MIDNIGHT + 80 * MIN, {"gas_m3_total": 110.0}),
+    Reading("l1", "s1", MIDNIGHT, {"steam_t_total": 5.0}),
+    Reading("l1", "s1", MIDNIGHT + 80 * MIN, {"steam_t_total": 6.0}),
+    Reading("f1", "pv1", MIDNIGHT, {"pv_kwh_total": 1000.0}),
+    Reading("f1", "pv1", MIDNIGHT + 80 * MIN, {"pv_kwh_total": 1030.0}),
+    Reading("f1", "gf", MIDNIGHT, {"gas_m3_total": 0.0}),
+    Reading("f1", "gf", MIDNIGHT + 80 * MIN, {"gas_m3_total": 5.0}),
+]
+# cn-mee-2023 natural gas (GB/T 32150-2015 form): NCV 389.31 GJ/10^4 Nm3 x 15.30 t C/TJ
+# x 1e-3 x oxidation 0.99 x 44/12 = 2.16219e-3 t CO2/Nm3
+GAS_T_PER_M3 = 389.31e-4 * 15.30e-3 * 0.99 * 44 / 12
+# purchased steam (MEE guideline): 1 t x (2778 - 83.74) kJ/kg x 1e-3 = 2.69426 GJ x 0.11 t/GJ
+STEAM_T_PER_T = (2778 - 83.74) * 1e-3 * 0.11
+
+
+@pytest.mark.parametrize(("factor_set", "grid"), [(None, 0.5306), ("cn-mee-2023-east-china", 0.55)])
+def test_emissions_today_count_every_source_and_pv_once(tmp_path, factor_set, grid):
+    """Line: 90 kWh used, 10 Nm3 gas, 1 t steam; factory: 30 kWh PV, 5 Nm3 gas (boiler).
+    Grid import = 90 - 30 = 60 kWh at the grid factor, PV at zero; the line carries the
+    import share 60/90 of its electricity."""
+    from telemetry.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "t.sqlite", retention=None)
+    store.ensure_ready()
+    store.write(readings=ALL_SOURCES)
+    try:
+        s = factory_summary(store, _registry_all_sources(factor_set), "f1", now_ms=NOW)
+    finally:
+        store.close()
+    [line] = s["lines"]
+    assert line["energy_today_kwh"] == pytest.approx(90.0)
+    assert line["grid_factor"]["value"] == grid
+    assert line["electricity_ef_effective_kg_per_kwh"] == pytest.approx(grid * 60 / 90)
+    line_t = 60 * grid / 1000 + 10 * GAS_T_PER_M3 + STEAM_T_PER_T
+    assert line["co2_today_t"] == pytest.approx(line_t, rel=1e-6)
+    today = s["today"]
+    assert (today["electricity_use_kwh"], today["pv_kwh"], today["grid_import_kwh"]) == (
+        pytest.approx(90.0),
+        pytest.approx(30.0),
+        pytest.approx(60.0),
+    )
+    assert today["co2_t"] == pytest.approx(line_t + 5 * GAS_T_PER_M3, rel=1e-6)
+    assert today["co2_by_source_t"]["electricity"] == pytest.approx(60 * grid / 1000)
+    assert today["co2_by_source_t"].get("onsite_pv", 0.0) == 0.0
+    assert today["factor_set"] == (factor_set or "cn-mee-2023")

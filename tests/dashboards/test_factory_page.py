@@ -167,8 +167,16 @@ def test_savings_and_drift_equal_the_api(live_app, page_for):
             ("today", "today"),
             ("since_intervention", "since_intervention"),
         ):
-            shown = page.get_attribute(f"#line-{line} tr[data-window='{name}']", "data-value")
+            row = f"#line-{line} tr[data-window='{name}']"
+            if key not in windows:  # a line without an intervention has no such row
+                assert page.locator(row).count() == 0, (line, name)
+                continue
+            shown = page.get_attribute(row, "data-value")
             assert float(shown) == pytest.approx(windows[key]["avoided_t_co2"]), (line, name)
+    # line-a1 has an intervention; line-a2 (no intervention) says so instead of the row
+    assert "since_intervention" in api["line-a1"] and "since_intervention" not in api["line-a2"]
+    assert page.locator("#line-line-a2 [data-role='no-intervention']").count() == 1
+    assert page.locator("#line-line-a1 [data-role='no-intervention']").count() == 0
     assert api["line-a1"]["since_intervention"]["lower_t_co2"] > 0
     assert api["line-a2"]["last_2h"]["upper_t_co2"] < 0
     assert page.locator("[data-alert='drift-line-a2']").count() == 1
@@ -176,3 +184,52 @@ def test_savings_and_drift_equal_the_api(live_app, page_for):
     today = sum(w["today"]["avoided_t_co2"] for w in api.values())
     assert page.inner_text("[data-kpi=saved_t]").startswith(f"{today:,.3f}")
     assert page.console_errors == []
+
+
+def test_a_line_without_savings_says_why(live_app, page_for):
+    """line-a2 given an intervention 200 days ago: its CalTRACK baseline (the 365 days
+    before) holds only the ~300 days of the demo's 501-day history that precede it."""
+    from datetime import timedelta
+
+    from sitetime.calendar import site_calendar
+
+    attrs = live_app.registry.entities["line-a2"].attrs
+    saved = dict(attrs)
+    attrs["intervention_date"] = (site_calendar().today() - timedelta(days=200)).isoformat()
+    attrs.pop("baseline_end", None)
+    try:
+        page = page_for()
+        page.goto(f"{live_app.url}/dashboards/factory/{demo.FACTORY}")
+        page.wait_for_selector("body[data-loaded='1']", timeout=15_000)
+        why = page.locator("#line-line-a2 [data-reason='insufficient_baseline_data']")
+        assert why.count() == 1
+        text = why.inner_text()
+        assert "Insufficient baseline data" in text and "of 365 days" in text
+        days = int(text.split("Insufficient baseline data: ")[1].split(" ")[0])
+        assert 295 <= days <= 302
+        assert page.locator("#line-line-a2 tr[data-window]").count() == 0
+        # the browser logs the API's 409 answer itself; nothing else may be logged
+        assert [e for e in page.console_errors if "409 (Conflict)" not in e] == []
+    finally:
+        attrs.clear()
+        attrs.update(saved)
+
+
+def test_emissions_today_count_every_source(live_app, page_for):
+    """The KPI is the factory's figure of all sources (the lines' electricity and the
+    factory's gas meter), as GET /dashboards/data/factory/{id} states it."""
+    import httpx
+
+    summary = httpx.get(
+        f"{live_app.url}/dashboards/data/factory/{demo.FACTORY}",
+        headers={"X-API-Key": live_app.key},
+        timeout=60,
+    ).json()
+    today = summary["today"]
+    assert today["co2_t"] == pytest.approx(sum(today["co2_by_source_t"].values()))
+    assert today["co2_t"] >= sum(ln["co2_today_t"] for ln in summary["lines"])
+    page = page_for()
+    page.goto(f"{live_app.url}/dashboards/factory/{demo.FACTORY}")
+    page.wait_for_selector("body[data-loaded='1']", timeout=15_000)
+    assert page.inner_text("[data-kpi=co2_t]").startswith(f"{today['co2_t']:,.3f}")
+    assert "electricity" in page.inner_text("#k-co2-sources")

@@ -58,8 +58,15 @@ def test_demo_backfills_then_goes_live_with_status_around() -> None:
     backfill, live = rec.calls
     assert backfill["messages"][0].payload == "online"
     assert all(m.payload != "offline" for m in backfill["messages"])
+    start = before - 2 * 86_400_000
+    # the orchards' record books come first: earlier surveys and practices only
+    book = [m for m in backfill["messages"] if (message_time_ms(m) or start) < start]
+    assert book and {m.payload["type"] for m in book} <= {"tree_survey", "practice"}
+    assert all(m.topic.endswith("-ft/event") for m in book)
     times = [message_time_ms(m) for m in backfill["messages"] if message_time_ms(m)]
-    assert before - 2 * 86_400_000 <= min(times) and max(times) <= ends[0]
+    history = [t for t in times if t >= start]
+    assert len(history) == len(times) - len(book)  # nothing else from before the start
+    assert min(history) < start + 86_400_000 and max(history) <= ends[0]
     # live continues where the back-fill ended; the readings since then are due at once
     assert live["speed"] == 1.0 and live["start_ms"] >= ends[0]
     live_times = [message_time_ms(m) for m in live["messages"] if message_time_ms(m)]
