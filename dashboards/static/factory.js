@@ -24,7 +24,7 @@
       TZ.notice("无法加载工厂 Cannot load factory: " + msg);
       return null;
     }
-    return r.json();
+    const sm = await r.json(); TZ.syncClock(sm.now_ms); return sm;
   }
 
   /* Normalise one savings window: {t, lo, hi, kwh, hours} in t CO2e (null: no data).
@@ -242,7 +242,7 @@
       const co2 = (ln.co2_today_t ?? 0) + extra * ef / 1000;
       card.querySelector('[data-role="energy"]').textContent = num(kwh, 0) + " kWh";
       card.querySelector('[data-role="co2"]').textContent = num(co2, 3) + " tCO2e";
-      const fresh = ts && Date.now() - ts < SILENT_S * 1000;
+      const fresh = ts && TZ.nowMs() - ts < SILENT_S * 1000;
       card.querySelector('[data-role="status"]').className = "dot " + (ts ? (fresh ? "on" : "off") : "unknown");
       if (kw !== null) totKw = (totKw || 0) + kw;
       totKwh += kwh; totExtraCo2 += extra * ef / 1000;
@@ -288,7 +288,7 @@
     const alerts = [];
     const rows = sm.devices.map((d) => {
       const ts = deviceLast(d);
-      const on = ts && Date.now() - ts < SILENT_S * 1000;
+      const on = ts && TZ.nowMs() - ts < SILENT_S * 1000;
       if (on) online++;
       else alerts.push({ level: "crit", key: "silent-" + d.id,
         text: `表计静默 Meter silent: ${d.id} (${d.entity}) — ${ts ? "最近读数 last reading " + ago(ts) + " 前 ago" : "从未上报 never reported"}` });
