@@ -12,13 +12,13 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.models import ApiKey
 from access.roles import Principal, check_role
+from sitetime import clock
 
 KEY_PREFIX = "tzk_"
 
@@ -67,7 +67,7 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     if row is None:
         raise UnknownKey(f"no API key with id {key_id}")
     if row.revoked_at is None:
-        row.revoked_at = datetime.now(UTC)
+        row.revoked_at = clock.now()
         session.commit()
     return row
 

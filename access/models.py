@@ -13,6 +13,8 @@ from sqlalchemy import JSON, DateTime, Engine, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from sitetime import clock
+
 
 class _UTC(TypeDecorator[datetime]):
     """An aware UTC datetime (SQLite stores the UTC wall time; the zone is re-attached)."""
@@ -52,7 +54,7 @@ class ApiKey(AccessBase):
     entities: Mapped[list[str]] = mapped_column(JSON, default=list)
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(_UTC, default=lambda: datetime.now(UTC))
+    created_at: Mapped[datetime] = mapped_column(_UTC, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(_UTC, default=None)
 
     @property

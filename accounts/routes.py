@@ -29,7 +29,7 @@ from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.params import ID_PATTERN, EntityId, Limit, Offset, parse_when
 from accounts import ledger
 from accounts.errors import UnknownAccount
-from accounts.models import Account, LedgerEntry, Redemption
+from accounts.models import Account, LedgerEntry, Redemption, utcnow
 from accounts.periods import Period
 from accounts.routes_common import (
     EndQ,
@@ -379,7 +379,7 @@ def create_redemption(
     _visible_account(session, principal, entity_id, lookup)
     from accounts.redemption import redeem
 
-    started = datetime.now(UTC)
+    started = utcnow()  # the clock created_at is read from (sitetime.clock)
     red = redeem(session, entity_id, body.amount_t, key=idempotency_key, reference=body.reference)
     if red.created_at < started - timedelta(milliseconds=1):
         response.status_code = 200

@@ -186,3 +186,9 @@ def factory_benchmarks(
         poor_performers=doc["poor_performers"],
         low_green_share=doc["low_green_share"],
     )
+
+
+# -- energy-management contracts (accounts/routes_emc.py) ------------------------------------
+from accounts.routes_emc import router as _emc_router  # noqa: E402
+
+router.include_router(_emc_router)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -27,6 +26,7 @@ from accounts.routes_common import (
     statement_public,
     window,
 )
+from sitetime import clock
 
 router = APIRouter(responses=AUTH_ERRORS)
 
@@ -113,6 +113,6 @@ def printable_statement(
 <h2>兑换 Redemptions</h2>
 <table><tr><th>Date (UTC)</th><th>t CO2e</th><th>Fertiliser</th><th>Reference</th></tr>{red_rows}</table>
 <p class=muted>Net = removals − emissions; positive is a net sink. Factor sets:
-{e(", ".join(factor_sets) or "—")}. Printed {e(datetime.now(UTC).strftime("%Y-%m-%d %H:%M"))} UTC
+{e(", ".join(factor_sets) or "—")}. Printed {e(clock.now().strftime("%Y-%m-%d %H:%M"))} UTC
 by tanzhang 碳账.</p></body></html>"""
     return HTMLResponse(page)

@@ -380,24 +380,22 @@ def rolling_savings(app_state: Any, store: Any, registry: Any, line: Any) -> Rol
     return RollingSavings(model, win, windows, ref, ef, warnings)
 
 
-def period_savings(
-    app_state: Any, store: Any, registry: Any, line: Any, period: str, lo: datetime, hi: datetime
-) -> tuple[list[dict[str, Any]], str, float]:
-    """Savings per local day or month in ``[lo, hi)`` (ASHRAE G14 uncertainty per period);
-    periods before the intervention are left out. Returns (rows, factor set, grid factor)."""
+def reporting_range(line: Any, win: BaselineWindow, lo: datetime, hi: datetime) -> tuple[int, int]:
+    """``[lo, hi)`` clipped to the reporting period: after the baseline, at most 800 days
+    back, not after now [ms]."""
+    lo_ms = max(int(lo.timestamp() * 1000), clock.now_ms() - 800 * DAY_MS,
+                local_ms(win.end + timedelta(days=1)))  # fmt: skip
+    hi_ms = min(int(hi.timestamp() * 1000), clock.now_ms())
+    return lo_ms, hi_ms
+
+
+def period_rows(model: Any, d: Any, period: str, ef: float) -> list[dict[str, Any]]:
+    """Savings per local day or month of the daily data ``d`` (ASHRAE G14 uncertainty per
+    period); a period without a reporting day with data is left out."""
     from accounting.baseline import DailyData
     from accounting.errors import AccountingError
     from accounting.savings import compute_savings
 
-    win = baseline_window(line)
-    model = baseline_model(app_state, store, line)
-    ref, ef = grid_factor(line, registry)
-    lo_ms = max(int(lo.timestamp() * 1000), clock.now_ms() - 800 * DAY_MS,
-                local_ms(win.end + timedelta(days=1)))  # fmt: skip
-    hi_ms = min(int(hi.timestamp() * 1000), clock.now_ms())
-    if hi_ms - lo_ms < DAY_MS:
-        return [], ref, ef
-    d = daily(line_hours(store, line, lo_ms // HOUR_MS * HOUR_MS, hi_ms))
     keys = d.dates.astype(f"datetime64[{'D' if period == 'day' else 'M'}]")
     out = []
     for k in np.unique(keys):
@@ -425,4 +423,19 @@ def period_savings(
                 "uncertainty_t_co2": r.uncertainty_t_co2,
             }
         )
-    return out, ref, ef
+    return out
+
+
+def period_savings(
+    app_state: Any, store: Any, registry: Any, line: Any, period: str, lo: datetime, hi: datetime
+) -> tuple[list[dict[str, Any]], str, float]:
+    """Savings per local day or month in ``[lo, hi)`` (ASHRAE G14 uncertainty per period);
+    periods before the intervention are left out. Returns (rows, factor set, grid factor)."""
+    win = baseline_window(line)
+    model = baseline_model(app_state, store, line)
+    ref, ef = grid_factor(line, registry)
+    lo_ms, hi_ms = reporting_range(line, win, lo, hi)
+    if hi_ms - lo_ms < DAY_MS:
+        return [], ref, ef
+    d = daily(line_hours(store, line, lo_ms // HOUR_MS * HOUR_MS, hi_ms))
+    return period_rows(model, d, period, ef), ref, ef

@@ -2,7 +2,9 @@
 
 Each job is :func:`accounts.closing.catch_up` over the registry's entities, so it is
 idempotent and closes everything missed while the process was down. Jobs run once at start
-(``next_run_time=now``) and then on their cron schedule in the programme's time zone:
+(:class:`AtStartThenCron`: APScheduler's own clock picks that first run time, so a shifted
+``TANZHANG_NOW`` clock never makes it look "missed") and then on their cron schedule in the
+programme's time zone:
 
 ==========  =========================  =============================================
 job id      when (local time)          what
@@ -41,6 +43,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -49,7 +52,6 @@ from accounting.periods import DEFAULT_TZ
 from accounts.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up
 from accounts.ledger import ensure_accounts, purge_memo_statements
 from accounts.models import utcnow
-from sitetime import clock
 from telemetry.store import TelemetryStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,33 @@ DEFAULT_KINDS: tuple[str, ...] = ("hour", "day", "month", "year")
 MISFIRE_GRACE_S = 3600
 #: memo statements (not booked) of these kinds are deleted when older than this
 MEMO_RETENTION: dict[str, timedelta] = {"hour": timedelta(days=14)}
+
+
+class AtStartThenCron(BaseTrigger):
+    """Fire once as soon as the scheduler starts, then on ``cron``.
+
+    The first fire time is the ``now`` APScheduler passes in (its own reading of the machine
+    clock when the job is added to a running scheduler), not :func:`sitetime.clock.now`: the
+    scheduler's timing runs on the machine clock, and a ``TANZHANG_NOW`` offset clock would
+    otherwise make the start-up run hours "late" (``Run time of job ... was missed by``). The
+    closes themselves read the product's clock (``catch_up(now=None)``).
+    """
+
+    def __init__(self, cron: CronTrigger) -> None:
+        self.cron = cron
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        if previous_fire_time is None:
+            return now
+        return self.cron.get_next_fire_time(previous_fire_time, now)
+
+    def __str__(self) -> str:
+        return str(self.cron)
+
+    def __repr__(self) -> str:
+        return f"<AtStartThenCron ({self.cron!r})>"
 
 
 def run_close_job(
@@ -149,18 +178,15 @@ def make_scheduler(
         },
     )
     for kind in kinds:
-        extra: dict[str, Any] = {}
-        if run_at_start:
-            extra["next_run_time"] = clock.now().astimezone(sched.timezone)
+        cron = CronTrigger(timezone=tz, **SCHEDULES[kind])
         sched.add_job(
             run_close_job,
-            CronTrigger(timezone=tz, **SCHEDULES[kind]),
+            AtStartThenCron(cron) if run_at_start else cron,
             args=(sessions, store, entities, kind),
             kwargs={"tz": tz, "factor_set": factor_set},
             id=f"close-{kind}",
             name=f"close {kind} periods",
             replace_existing=True,
-            **extra,
         )
     return sched
 

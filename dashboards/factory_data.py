@@ -4,7 +4,9 @@
 for each line of the factory: the power now, the electricity used since local midnight, the
 CO2 of every source today, the devices with the time of their last reading, and a 24-hour
 power trend; and for the factory the CO2 of all its sources today. Savings against the
-baseline come from the ``/v1`` savings routes, which own the baseline models.
+baseline come from the ``/v1`` savings routes, which own the baseline models; a line under an
+energy-management contract carries its partner and split (``emc``), its money comes from
+``/v1/lines/{id}/emc``.
 
 Usage today is the usage of each register (``energy_kwh_total``, ``gas_m3_total``,
 ``steam_t_total``, ``pv_kwh_total``) over ``[midnight, now)`` with
@@ -160,6 +162,7 @@ def factory_summary(store: Any, registry: Any, factory_id: str, now_ms: int | No
                 "baseline_start": _iso(ln.attrs.get("baseline_start")),
                 "baseline_end": _iso(ln.attrs.get("baseline_end")),
                 "trend": _line_trend(trend, ln.id),
+                "emc": _emc(ln),
             }
         )
     # the factory's own meters (not a line's): its electricity share, gas, steam; PV at zero
@@ -216,6 +219,26 @@ def _line_trend(trend: dict, line_id: str) -> dict[str, list]:
                 acc[t] = acc.get(t, 0.0) + v
     ts = sorted(acc)
     return {"ts_ms": ts, "kw": [acc[t] for t in ts]}
+
+
+def _emc(line: Any) -> dict[str, Any] | None:
+    """The line's energy-management contract in brief (None: none); the money comes from
+    ``GET /v1/lines/{id}/emc``."""
+    from accounting.emc import EmcContractError, parse_contract
+
+    raw = (line.attrs or {}).get("emc")
+    if raw is None:
+        return None
+    try:
+        c = parse_contract(raw)
+    except EmcContractError as exc:
+        return {"error": str(exc)}
+    return {
+        "partner": c.partner,
+        "partner_share": c.partner_share_on(site_calendar().today()),
+        "start_date": c.start.isoformat(),
+        "end_date": c.end.isoformat() if c.end else None,
+    }
 
 
 def _iso(v: Any) -> str | None:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -84,6 +84,8 @@ class LineSpec:
     baseline_start: date | None = None
     baseline_end: date | None = None
     site: Site = field(default_factory=Site)
+    #: the line's energy-management contract, as the registry's ``emc`` table (docs/registry.md)
+    emc: dict[str, Any] | None = field(default=None, hash=False)
 
     @property
     def devices(self) -> dict[str, str]:

@@ -168,6 +168,8 @@ class Fleet:
                 if line.intervention_date:
                     ent["intervention_date"] = line.intervention_date.isoformat()
                     ent["intervention"] = line.intervention
+                if line.emc:
+                    ent["emc"] = line.emc
                 out.append(ent)
         for o in self.orchards:
             out.append(
@@ -218,11 +220,39 @@ def _toml_value(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, int | float):
         return repr(v)
+    if isinstance(v, dict):  # an inline table
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     return json.dumps(str(v), ensure_ascii=False)  # a TOML basic string
 
 
 def _toml_table(d: dict[str, Any]) -> str:
     return "".join(f"{k} = {_toml_value(v)}\n" for k, v in d.items())
+
+
+def demo_emc(start: date) -> dict[str, Any]:
+    """The demo's energy-management contract (line-b3's compressor upgrade, from its
+    intervention day): a fictitious partner, 70 % of the value to the partner for five
+    years, and illustrative time-of-use prices shaped like an industrial tariff (sharp, peak,
+    valley hours) — not a published tariff."""
+    try:
+        end = start.replace(year=start.year + 5) - timedelta(days=1)
+    except ValueError:  # 29 February
+        end = start.replace(year=start.year + 5, day=28)
+    return {
+        "partner": "示例节能服务有限公司 Demo ESCO",
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "partner_share": 0.7,
+        "tariff": {
+            "sharp": {"price_cny_per_kwh": 1.25, "hours": [[19, 21]]},
+            "peak": {"price_cny_per_kwh": 1.02, "hours": [[8, 11], [13, 19], [21, 22]]},
+            "valley": {"price_cny_per_kwh": 0.33, "hours": [[0, 8], [11, 13], [22, 24]]},
+        },
+        "tariff_note": "illustrative time-of-use prices for the demo, not a published tariff",
+        "reference": "DEMO-EMC-001",
+    }
 
 
 def _today_cst() -> date:
@@ -258,7 +288,8 @@ def demo_fleet(
     today : the day the back-fill ends (default: the site calendar's today)
     history_days : the back-fill length [d] (:func:`demo_history_days` covers every baseline)
     Interventions: line-a3 (variable-speed drives, -12 %) 120 days before ``today``, line-b3
-    (compressed-air VSD, -15 %) 90 days before; other lines have none (controls).
+    (compressed-air VSD, -15 %) 90 days before, financed under an energy-management contract
+    (:func:`demo_emc`); other lines have none (controls).
     Baselines are the :data:`BASELINE_DAYS` days immediately before the intervention
     (CalTRACK 2.0: the 365 days before it); a control line gets the same window as if it had
     an intervention :data:`CONTROL_REPORTING_DAYS` days ago, so its "saving" measures the
@@ -314,6 +345,7 @@ def demo_fleet(
                  units_per_hour=20, gas_m3_per_unit=1.5, gas_m3_per_kday=15.0),
             line("line-b3", "factory-b", "涂装与压缩空气", 0.15, 90, base_kw=70,
                  intervention="variable-speed air compressor",
+                 emc=demo_emc(today - timedelta(days=90)),
                  kwh_per_unit=2.5, units_per_hour=30, cooling_kw_per_k=8.0),
         ),
     )  # fmt: skip

@@ -63,6 +63,7 @@ ATTR_SPECS: dict[str, tuple[tuple[str, ...], str]] = {
     "baseline_start": (("line",), "date"),
     "baseline_end": (("line",), "date"),
     "intervention_date": (("line",), "date"),
+    "emc": (("line",), "emc"),
 }
 PRACTICES = ("grass_cover", "straw_return", "organic_substitution")
 DEVICE_ROLES = (
@@ -158,6 +159,21 @@ def _check_attrs(entity: Entity) -> None:
                     f"{where}: {name} must be a date like 2025-01-01, not {raw!r}"
                 ) from None
             entity.attrs[name] = day.isoformat()
+        elif typ == "emc":
+            # an energy-management contract (accounting/emc.py, docs/registry.md)
+            from accounting.emc import EmcContractError, normalised, parse_contract
+
+            try:
+                parse_contract(raw)
+            except EmcContractError as exc:
+                raise RegistryError(f"{where}: emc: {exc}") from None
+            entity.attrs[name] = normalised(raw)
+            after = entity.attrs.get("intervention_date")
+            if after is None:
+                raise RegistryError(
+                    f"{where}: emc needs an intervention_date: the contract shares the savings "
+                    "measured against the baseline before it"
+                )
         elif typ == "practices":
             ok = isinstance(raw, dict) and all(
                 k in PRACTICES and isinstance(v, int | float) and not isinstance(v, bool) and v >= 0

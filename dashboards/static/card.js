@@ -40,7 +40,7 @@
       ...(ex.unrated ? row("未评级原因", "Why unrated", ex.unrated.detail) : []));
     const t = lab.thresholds;
     document.getElementById("c-foot").textContent =
-      `分级 Bands: 深绿 R≥${t[0]} · 浅绿 ≥${t[1]} · 黄 ≥${t[2]} · 红 <${t[2]}。打印于 Printed ${new Date().toLocaleDateString("zh-CN")}`;
+      `分级 Bands: 深绿 R≥${t[0]} · 浅绿 ≥${t[1]} · 黄 ≥${t[2]} · 红 <${t[2]}。打印于 Printed ${new Date(TZ.nowMs()).toLocaleDateString("zh-CN")}`;
     document.body.dataset.loaded = "1";
   }
   document.addEventListener("DOMContentLoaded", main);

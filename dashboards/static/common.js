@@ -14,6 +14,7 @@
     devices: (q) => "/v1/devices" + qs(q),
     latest: (id) => "/v1/entities/" + enc(id) + "/latest",
     savings: (line, q) => "/v1/lines/" + enc(line) + "/savings" + qs(q),
+    emc: (line) => "/v1/lines/" + enc(line) + "/emc",
     orchards: (q) => "/v1/orchards" + qs(q),
     label: (id, q) => "/v1/orchards/" + enc(id) + "/label" + qs(q),
     labelHistory: (id, q) => "/v1/orchards/" + enc(id) + "/labels" + qs(q),
@@ -221,9 +222,15 @@
     const d = digits === undefined ? (Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2) : digits;
     return Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
   }
+  /* The server's clock, not the browser's: the API may run on a shifted clock (TANZHANG_NOW,
+     tests) and a site PC's clock may be wrong. A page that receives the server's now_ms calls
+     syncClock(now_ms); ages and the header clock then read nowMs() = Date.now() + skew. */
+  let skewMs = 0;
+  function syncClock(serverNowMs) { if (serverNowMs) skewMs = serverNowMs - Date.now(); }
+  function nowMs() { return Date.now() + skewMs; }
   function ago(ts_ms) {
     if (!ts_ms) return "—";
-    const s = Math.max(0, (Date.now() - ts_ms) / 1000);
+    const s = Math.max(0, (nowMs() - ts_ms) / 1000);
     if (s < 60) return Math.round(s) + " s";
     if (s < 3600) return Math.round(s / 60) + " min";
     if (s < 86400) return (s / 3600).toFixed(1) + " h";
@@ -248,7 +255,7 @@
     if (kind === "day") return s;
     return s + " → " + dateStr(new Date(new Date(end).getTime() - 1));
   }
-  function startOfToday() { const d = new Date(); d.setHours(0, 0, 0, 0); return d.getTime(); }
+  function startOfToday() { const d = new Date(nowMs()); d.setHours(0, 0, 0, 0); return d.getTime(); }
 
   function colourBadge(code, extra) {
     const c = COLOURS[code];
@@ -277,7 +284,7 @@
 
   function tick() {
     const c = document.getElementById("clock");
-    if (c) c.textContent = new Date().toLocaleString("zh-CN", { hour12: false });
+    if (c) c.textContent = new Date(nowMs()).toLocaleString("zh-CN", { hour12: false });
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -293,6 +300,7 @@
   window.TZ = {
     ROUTES, COLOURS, PALETTE, PLOT_LAYOUT, PLOT_CONFIG, ApiError,
     api, tryApi, items, stream, el, bi, num, ago, timeStr, dateStr, periodStr, startOfToday,
+    syncClock, nowMs,
     colourBadge, entityParam, notice, qs, key,
   };
 })();

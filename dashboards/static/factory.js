@@ -10,7 +10,7 @@
     ["since_intervention", "改造以来", "Since intervention"],
   ];
 
-  const S = { summary: null, live: new Map(), savings: {}, startRegister: new Map(), alerts: [] };
+  const S = { summary: null, live: new Map(), savings: {}, emc: {}, startRegister: new Map(), alerts: [] };
 
   /* ---------- data ---------- */
   async function loadSummary() {
@@ -24,7 +24,7 @@
       TZ.notice("无法加载工厂 Cannot load factory: " + msg);
       return null;
     }
-    return r.json();
+    const sm = await r.json(); TZ.syncClock(sm.now_ms); return sm;
   }
 
   /* Normalise one savings window: {t, lo, hi, kwh, hours} in t CO2e (null: no data).
@@ -59,8 +59,16 @@
     return out;
   }
 
+  /* A line's EMC in money (only for lines whose summary names a contract). */
+  async function loadEmc(line) {
+    try { return await TZ.api(ROUTES.emc(line)); } catch (e) {
+      return { none: true, code: (e && e.code) || "unavailable", message: e ? e.message : "" };
+    }
+  }
+
   async function loadAllSavings() {
     await Promise.all(S.summary.lines.map(async (ln) => { S.savings[ln.id] = await loadSavings(ln.id); }));
+    await Promise.all(S.summary.lines.filter((ln) => ln.emc).map(async (ln) => { S.emc[ln.id] = await loadEmc(ln.id); }));
   }
 
   /* Why a line shows no savings, in both languages, from the API's 409 (code, details). */
@@ -93,8 +101,48 @@
         el("div", {}, el("dt", {}, bi("今日电量", "Energy today")), el("dd", { "data-role": "energy" })),
         el("div", {}, el("dt", {}, bi("今日排放", "Emissions today")), el("dd", { "data-role": "co2" })),
       ),
-      savingsTable(ln));
+      savingsTable(ln),
+      emcBlock(ln));
     return card;
+  }
+
+  /* The line's energy-management contract: partner, split, value this month and to date
+   * (CNY ± uncertainty at 90 %) and each party's share. */
+  function emcBlock(ln) {
+    if (!ln.emc) return el("span", { "data-role": "emc", hidden: "" });
+    const c = ln.emc;
+    const share = typeof c.partner_share === "number" ? Math.round(100 * c.partner_share) : null;
+    const head = el("div", { class: "muted", style: "font-size:13px;margin:10px 0 4px" },
+      bi("合同能源管理", "Energy-management contract"), ": ",
+      el("b", { "data-role": "emc-partner", text: c.partner || "?" }),
+      share !== null ? el("span", { "data-role": "emc-split", text: ` · ${share} / ${100 - share} ` }) : "",
+      share !== null ? el("small", { text: "partner / owner" }) : "");
+    const m = S.emc[ln.id];
+    if (!m) return el("div", { "data-role": "emc" }, head, el("p", { class: "muted", text: "…" }));
+    if (m.none) {
+      return el("div", { "data-role": "emc", "data-reason": m.code }, head,
+        el("p", { class: "muted", style: "font-size:13px;margin:0" }, "暂无节能效益 ",
+          el("small", { text: "No savings in money yet" + (m.message ? ": " + m.message : "") })));
+    }
+    const cny = (x) => (x === null || x === undefined ? "—" : "¥" + num(x, 2));
+    const row = (key, zh, en, v) => el("tr", { "data-emc": key, "data-value": v ? String(v.value_cny) : "",
+      "data-uncertainty": v ? String(v.uncertainty_cny) : "" },
+      el("td", {}, bi(zh, en)),
+      el("td", { class: v ? (v.value_cny >= 0 ? "pos" : "neg") : "" }, v ? cny(v.value_cny) : "—"),
+      el("td", {}, v ? "± " + cny(v.uncertainty_cny) : "—"),
+      el("td", {}, v ? cny(v.partner_share_cny) : "—"),
+      el("td", {}, v ? cny(v.owner_share_cny) : "—"));
+    const table = el("table", { class: "savings" },
+      el("thead", {}, el("tr", {},
+        el("th", {}, bi("节能效益", "Savings value")),
+        el("th", {}, "CNY"),
+        el("th", {}, bi("90% 不确定度", "± 90 %")),
+        el("th", {}, bi("合作方", "Partner")),
+        el("th", {}, bi("业主", "Owner")))),
+      el("tbody", {},
+        row("this_month", "本月", "This month", m.this_month),
+        row("to_date", "合同至今", "To date", m.to_date)));
+    return el("div", { "data-role": "emc" }, head, table);
   }
 
   function savingsTable(ln) {
@@ -194,7 +242,7 @@
       const co2 = (ln.co2_today_t ?? 0) + extra * ef / 1000;
       card.querySelector('[data-role="energy"]').textContent = num(kwh, 0) + " kWh";
       card.querySelector('[data-role="co2"]').textContent = num(co2, 3) + " tCO2e";
-      const fresh = ts && Date.now() - ts < SILENT_S * 1000;
+      const fresh = ts && TZ.nowMs() - ts < SILENT_S * 1000;
       card.querySelector('[data-role="status"]').className = "dot " + (ts ? (fresh ? "on" : "off") : "unknown");
       if (kw !== null) totKw = (totKw || 0) + kw;
       totKwh += kwh; totExtraCo2 += extra * ef / 1000;
@@ -240,7 +288,7 @@
     const alerts = [];
     const rows = sm.devices.map((d) => {
       const ts = deviceLast(d);
-      const on = ts && Date.now() - ts < SILENT_S * 1000;
+      const on = ts && TZ.nowMs() - ts < SILENT_S * 1000;
       if (on) online++;
       else alerts.push({ level: "crit", key: "silent-" + d.id,
         text: `表计静默 Meter silent: ${d.id} (${d.entity}) — ${ts ? "最近读数 last reading " + ago(ts) + " 前 ago" : "从未上报 never reported"}` });
@@ -310,6 +358,7 @@
     for (const ln of S.summary.lines) {
       const card = document.getElementById("line-" + ln.id);
       card.querySelector('[data-role="savings"]').replaceWith(savingsTable(ln));
+      card.querySelector('[data-role="emc"]').replaceWith(emcBlock(ln));
     }
     document.body.dataset.loaded = "1";
     setInterval(refreshFigures, 5000);
@@ -318,6 +367,7 @@
       for (const ln of S.summary.lines) {
         const card = document.getElementById("line-" + ln.id);
         card.querySelector('[data-role="savings"]').replaceWith(savingsTable(ln));
+        card.querySelector('[data-role="emc"]').replaceWith(emcBlock(ln));
       }
     }, 60000);
     setInterval(async () => {

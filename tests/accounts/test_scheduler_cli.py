@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import zlib
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,8 @@ from accounts.cli import close_main, parse_period
 from accounts.db import make_engine, make_session_factory
 from accounts.ledger import statements
 from accounts.periods import Period
-from accounts.scheduler import make_scheduler, run_close_job
+from accounts.scheduler import AtStartThenCron, make_scheduler, run_close_job
+from sitetime.clock import FixedClock, OffsetClock, SystemClock, use_clock
 from tanzhang.settings import Settings
 from telemetry.model import Reading
 from telemetry.sqlite import SqliteStore
@@ -50,9 +52,13 @@ def write_register(store: SqliteStore, start: datetime, end: datetime) -> None:
     store.write(readings=out)
 
 
+#: the product's clock in the scheduler tests (the jobs' catch-up reads it)
+NOW = datetime(2027, 1, 1, 1, 5, tzinfo=UTC)  # 09:05 on 1 January, local
+
+
 def test_scheduler_job_options_and_a_catch_up_run(sessions, tmp_path):
     store = SqliteStore(tmp_path / "t.sqlite", retention=None, synchronous="NORMAL")
-    now = datetime.now(UTC)
+    now = NOW
     write_register(store, now - timedelta(days=3), now)
     sched = make_scheduler(sessions, store, lambda: ENTITIES, kinds=("day",), tz=TZ)
     done = threading.Event()
@@ -73,8 +79,9 @@ def test_scheduler_job_options_and_a_catch_up_run(sessions, tmp_path):
             3600,
         )
         assert str(job.trigger) == "cron[hour='0', minute='31']"
-        sched.resume()
-        assert done.wait(120), "the start-up catch-up did not run"
+        with use_clock(FixedClock(now)):
+            sched.resume()
+            assert done.wait(120), "the start-up catch-up did not run"
     finally:
         sched.shutdown(wait=True)
         store.close()
@@ -87,6 +94,42 @@ def test_scheduler_job_options_and_a_catch_up_run(sessions, tmp_path):
     assert len(days) == 31  # DEFAULT_BACKFILL["day"]
     # the last full day has data: 96 intervals x 10 kWh
     assert days[-1].statement["activity"]["electricity_kwh"] == pytest.approx(960.0)
+
+
+def test_run_at_start_is_due_on_the_scheduler_clock_whatever_the_product_clock(
+    sessions, tmp_path, caplog
+):
+    """``TANZHANG_NOW`` shifts the product's clock (OffsetClock) while APScheduler times its
+    jobs on the machine clock: the start-up run must be due now, never "missed by" hours."""
+    store = SqliteStore(tmp_path / "t.sqlite", retention=None)
+    ran = threading.Event()
+    with use_clock(OffsetClock(datetime(2026, 6, 15, 10, tzinfo=UTC))):
+        sched = make_scheduler(sessions, store, lambda: [], kinds=("hour", "day"), tz=TZ)
+        sched.add_listener(lambda ev: ran.set(), EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        with caplog.at_level(logging.WARNING, logger="apscheduler"):
+            sched.start(paused=True)
+            try:
+                machine_now = SystemClock().now()  # the subject: APScheduler's own timing
+                for job in sched.get_jobs():
+                    assert abs(job.next_run_time - machine_now) < timedelta(minutes=1), job
+                sched.resume()
+                assert ran.wait(60), "the start-up run did not happen"
+            finally:
+                sched.shutdown(wait=True)
+                store.close()
+    assert "was missed by" not in caplog.text
+
+
+def test_at_start_then_cron_fires_at_the_given_now_then_on_the_cron():
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = AtStartThenCron(CronTrigger(timezone=TZ, hour=0, minute=31))
+    now = datetime(2026, 12, 31, 15, 59, tzinfo=ZoneInfo(TZ))
+    assert trigger.get_next_fire_time(None, now) == now
+    assert trigger.get_next_fire_time(now, now) == datetime(2027, 1, 1, 0, 31, tzinfo=ZoneInfo(TZ))
+    assert str(trigger) == "cron[hour='0', minute='31']"
 
 
 @pytest.mark.servers

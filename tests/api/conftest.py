@@ -139,7 +139,9 @@ class World:
 def build_world(tmp: Path, publisher: Any = None, database_url: str | None = None) -> World:
     """The world in ``tmp``; the accounts database is SQLite there unless ``database_url``."""
     registry = make_registry()
-    store = SqliteStore(tmp / "telemetry.sqlite")
+    # no retention: the store judges a point's age by the machine's clock, and the seeded
+    # telemetry (from T0, 2025-06-01) would be refused 104 weeks later (from 2027-05-30)
+    store = SqliteStore(tmp / "telemetry.sqlite", retention=None)
     store.ensure_ready()
     seed_telemetry(store)
     engine = make_engine(database_url or f"sqlite:///{tmp / 'accounts.sqlite3'}")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from access.cli import main as keys_main
 from access.keys import find_key, hash_key
 from access.models import ApiKey
+from sitetime.clock import now_ms
 from tanzhang.app import mqtt_publisher
 from tanzhang.settings import Settings
 from telemetry.model import Reject
@@ -104,7 +105,7 @@ def test_replay_republishes_over_mqtt(tmp_path: Path, mosquitto: Mosquitto) -> N
                 "device 'meter-new' is not registered",
                 topic,
                 payload,
-                int(time.time() * 1000),
+                now_ms(),
                 None,
                 "line-a1",
                 "meter-new",
@@ -205,11 +206,7 @@ def test_replay_reports_broker_down(tmp_path: Path) -> None:
     w = build_world(
         tmp_path, publisher=mqtt_publisher(Settings(mqtt_url=f"mqtt://127.0.0.1:{free_port()}"))
     )
-    w.store.write(
-        rejects=[
-            Reject("device_unknown", "x", "tanzhang/v1/a/b/data", b"{}", int(time.time() * 1000))
-        ]
-    )
+    w.store.write(rejects=[Reject("device_unknown", "x", "tanzhang/v1/a/b/data", b"{}", now_ms())])
     [rej] = w.client.get("/v1/rejects", headers=w.h("admin")).json()["items"]
     body = w.client.post(
         "/v1/rejects/replay", json={"ids": [rej["id"]]}, headers=w.h("admin")

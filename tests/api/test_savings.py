@@ -5,8 +5,9 @@ within the stated uncertainty band (widened by the simulated noise)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,22 @@ import pytest
 
 from sitetime import clock
 from sitetime.calendar import site_calendar
+from sitetime.clock import Clock, use_clock
 from telemetry.model import Reading
 from tests.api.conftest import World, build_world
 
 HOUR = 3_600_000
 SAVING = 0.12
+#: the product's clock for this module: 10:00 on 1 January (local), so the 40 days since the
+#: intervention and the 400 days of history straddle a year end
+NOW = datetime(2027, 1, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _site_clock() -> Iterator[Clock]:
+    """Every fixture and test here reads the fixed :data:`NOW`, not the day the tests run."""
+    with use_clock(NOW) as c:
+        yield c
 
 
 def _simulate(store, now_ms: int, intervention_ms: int) -> float:

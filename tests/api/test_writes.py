@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
-from tests.api.conftest import T0_MS, World
+from sitetime.clock import Clock, OffsetClock, use_clock
+from tests.api.conftest import T0, T0_MS, World
 
 FUEL = {"type": "fuel_used", "fuel": "diesel", "litres": 12.5, "ts": T0_MS + 5 * 3_600_000}
+
+
+@pytest.fixture(autouse=True)
+def _clock() -> Iterator[Clock]:
+    """The product's clock 60 days after the world's telemetry (T0), running: records at T0
+    are judged against it (ts_too_old after the 104-week retention), not the machine clock."""
+    with use_clock(OffsetClock(T0 + timedelta(days=60))) as c:
+        yield c
 
 
 def _post(world: World, role: str, entity: str, records: list[dict], **extra: object):

@@ -1,7 +1,11 @@
 """A live tanzhang API (uvicorn in a thread, free loopback port) and a headless Chromium.
 
 The app is the real ``tanzhang.app.create_app`` with an embedded SQLite telemetry store, a
-SQLite accounts database and the small registry of :mod:`tests.dashboards.demo`.
+SQLite accounts database and the small registry of :mod:`tests.dashboards.demo`. The whole
+module runs on the product's clock started at :data:`tests.dashboards.demo.LABELS_NOW_MS`
+(an :class:`~sitetime.clock.OffsetClock`: time passes, for the live streams), so the live
+readings, the baselines and the closed periods are the same whatever day the tests run; the
+pages take the server's clock from the factory summary's ``now_ms`` (``TZ.syncClock``).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,7 @@ import uvicorn
 
 from access.keys import create_key
 from dashboards.stream import allow_streams, stop_streams
+from sitetime import clock
 from tests.dashboards import demo
 from tests.servers import free_port
 
@@ -67,7 +73,18 @@ def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+def site_clock() -> Iterator[clock.Clock]:
+    """The product's clock for a module: started at ``demo.LABELS_NOW_MS``, then running."""
+    with clock.use_clock(
+        clock.OffsetClock(datetime.fromtimestamp(demo.LABELS_NOW_MS / 1000, UTC))
+    ) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def live_app(
+    tmp_path_factory: pytest.TempPathFactory, site_clock: clock.Clock
+) -> Iterator[LiveApp]:
     """The API and dashboards on a free port, with a day of demo readings and an admin key."""
     from accounts.db import make_engine
     from tanzhang.app import create_app
@@ -75,10 +92,11 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     from telemetry.sqlite import SqliteStore
 
     data_dir = tmp_path_factory.mktemp("dashboards")
-    now_ms = int(time.time() * 1000)
+    now_ms = clock.now_ms()
     registry = demo.registry(now_ms)
-    # no retention: the orchard records go back two years before the fixed label instant
-    store = SqliteStore(data_dir / "telemetry.sqlite", retention=None, synchronous="NORMAL")
+    # no retention: the orchard records go back two years before the fixed instant, and the
+    # store would judge their age by the machine's clock
+    store = SqliteStore(data_dir / "telemetry.sqlite", synchronous="NORMAL", retention=None)
     store.ensure_ready()
     store.write(
         readings=demo.day_of_readings(now_ms, history_days=demo.HISTORY_DAYS),
@@ -102,6 +120,12 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         timeout=30,
     )
     assert r.status_code in (200, 201), r.text
+    for line in demo.LINES:  # fit the savings models once, before the pages' timed loads
+        httpx.get(
+            f"http://127.0.0.1:{port}/v1/lines/{line}/savings",
+            headers={"X-API-Key": key},
+            timeout=120,
+        )
     yield LiveApp(f"http://127.0.0.1:{port}", key, app, store, registry, now_ms, data_dir)
     stop_streams()
     server.should_exit = True

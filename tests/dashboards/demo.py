@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from sitetime.clock import now_ms as clock_now_ms
 from telemetry.model import Reading
 from telemetry.registry import Registry
 
@@ -19,9 +19,9 @@ STEP_MS = 300_000  # one reading every 5 min
 SILENT_GAS_MS = 40 * 60_000  # the gas meter stopped reporting this long ago
 BASELINE_FROM_DAYS, BASELINE_TO_DAYS, INTERVENTION_DAYS = 500, 135, 120  # before now
 HISTORY_DAYS = 501  # hourly readings kept for the baselines
-#: the fixed instant the orchards' field records and closed periods are placed against
-#: (2026-11-20 10:00 Asia/Shanghai), so their labels never depend on the day the tests run;
-#: the factory's live readings follow the real clock, which the browser's page also reads
+#: the fixed instant the tests' clock starts at (2026-11-20 10:00 Asia/Shanghai): the orchards'
+#: field records, the closed periods, the lines' baselines and the factory's live readings are
+#: all placed against it, so nothing depends on the day the tests run
 LABELS_NOW_MS = int(datetime(2026, 11, 20, 2, tzinfo=UTC).timestamp() * 1000)
 
 
@@ -34,7 +34,7 @@ def _day(now_ms: int, days_ago: int) -> str:
 def registry(now_ms: int | None = None) -> Registry:
     """Factory ``factory-a`` with two lines (baselines relative to ``now_ms``) and a gas meter;
     four orchards of four colours."""
-    now_ms = now_ms or int(time.time() * 1000)
+    now_ms = now_ms or clock_now_ms()
     return Registry.from_dict(
         {
             "entities": [

@@ -11,6 +11,7 @@ import pytest
 
 from access.keys import create_key
 from dashboards.stream import allow_streams, latest_stream, sse, stop_streams
+from sitetime.clock import now_ms
 from telemetry.model import Reading
 from telemetry.store import LatestValue
 
@@ -72,7 +73,7 @@ def test_stream_sends_all_values_then_changes(live_app):
         assert {(v["device"], v["field"]) for v in first} == {
             (m, f) for m in ("meter-a1", "meter-a2") for f in ("power_kw", "energy_kwh_total")
         }
-        ts = int(time.time() * 1000)
+        ts = now_ms()
         live_app.store.write(readings=[Reading("line-a1", "meter-a1", ts, {"power_kw": 11.5})])
         name, change = next(events)
         assert name == "latest"

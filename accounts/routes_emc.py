@@ -1,0 +1,153 @@
+"""EMC routes: a line's energy-management contract and its savings in money
+(:mod:`accounts.emc_service`, :mod:`accounting.emc`). Visible to whoever may see the line
+(as ``/v1/lines/{id}/savings``: admins, operators, energy managers of its factory)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from access.deps import LookupDep, PrincipalDep, RegistryDep, StoreDep
+from access.errors import AUTH_ERRORS, error_responses
+from access.params import EntityId
+from accounts import emc_service, savings_service
+from accounts.routes_common import EndQ, StartQ, window
+from sitetime.calendar import site_calendar
+
+router = APIRouter(responses=AUTH_ERRORS)
+
+
+class EmcStatementPublic(BaseModel):
+    """One period of an EMC: avoided energy and its value, each party's share (CNY)."""
+
+    period_start: datetime
+    period_end: datetime
+    n_days: int
+    predicted_kwh: float
+    metered_kwh: float
+    avoided_kwh: float
+    uncertainty_kwh: float = Field(description="ASHRAE G14, at the savings' confidence")
+    price_cny_per_kwh: float = Field(
+        description="tariff weighted by the baseline-predicted hourly load [CNY/kWh]"
+    )
+    value_cny: float = Field(description="avoided kWh × price, rounded to the fen")
+    uncertainty_cny: float
+    partner_share: float = Field(description="the partner's share in force [-]")
+    partner_share_cny: float
+    owner_share_cny: float = Field(description="value − partner's share: they add up exactly")
+    significant: bool = Field(description="|value| > its uncertainty")
+
+
+class EmcToDatePublic(BaseModel):
+    """The contract to date: sums of the statements; uncertainty of the whole period."""
+
+    period_start: datetime
+    period_end: datetime
+    periods: int
+    n_days: int
+    avoided_kwh: float
+    uncertainty_kwh: float
+    price_cny_per_kwh: float
+    value_cny: float
+    uncertainty_cny: float
+    partner_share_cny: float
+    owner_share_cny: float
+
+
+class EmcPublic(BaseModel):
+    """A line's EMC contract and its savings in money to date."""
+
+    entity_id: str
+    contract: dict[str, Any]
+    currency: str = "CNY"
+    confidence: float
+    factor_set: str
+    this_month: EmcStatementPublic | None
+    to_date: EmcToDatePublic | None
+    method: str
+    warnings: list[str]
+
+
+METHOD = (
+    "Avoided kWh ± U from the line's savings (CalTRACK daily baseline, ASHRAE Guideline 14 "
+    "uncertainty); price = tariff weighted by the baseline-predicted hourly load; value "
+    "rounded to the fen; partner's share = share × value (to the fen), owner's share = the "
+    "rest (shared-savings EMC, GB/T 24915-2020 type 节能效益分享型; pricing rule proposed "
+    "by tanzhang, docs/accounting.md)"
+)
+
+
+@router.get(
+    "/lines/{entity_id}/emc",
+    tags=["factories"],
+    summary="A line's energy-management contract and its savings in money to date",
+    responses=error_responses(404, 409),
+)
+def line_emc(
+    entity_id: EntityId,
+    request: Request,
+    principal: PrincipalDep,
+    registry: RegistryDep,
+    store: StoreDep,
+    lookup: LookupDep,
+) -> EmcPublic:
+    """404 ``no_emc_contract``; 409 ``emc_not_started`` and the savings' 409s
+    (``insufficient_baseline_data`` …); ``this_month`` and ``to_date`` are null until the
+    contract has a reporting day with data."""
+    from accounts.routes_factories import _line
+
+    line = _line(registry, principal, entity_id, lookup)
+    st = emc_service.emc_statements(request.app.state, store, registry, line, "month")
+    today = site_calendar().today()
+    month = emc_service.this_month(st.rows, today)
+    return EmcPublic(
+        entity_id=entity_id,
+        contract=st.contract.as_dict(today),
+        confidence=savings_service.SAVINGS_CONFIDENCE,
+        factor_set=st.factor_set,
+        this_month=EmcStatementPublic(**month) if month else None,
+        to_date=EmcToDatePublic(**st.to_date) if st.to_date else None,
+        method=METHOD,
+        warnings=st.warnings,
+    )
+
+
+@router.get(
+    "/lines/{entity_id}/emc/statements",
+    tags=["factories"],
+    summary="EMC statements per month (or day): avoided kWh, value in CNY, each party's share",
+    responses=error_responses(404, 409),
+)
+def line_emc_statements(
+    entity_id: EntityId,
+    request: Request,
+    principal: PrincipalDep,
+    registry: RegistryDep,
+    store: StoreDep,
+    lookup: LookupDep,
+    period: Annotated[Literal["month", "day"], Query()] = "month",
+    start: StartQ = None,
+    end: EndQ = None,
+) -> list[EmcStatementPublic]:
+    """The contract's periods in ``[start, end)`` (default: the whole contract). 409
+    ``no_emc_savings_yet`` when the contract has no reporting day with data."""
+    from access.errors import ApiError
+    from accounts.routes_factories import _line
+
+    line = _line(registry, principal, entity_id, lookup)
+    lo = hi = None
+    if start is not None or end is not None:
+        lo, hi = window(period, start, end)
+    st = emc_service.emc_statements(request.app.state, store, registry, line, period, lo, hi)
+    if not st.rows and start is None and end is None:
+        raise ApiError(
+            409,
+            "no_emc_savings_yet",
+            f"the EMC contract of line {entity_id!r} (from {st.contract.start}) has no "
+            "reporting day with data yet",
+            details={"reason": "no_emc_savings_yet", "start_date": st.contract.start.isoformat()},
+        )
+    return [EmcStatementPublic(**r) for r in st.rows]
