@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from sitetime import clock
 from telemetry.routes import api_source
 from tests.api.conftest import World
@@ -11,30 +13,38 @@ from tests.api.conftest import World
 DAY_MS = 86_400_000
 
 
-def test_a_record_older_than_the_stores_retention_is_refused_naming_it(world: World) -> None:
-    assert world.store.retention_ms == 728 * DAY_MS  # the API world's store keeps 104 weeks
-    now = clock.now_ms()
-    records = [
-        {
-            "id": "fuel-700d",
-            "type": "fuel_used",
-            "fuel": "diesel",
-            "litres": 1.0,
-            "ts": now - 700 * DAY_MS,
-        },
-        {
-            "id": "fuel-800d",
-            "type": "fuel_used",
-            "fuel": "diesel",
-            "litres": 1.0,
-            "ts": now - 800 * DAY_MS,
-        },
-    ]
+def _fuel(rid: str, ts_ms: int) -> dict:
+    return {"id": rid, "type": "fuel_used", "fuel": "diesel", "litres": 1.0, "ts": ts_ms}
+
+
+def _post(world: World, records: list[dict]) -> dict:
     r = world.client.post(
         "/v1/entities/orchard-1/records", json={"records": records}, headers=world.h("admin")
     )
-    assert r.status_code == 200, r.text
-    body = r.json()
+    assert r.status_code in (200, 422), r.text
+    return r.json()
+
+
+def test_a_store_without_retention_takes_800_days_old_records_not_11_years(
+    world: World,
+) -> None:
+    assert world.store.retention_ms == 0  # the API world's store keeps everything
+    now = clock.now_ms()
+    body = _post(world, [_fuel("fuel-800d-kept", now - 800 * DAY_MS)])
+    assert body == {"accepted": ["fuel-800d-kept"], "rejected": []}
+    details = _post(world, [_fuel("fuel-11y", now - 11 * 365 * DAY_MS)])["error"]["details"]
+    assert details[0]["reason"] == "ts_too_old"
+    assert "3653 days" in details[0]["detail"] and "without retention" in details[0]["detail"]
+
+
+def test_a_record_older_than_the_stores_retention_is_refused_naming_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(world.store, "retention_ms", 728 * DAY_MS)  # a store keeping 104 weeks
+    now = clock.now_ms()
+    body = _post(
+        world, [_fuel("fuel-700d", now - 700 * DAY_MS), _fuel("fuel-800d", now - 800 * DAY_MS)]
+    )
     assert body["accepted"] == ["fuel-700d"]
     (rej,) = body["rejected"]
     assert rej["reason"] == "ts_too_old"
