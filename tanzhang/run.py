@@ -28,6 +28,7 @@ from typing import Any
 from sitetime import clock
 from sitetime.calendar import site_calendar
 from tanzhang.settings import Settings
+from telemetry.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +268,7 @@ def _banner(settings: Settings, base: str, demo_key: str | None, simulating: boo
         "tanzhang 碳账 is running" + (" with a simulated demo fleet" if simulating else ""),
         f"  dashboards      {base}/dashboards/",
         f"  API docs        {base}/docs",
-        f"  MQTT            {settings.mqtt_url}  (topics {settings.mqtt_prefix}/<entity>/<device>/<channel>)",
+        f"  MQTT            {redact_url(settings.mqtt_url)}  (topics {settings.mqtt_prefix}/<entity>/<device>/<channel>)",
         f"  gateway health  http://127.0.0.1:{settings.gateway_http_port}/health",
         f"  data folder     {Path(settings.data_dir).resolve()}",
     ]
