@@ -18,19 +18,61 @@ GRACEFUL_SHUTDOWN_S = 5
 def ensure_demo_key(settings: Settings, engine: Any) -> str | None:
     """Store the development demo key (read-only ``operator`` role) so that its requests pass.
 
-    Only in development: production never has a key it did not create with ``tanzhang keys``.
+    Only in development, and marked development-only: an API outside development refuses it
+    (:func:`refuse_demo_keys`). Outside development nothing is created and None is returned.
     """
-    if settings.environment != "development" or not settings.demo_api_key:
-        return None
     from sqlalchemy.orm import Session
 
     from access.keys import register_key
+    from access.models import DEMO_KEY_NAME
     from access.models import create_schema as create_access_schema
 
     create_access_schema(engine)
+    if settings.environment != "development":
+        refuse_demo_keys(settings, engine)
+        return None
+    if not settings.demo_api_key:
+        return None
     with Session(engine) as session:
-        register_key(session, settings.demo_api_key, role="operator", name="demo (development)")
+        register_key(
+            session,
+            settings.demo_api_key,
+            role="operator",
+            name=DEMO_KEY_NAME,
+            development_only=True,
+        )
     return settings.demo_api_key
+
+
+def refuse_demo_keys(settings: Settings, engine: Any) -> int:
+    """Outside development: make sure every demo key stored in this accounts database is
+    marked development-only (so the API refuses it) and say so; the number of such keys.
+
+    Besides the keys marked when they were made (and old ones found by name when the column
+    was added), the key kept in ``{data_dir}/demo_api_key`` by ``tanzhang run`` and a
+    ``TANZHANG_DEMO_API_KEY`` are marked, should they be stored.
+    """
+    from sqlalchemy.orm import Session
+
+    from access.keys import count_development_keys, mark_development_only
+
+    keys = [settings.demo_api_key] if settings.demo_api_key else []
+    path = settings.data_dir / "demo_api_key"
+    if path.is_file():
+        keys.append(path.read_text().strip())
+    with Session(engine) as session:
+        for key in keys:
+            if key:
+                mark_development_only(session, key)
+        n = count_development_keys(session)
+    if n:
+        log.warning(
+            "event=demo_key_refused keys=%d environment=%s (the development demo key of "
+            "`tanzhang run` is refused here; revoke it with `tanzhang keys revoke`)",
+            n,
+            settings.environment,
+        )
+    return n
 
 
 def make_server(app: Any, host: str, port: int) -> Any:
