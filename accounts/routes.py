@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -377,13 +377,14 @@ def create_redemption(
             "may not redeem",
         )
     _visible_account(session, principal, entity_id, lookup)
-    from accounts.redemption import redeem
+    from accounts.redemption import redeem_once
 
-    started = datetime.now(UTC)
-    red = redeem(session, entity_id, body.amount_t, key=idempotency_key, reference=body.reference)
-    if red.created_at < started - timedelta(milliseconds=1):
+    done = redeem_once(
+        session, entity_id, body.amount_t, key=idempotency_key, reference=body.reference
+    )
+    if not done.created:  # decided by the database's unique (account, key), not by clocks
         response.status_code = 200
-    return redemption_public(red)
+    return redemption_public(done.redemption)
 
 
 from accounts import routes_factories, routes_orchards, routes_statement_page  # noqa: E402
