@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from tanzhang.settings import Settings
@@ -108,15 +110,30 @@ def api_main(settings: Settings, argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from accounts.db import create_schema, make_engine, make_session_factory
     from accounts.scheduler import scheduler_from_settings
     from tanzhang.app import POOL, create_app
+    from telemetry.redact import redact_url
     from telemetry.stores import open_store_from_settings
 
-    store = open_store_from_settings(settings)
+    data_dir = Path(settings.data_dir).resolve()
+    if not data_dir.is_dir():
+        return _fail(
+            f"the data folder {data_dir} does not exist (TANZHANG_DATA_DIR): create it, "
+            "point TANZHANG_DATA_DIR at an existing one, or run `tanzhang run` once"
+        )
     engine = make_engine(settings.accounts_url, **POOL)
-    create_schema(engine)
-    ensure_demo_key(settings, engine)
+    try:
+        create_schema(engine)
+        ensure_demo_key(settings, engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return _fail(
+            f"cannot open the accounts database {redact_url(settings.accounts_url)}: {reason}"
+        )
+    store = open_store_from_settings(settings)
     app = create_app(settings, store=store, engine=engine)
     scheduler = None
     if not args.no_scheduler:
@@ -133,6 +150,12 @@ def api_main(settings: Settings, argv: list[str]) -> int:
             scheduler.shutdown(wait=False)
         store.close()
     return 0
+
+
+def _fail(message: str) -> int:
+    """Say on one line why the command cannot start; the exit status 2."""
+    print(f"tanzhang api: {message}", file=sys.stderr)
+    return 2
 
 
 def scheduler_main(settings: Settings, argv: list[str]) -> int:
