@@ -174,8 +174,9 @@ def test_no_secret_in_the_logs_of_a_compose_like_start(
     }
     gw_env = compose_env("gateway-1", values, hosts) | local
     api_env = compose_env("api", values, hosts) | local
-    gw_env["TANZHANG_DATA_DIR"] = str(tmp_path / "gateway-1-data")
-    api_env["TANZHANG_DATA_DIR"] = str(tmp_path / "api-data")
+    for env, volume in ((gw_env, "gateway-1-data"), (api_env, "api-data")):
+        env["TANZHANG_DATA_DIR"] = str(tmp_path / volume)  # compose mounts a volume there
+        (tmp_path / volume).mkdir()
     assert gw_env["TANZHANG_ENVIRONMENT"] == api_env["TANZHANG_ENVIRONMENT"] == "production"
 
     logs = tmp_path / "logs"
