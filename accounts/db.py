@@ -135,11 +135,19 @@ def scope_redemption_keys(engine: Engine) -> bool:
     raw = engine.raw_connection()
     try:
         dbapi = raw.driver_connection
+        isolation = dbapi.isolation_level
         dbapi.isolation_level = None  # the statements below manage the transaction
+        (foreign_keys,) = dbapi.execute("PRAGMA foreign_keys").fetchone()
         dbapi.execute("PRAGMA foreign_keys=OFF")
         try:
             dbapi.execute("BEGIN IMMEDIATE")
             try:
+                (sql,) = dbapi.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'redemption'"
+                ).fetchone()
+                if REDEMPTION_KEY_CONSTRAINT in sql:  # another process migrated meanwhile
+                    dbapi.execute("COMMIT")
+                    return False
                 dbapi.execute("DROP TABLE IF EXISTS redemption_rescoped")
                 dbapi.execute(str(CreateTable(staging).compile(dialect=engine.dialect)))
                 dbapi.execute(
@@ -157,7 +165,8 @@ def scope_redemption_keys(engine: Engine) -> bool:
                 dbapi.execute("ROLLBACK")
                 raise
         finally:
-            dbapi.execute("PRAGMA foreign_keys=ON")
+            dbapi.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+            dbapi.isolation_level = isolation
     finally:
         raw.close()
     return True
