@@ -90,7 +90,7 @@ def test_demo_key_of_a_run_folder_is_refused_in_production(tmp_path: Path) -> No
         assert ok.status_code == 200, ok.text
     finally:
         _stop(proc)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, log.read_text()[-3000:]
 
     # 2. the same folder served in production: the demo key is refused, a real key works
     prod = _env(data, TANZHANG_ENVIRONMENT="production", TANZHANG_SECRET_KEY=SECRET)
