@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None, *, database_url: str) -> int:
                         "prefix": f"tzk_{r.prefix}_…",
                         "created_at": r.created_at.isoformat(),
                         "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                        "development_only": r.development_only,
                     }
                     for r in rows
                 ]
@@ -80,6 +81,8 @@ def main(argv: Sequence[str] | None = None, *, database_url: str) -> int:
                 else:
                     for d in docs:
                         state = f"revoked {d['revoked_at']}" if d["revoked_at"] else "active"
+                        if d["development_only"]:
+                            state += " (development only)"
                         ents = ",".join(d["entities"]) or "-"
                         print(
                             f"{d['id']}\t{d['prefix']}\t{d['role']}\t{ents}\t{state}\t{d['name']}"

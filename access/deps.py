@@ -7,7 +7,7 @@ and parent, from the registry and the accounts table) and ``publisher`` (MQTT re
 reject replay).
 
 Authentication: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing, unknown
-or revoked key is a 401; a key whose role or entities don't allow the request is a 403.
+or revoked key is a 401, and so is the development demo key outside development; a key whose role or entities don't allow the request is a 403.
 Keys are never logged, echoed or accepted in a query string.
 """
 
@@ -138,9 +138,23 @@ def principal_for_key(request: Request, key: str | None) -> Principal:
                 "for a new one",
                 headers=_CHALLENGE,
             )
+        if row.development_only and _environment(request) != "development":
+            raise ApiError(
+                401,
+                "development_key_refused",
+                f"API key {row.id} is the development demo key of `tanzhang run`, refused "
+                "outside development: ask an admin for a key (`tanzhang keys create`)",
+                headers=_CHALLENGE,
+            )
         principal = principal_of(row)
     request.state.principal = principal
     return principal
+
+
+def _environment(request: Request) -> str:
+    """The app's ``settings.environment``; "production" when it cannot be told."""
+    settings = getattr(request.app.state, "settings", None)
+    return getattr(settings, "environment", None) or "production"
 
 
 def principal_from_request(request: Request) -> Principal:

@@ -88,10 +88,18 @@ def principal_of(row: ApiKey) -> Principal:
 
 
 def register_key(
-    session: Session, key: str, *, role: str, entities: Sequence[str] = (), name: str = ""
+    session: Session,
+    key: str,
+    *,
+    role: str,
+    entities: Sequence[str] = (),
+    name: str = "",
+    development_only: bool = False,
 ) -> ApiKey:
     """Store a key chosen elsewhere (the development demo key, ``TANZHANG_DEMO_API_KEY``), or
     return it when it is stored already; idempotent. Only its hash is kept.
+    ``development_only`` marks a key that an API outside development refuses (and marks a
+    stored one so).
 
     The key must have the shape of generated keys (``tzk_<8 hex>_<at least 32 chars>``):
     make one with ``python -c "from access.keys import generate_key; print(generate_key()[0])"``.
@@ -106,10 +114,35 @@ def register_key(
         raise ValueError("the key must look like tzk_<8 hex>_<32+ characters> (generate_key())")
     found = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
     if found is not None:
+        if development_only and not found.development_only:
+            found.development_only = True
+            session.commit()
         return found
     entities = sorted(set(entities))
     check_role(role, entities)
-    row = ApiKey(name=name, role=role, entities=entities, prefix=parts[1], key_hash=hash_key(key))
+    row = ApiKey(
+        name=name,
+        role=role,
+        entities=entities,
+        prefix=parts[1],
+        key_hash=hash_key(key),
+        development_only=development_only,
+    )
     session.add(row)
     session.commit()
     return row
+
+
+def mark_development_only(session: Session, key: str) -> ApiKey | None:
+    """Mark a stored key development-only (refused outside development); its row, or None."""
+    row = find_key(session, key)
+    if row is not None and not row.development_only:
+        row.development_only = True
+        session.commit()
+    return row
+
+
+def count_development_keys(session: Session) -> int:
+    """Unrevoked development-only keys (the demo key of ``tanzhang run``)."""
+    stmt = select(ApiKey).where(ApiKey.development_only.is_(True), ApiKey.revoked_at.is_(None))
+    return len(list(session.scalars(stmt)))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, Engine, Integer, String, inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -43,7 +44,8 @@ class ApiKey(AccessBase):
 
     The key itself is ``tzk_<prefix>_<secret>`` with a 256-bit random secret, so a plain
     SHA-256 is a sufficient hash (no dictionary to attack; the comparison is an indexed lookup).
-    ``prefix`` is shown in listings so people can tell keys apart.
+    ``prefix`` is shown in listings so people can tell keys apart. ``development_only``
+    marks the demo key of ``tanzhang run``: it is refused by an API outside development.
     """
 
     __tablename__ = "api_key"
@@ -56,12 +58,43 @@ class ApiKey(AccessBase):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(_UTC, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(_UTC, default=None)
+    development_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
 
 
+#: the name :func:`tanzhang.serve.ensure_demo_key` gives the development demo key
+DEMO_KEY_NAME = "demo (development)"
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the ``api_key`` table if it does not exist (idempotent)."""
+    """Create the ``api_key`` table if it does not exist (idempotent).
+
+    A table made before keys could be development-only gets the ``development_only`` column,
+    and the demo keys it holds (named :data:`DEMO_KEY_NAME`) are marked, so that a data folder
+    first run by ``tanzhang run`` does not carry an ordinary key into production.
+    """
     AccessBase.metadata.create_all(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("api_key")}
+    if "development_only" in columns:
+        return
+    false = "0" if engine.dialect.name == "sqlite" else "false"
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "ALTER TABLE api_key ADD COLUMN development_only BOOLEAN "
+                    f"NOT NULL DEFAULT {false}"
+                )
+            )
+            conn.execute(
+                text("UPDATE api_key SET development_only = :yes WHERE name = :name"),
+                {"yes": True, "name": DEMO_KEY_NAME},
+            )
+    except DBAPIError:
+        # another process added the column meanwhile; anything else is a real error
+        columns = {c["name"] for c in inspect(engine).get_columns("api_key")}
+        if "development_only" not in columns:
+            raise

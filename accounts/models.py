@@ -203,18 +203,24 @@ class FactorSetRecord(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+#: the unique constraint that scopes idempotency keys to an account
+REDEMPTION_KEY_CONSTRAINT = "uq_redemption_account_key"
+
+
 class Redemption(Base):
     """A redemption of net fixed carbon for commercial organic fertiliser (Changshan rule).
 
     ``amount_t`` [t CO2e] leaves the account; ``fertiliser_amount`` [``fertiliser_unit``]
-    is what the holder receives (``amount_t * ratio``).
+    is what the holder receives (``amount_t * ratio``). The idempotency ``key`` is unique per
+    account: the database, not the application, decides that a key was used before.
     """
 
     __tablename__ = "redemption"
+    __table_args__ = (UniqueConstraint("account_id", "key", name=REDEMPTION_KEY_CONSTRAINT),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    key: Mapped[str] = mapped_column(String(128), unique=True)
+    key: Mapped[str] = mapped_column(String(128))
     amount_t: Mapped[float] = mapped_column(Tonnes)
     ratio: Mapped[float] = mapped_column(Float)
     fertiliser_amount: Mapped[float] = mapped_column(Float)

@@ -50,19 +50,34 @@ class ExchangeRule:
 CHANGSHAN = ExchangeRule(ratio=1.0, unit="t")
 
 
-def _existing(session: Session, key: str, entity_id: str, amount_g: int) -> Redemption | None:
+def _existing(session: Session, account_id: int, key: str, amount_g: int) -> Redemption | None:
+    """This account's redemption made with ``key``, if any; a conflict when it differs.
+
+    Only the account's own redemptions are looked at: a key another account used means
+    nothing here, and the conflict names only this account's redemption.
+    """
     found = session.scalars(
-        select(Redemption).where(Redemption.key == key).execution_options(populate_existing=True)
+        select(Redemption)
+        .where(Redemption.account_id == account_id, Redemption.key == key)
+        .execution_options(populate_existing=True)
     ).one_or_none()
     if found is None:
         return None
-    if found.account.entity_id != entity_id or tonnes_to_grams(found.amount_t) != amount_g:
+    if tonnes_to_grams(found.amount_t) != amount_g:
         raise IdempotencyConflict(
             key,
             f"{found.amount_t:.6f} t for entity {found.account.entity_id!r} at "
             f"{found.created_at.isoformat()}",
         )
     return found
+
+
+@dataclass(frozen=True)
+class RedeemResult:
+    """A redemption and whether this call made it (False: an earlier one with the same key)."""
+
+    redemption: Redemption
+    created: bool
 
 
 def redeem(
@@ -76,17 +91,43 @@ def redeem(
 ) -> Redemption:
     """Redeem ``amount_t`` [t CO2e] of an account's available net fixed carbon; commit.
 
+    The redemption of :func:`redeem_once` (see there), without telling whether it is new.
+    """
+    return redeem_once(
+        session, entity_id, amount_t, key=key, rule=rule, reference=reference
+    ).redemption
+
+
+def redeem_once(
+    session: Session,
+    entity_id: str,
+    amount_t: float,
+    *,
+    key: str,
+    rule: ExchangeRule = CHANGSHAN,
+    reference: str | None = None,
+) -> RedeemResult:
+    """Redeem ``amount_t`` [t CO2e] of an account's available net fixed carbon, once per key.
+
     Parameters
     ----------
     amount_t : float
         Tonnes of CO2e to redeem, > 0 (rounded to the gram).
     key : str
-        Idempotency key chosen by the caller (for example the request id): resending the same
-        request returns the first redemption and redeems nothing more.
+        Idempotency key chosen by the caller (for example the request id), scoped to the
+        account: resending the same request returns the first redemption and redeems
+        nothing more; the same key on another account is another redemption.
     rule : ExchangeRule
         Fertiliser received per tonne; default :data:`CHANGSHAN` (1 t per t).
     reference : str, optional
         Free text kept with the redemption (voucher number, depot).
+
+    Returns
+    -------
+    RedeemResult
+        ``created`` is True only for the call whose insert the database accepted: the unique
+        constraint on (account, key) decides, so of two simultaneous calls with one key
+        exactly one is ``created``.
 
     Raises
     ------
@@ -96,7 +137,7 @@ def redeem(
     InsufficientBalance
         ``amount_t`` exceeds :attr:`accounts.ledger.Balance.available_t`.
     IdempotencyConflict
-        ``key`` was used before for another entity or amount.
+        ``key`` was used before on this account for another amount.
     """
     try:
         amount_g = tonnes_to_grams(amount_t)
@@ -106,11 +147,13 @@ def redeem(
         raise InvalidAmount(f"amount {amount_t!r} t must be positive (at least 1 g)")
     if not key:
         raise InvalidAmount("an idempotency key is required (for example the request id)")
+    account_id = None
     try:
         with write_transaction(session):
             acct = get_account(session, entity_id, lock=True)
-            if (found := _existing(session, key, entity_id, amount_g)) is not None:
-                return found
+            account_id = acct.id
+            if (found := _existing(session, acct.id, key, amount_g)) is not None:
+                return RedeemResult(found, created=False)
             bal = balance_from_sums(entity_id, sums_by_kind_g(session, acct.id, None, None))
             available_g = tonnes_to_grams(bal.available_t)
             if amount_g > available_g:
@@ -128,7 +171,7 @@ def redeem(
                 created_at=now,
             )
             session.add(red)
-            session.flush()
+            session.flush()  # the unique (account, key) constraint answers here
             session.add(
                 LedgerEntry(
                     account_id=acct.id,
@@ -139,10 +182,11 @@ def redeem(
                     posted_at=now,
                 )
             )
-        return red
+        return RedeemResult(red, created=True)
     except IntegrityError:
-        # the same key was committed meanwhile for another account (keys are global)
-        found = _existing(session, key, entity_id, amount_g)
+        # the same key was committed meanwhile on this account (the account lock makes this
+        # rare; the constraint makes it safe): the earlier redemption is the answer
+        found = _existing(session, account_id, key, amount_g) if account_id else None
         if found is None:
             raise
-        return found
+        return RedeemResult(found, created=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -29,7 +29,7 @@ from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.params import ID_PATTERN, EntityId, Limit, Offset, parse_when
 from accounts import ledger
 from accounts.errors import UnknownAccount
-from accounts.models import Account, LedgerEntry, Redemption, utcnow
+from accounts.models import Account, LedgerEntry, Redemption
 from accounts.periods import Period
 from accounts.routes_common import (
     EndQ,
@@ -377,13 +377,14 @@ def create_redemption(
             "may not redeem",
         )
     _visible_account(session, principal, entity_id, lookup)
-    from accounts.redemption import redeem
+    from accounts.redemption import redeem_once
 
-    started = utcnow()  # the clock created_at is read from (sitetime.clock)
-    red = redeem(session, entity_id, body.amount_t, key=idempotency_key, reference=body.reference)
-    if red.created_at < started - timedelta(milliseconds=1):
+    done = redeem_once(
+        session, entity_id, body.amount_t, key=idempotency_key, reference=body.reference
+    )
+    if not done.created:  # decided by the database's unique (account, key), not by clocks
         response.status_code = 200
-    return redemption_public(red)
+    return redemption_public(done.redemption)
 
 
 from accounts import routes_factories, routes_orchards, routes_statement_page  # noqa: E402

@@ -36,6 +36,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from gateway.message import Message
 from gateway.source import Deliver
 from sitetime import clock
+from telemetry.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None, bool]:
     """``mqtt[s]://user:pass@host:port`` -> ``(host, port, user, password, tls)``."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
-        raise MqttConfigError(f"MQTT URL {url!r} must start with mqtt:// or mqtts://")
+        shown = redact_url(url)  # the message may be logged: never with the password
+        raise MqttConfigError(f"MQTT URL {shown!r} must start with mqtt:// or mqtts://")
     tls = parts.scheme == "mqtts"
     host = parts.hostname or "127.0.0.1"
     port = parts.port or (8883 if tls else 1883)

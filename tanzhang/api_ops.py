@@ -25,6 +25,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from access.errors import error_responses
+from telemetry.redact import redact_url
 
 router = APIRouter(tags=["health"])
 
@@ -85,12 +86,14 @@ def gateway_health(request: Request) -> GatewayHealthPublic:
     try:
         resp = httpx.get(url, timeout=2.0)
     except httpx.HTTPError as exc:
-        return GatewayHealthPublic(reachable=False, url=url, detail=type(exc).__name__)
+        return GatewayHealthPublic(reachable=False, url=redact_url(url), detail=type(exc).__name__)
     try:
         doc = resp.json()
     except ValueError:
         doc = resp.text[:2000]
-    return GatewayHealthPublic(reachable=True, url=url, status_code=resp.status_code, health=doc)
+    return GatewayHealthPublic(
+        reachable=True, url=redact_url(url), status_code=resp.status_code, health=doc
+    )
 
 
 @router.get(

@@ -274,6 +274,12 @@ def create_app(
 
     _install_error_handlers(app)
     api_ops.install(app)
+    from tanzhang.headers import SecurityHeadersMiddleware
+
+    docs = frozenset(
+        p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p
+    )
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)
     for spec in ROUTERS:
         module_name, attr = spec.split(":")
         try:

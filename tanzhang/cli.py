@@ -38,6 +38,10 @@ def _setup_logging(verbose: bool) -> None:
     if not verbose:  # the embedded broker narrates every state change at INFO
         for noisy in ("transitions", "amqtt", "apscheduler.executors"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO (and httpcore every step at DEBUG), which
+    # is noise, and a URL may carry a secret: never below WARNING, even with --verbose.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _run(settings: Settings, argv: list[str]) -> int:

@@ -28,6 +28,7 @@ from typing import Any
 from sitetime import clock
 from sitetime.calendar import site_calendar
 from tanzhang.settings import Settings
+from telemetry.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,9 @@ def main(settings: Settings, argv: list[str]) -> int:
         prog="tanzhang run", description="Run the whole system in one process group."
     )
     parser.add_argument(
-        "--no-simulators", action="store_true", help="real devices only: no demo fleet"
+        "--no-simulators",
+        action="store_true",
+        help="real devices only: no demo fleet; needs a real broker (TANZHANG_MQTT_URL)",
     )
     parser.add_argument(
         "--history-days",
@@ -135,6 +138,15 @@ def main(settings: Settings, argv: list[str]) -> int:
     )
     parser.add_argument("--host", default=settings.api_host)
     args = parser.parse_args(argv)
+    if args.no_simulators and not settings.mqtt_url:
+        # the embedded broker keeps what it acknowledged in memory only: never for devices
+        print(
+            "tanzhang run --no-simulators: real devices need a real MQTT broker; set "
+            "TANZHANG_MQTT_URL (e.g. mosquitto, docs/deploy.md). The embedded broker keeps "
+            "messages in memory only and loses what it holds when tanzhang stops.",
+            file=sys.stderr,
+        )
+        return 2
     if args.history_days is None:
         args.history_days = _default_history_days()
 
@@ -256,18 +268,25 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, st
         scheduler.start()
         started.append(("scheduler", lambda: scheduler.shutdown(wait=False)))
 
-    _banner(settings, base, demo_key, fleet is not None)
+    _banner(settings, base, demo_key, fleet is not None, embedded="mqtt_url" in updates)
     stop.wait()
     return 0
 
 
-def _banner(settings: Settings, base: str, demo_key: str | None, simulating: bool) -> None:
+def _banner(
+    settings: Settings, base: str, demo_key: str | None, simulating: bool, embedded: bool = False
+) -> None:
+    mqtt = (
+        f"{settings.mqtt_url}  (embedded, in memory: for the demo fleet only, not for devices)"
+        if embedded
+        else f"{redact_url(settings.mqtt_url)}  (topics {settings.mqtt_prefix}/<entity>/<device>/<channel>)"
+    )
     lines = [
         "",
         "tanzhang 碳账 is running" + (" with a simulated demo fleet" if simulating else ""),
         f"  dashboards      {base}/dashboards/",
         f"  API docs        {base}/docs",
-        f"  MQTT            {settings.mqtt_url}  (topics {settings.mqtt_prefix}/<entity>/<device>/<channel>)",
+        f"  MQTT            {mqtt}",
         f"  gateway health  http://127.0.0.1:{settings.gateway_http_port}/health",
         f"  data folder     {Path(settings.data_dir).resolve()}",
     ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from tanzhang.settings import Settings
@@ -18,19 +20,61 @@ GRACEFUL_SHUTDOWN_S = 5
 def ensure_demo_key(settings: Settings, engine: Any) -> str | None:
     """Store the development demo key (read-only ``operator`` role) so that its requests pass.
 
-    Only in development: production never has a key it did not create with ``tanzhang keys``.
+    Only in development, and marked development-only: an API outside development refuses it
+    (:func:`refuse_demo_keys`). Outside development nothing is created and None is returned.
     """
-    if settings.environment != "development" or not settings.demo_api_key:
-        return None
     from sqlalchemy.orm import Session
 
     from access.keys import register_key
+    from access.models import DEMO_KEY_NAME
     from access.models import create_schema as create_access_schema
 
     create_access_schema(engine)
+    if settings.environment != "development":
+        refuse_demo_keys(settings, engine)
+        return None
+    if not settings.demo_api_key:
+        return None
     with Session(engine) as session:
-        register_key(session, settings.demo_api_key, role="operator", name="demo (development)")
+        register_key(
+            session,
+            settings.demo_api_key,
+            role="operator",
+            name=DEMO_KEY_NAME,
+            development_only=True,
+        )
     return settings.demo_api_key
+
+
+def refuse_demo_keys(settings: Settings, engine: Any) -> int:
+    """Outside development: make sure every demo key stored in this accounts database is
+    marked development-only (so the API refuses it) and say so; the number of such keys.
+
+    Besides the keys marked when they were made (and old ones found by name when the column
+    was added), the key kept in ``{data_dir}/demo_api_key`` by ``tanzhang run`` and a
+    ``TANZHANG_DEMO_API_KEY`` are marked, should they be stored.
+    """
+    from sqlalchemy.orm import Session
+
+    from access.keys import count_development_keys, mark_development_only
+
+    keys = [settings.demo_api_key] if settings.demo_api_key else []
+    path = settings.data_dir / "demo_api_key"
+    if path.is_file():
+        keys.append(path.read_text().strip())
+    with Session(engine) as session:
+        for key in keys:
+            if key:
+                mark_development_only(session, key)
+        n = count_development_keys(session)
+    if n:
+        log.warning(
+            "event=demo_key_refused keys=%d environment=%s (the development demo key of "
+            "`tanzhang run` is refused here; revoke it with `tanzhang keys revoke`)",
+            n,
+            settings.environment,
+        )
+    return n
 
 
 def make_server(app: Any, host: str, port: int) -> Any:
@@ -66,15 +110,30 @@ def api_main(settings: Settings, argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from accounts.db import create_schema, make_engine, make_session_factory
     from accounts.scheduler import scheduler_from_settings
     from tanzhang.app import POOL, create_app
+    from telemetry.redact import redact_url
     from telemetry.stores import open_store_from_settings
 
-    store = open_store_from_settings(settings)
+    data_dir = Path(settings.data_dir).resolve()
+    if not data_dir.is_dir():
+        return _fail(
+            f"the data folder {data_dir} does not exist (TANZHANG_DATA_DIR): create it, "
+            "point TANZHANG_DATA_DIR at an existing one, or run `tanzhang run` once"
+        )
     engine = make_engine(settings.accounts_url, **POOL)
-    create_schema(engine)
-    ensure_demo_key(settings, engine)
+    try:
+        create_schema(engine)
+        ensure_demo_key(settings, engine)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return _fail(
+            f"cannot open the accounts database {redact_url(settings.accounts_url)}: {reason}"
+        )
+    store = open_store_from_settings(settings)
     app = create_app(settings, store=store, engine=engine)
     scheduler = None
     if not args.no_scheduler:
@@ -91,6 +150,12 @@ def api_main(settings: Settings, argv: list[str]) -> int:
             scheduler.shutdown(wait=False)
         store.close()
     return 0
+
+
+def _fail(message: str) -> int:
+    """Say on one line why the command cannot start; the exit status 2."""
+    print(f"tanzhang api: {message}", file=sys.stderr)
+    return 2
 
 
 def scheduler_main(settings: Settings, argv: list[str]) -> int:

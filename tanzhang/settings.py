@@ -21,8 +21,12 @@ from pydantic_settings import (
 
 from sitetime.calendar import SiteCalendar, set_site_calendar
 from sitetime.clock import OffsetClock, parse_instant, set_clock
+from telemetry.redact import redact_url
 
 DEV_SECRET = "change-me-dev-only"
+
+#: settings never logged or shown (describe() says only whether each is set)
+SECRET_FIELDS = ("secret_key", "influx_token", "influx_password", "demo_api_key")
 
 
 class Settings(BaseSettings):
@@ -167,10 +171,16 @@ class Settings(BaseSettings):
         return self.data_dir / "telemetry.sqlite"
 
     def describe(self) -> dict[str, Any]:
-        """Settings safe to log (no secrets)."""
-        out = self.model_dump(
-            exclude={"secret_key", "influx_token", "influx_password", "demo_api_key"}
-        )
-        if self.mqtt_url and "@" in self.mqtt_url:
-            out["mqtt_url"] = "mqtt://***@" + self.mqtt_url.split("@", 1)[1]
+        """Settings safe to log: no password, token or key, and every URL masked.
+
+        Secret fields show only whether they are set; every ``*_url`` keeps its scheme, user,
+        host, port and path, with the password and secret query parameters replaced by
+        ``***`` (:func:`telemetry.redact.redact_url`).
+        """
+        out = self.model_dump(exclude=set(SECRET_FIELDS))
+        for name in SECRET_FIELDS:
+            out[name] = "set" if getattr(self, name) else None
+        for name, value in out.items():
+            if name.endswith("_url") and isinstance(value, str):
+                out[name] = redact_url(value)
         return out

@@ -37,6 +37,7 @@ from telemetry.influx_lines import (
     where_in,
 )
 from telemetry.model import Event, Reading, Reject
+from telemetry.redact import redact_url
 from telemetry.store import (
     BOOKKEEPING_FIELDS,
     MESSAGE_SPAN_NS,
@@ -93,7 +94,8 @@ class InfluxStore:
     url : ``http://host:8086``
     db : database (on 2.x/3.x: the database of a DBRP mapping to a bucket)
     token : sends ``Authorization: Token <token>`` (InfluxDB 2.x/3.x)
-    user, password : sent as the ``u``/``p`` parameters (InfluxDB 1.x auth, 2.x v1 users)
+    user, password : sent as HTTP basic authentication (InfluxDB 1.x auth, 2.x v1 users);
+        never in the query string, where request logs would show the password
     retention : InfluxQL duration of the default retention policy ``tanzhang``
         that :meth:`ensure_ready` creates, e.g. ``104w``; None leaves the retention alone
     manage_schema : create the database and retention policy in :meth:`ensure_ready`
@@ -129,10 +131,12 @@ class InfluxStore:
         self.max_lines = max_lines
         self.max_body_bytes = max_body_bytes
         headers = {"Authorization": f"Token {token}"} if token else {}
-        self._auth = {"u": user, "p": password or ""} if user else {}
+        #: the URL as messages and logs show it (password masked)
+        self.shown_url = redact_url(self.url)
         self._client = httpx.Client(
             base_url=self.url,
             headers=headers,
+            auth=httpx.BasicAuth(user, password or "") if user and not token else None,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
             transport=transport,
         )
@@ -142,9 +146,9 @@ class InfluxStore:
         try:
             resp = self._client.request(method, path, **kw)
         except httpx.TimeoutException as exc:
-            raise StoreUnavailable(f"InfluxDB at {self.url} timed out: {exc!r}") from exc
+            raise StoreUnavailable(f"InfluxDB at {self.shown_url} timed out: {exc!r}") from exc
         except httpx.TransportError as exc:
-            raise StoreUnavailable(f"InfluxDB at {self.url} unreachable: {exc!r}") from exc
+            raise StoreUnavailable(f"InfluxDB at {self.shown_url} unreachable: {exc!r}") from exc
         except httpx.HTTPError as exc:
             raise StoreError(f"InfluxDB request failed: {exc!r}") from exc
         code = resp.status_code
@@ -168,7 +172,6 @@ class InfluxStore:
         A statement's error raises :class:`StoreError`.
         """
         params = {"db": self.db, "epoch": epoch, "chunked": "true", "chunk_size": "20000"}
-        params |= self._auth
         try:
             with self._client.stream("POST", "/query", params=params, data={"q": q}) as resp:
                 if resp.status_code >= 300:
@@ -193,9 +196,9 @@ class InfluxStore:
                 if buf.strip():
                     raise StoreError(f"InfluxDB /query answered unparseable JSON: {buf[:200]!r}")
         except httpx.TimeoutException as exc:
-            raise StoreUnavailable(f"InfluxDB at {self.url} timed out: {exc!r}") from exc
+            raise StoreUnavailable(f"InfluxDB at {self.shown_url} timed out: {exc!r}") from exc
         except httpx.TransportError as exc:
-            raise StoreUnavailable(f"InfluxDB at {self.url} unreachable: {exc!r}") from exc
+            raise StoreUnavailable(f"InfluxDB at {self.shown_url} unreachable: {exc!r}") from exc
 
     def query(self, q: str, *, epoch: str = "ms") -> list[dict[str, Any]]:
         """Run InfluxQL (one or more ``;``-separated statements); the merged ``results`` list."""
@@ -268,7 +271,7 @@ class InfluxStore:
             raise rejected
 
     def _post_lines(self, lines: list[str]) -> StoreRejected | None:
-        params = {"db": self.db, "precision": "ns"} | self._auth
+        params = {"db": self.db, "precision": "ns"}
         data = "\n".join(lines).encode()
         try:
             try:

@@ -9,8 +9,9 @@ Subcommands (see docs/registry.md)::
     remove-device ID
     remove-entity ID
     export --passwd FILE --acl FILE [--prefix P]
-           [--gateway-user U] (--gateway-password P | --gateway-password-hash H | --no-gateway)
+           [--gateway-user U ...] (--gateway-password P | --gateway-password-hash H | --no-gateway)
            [--simulator-user U (--simulator-password P | --simulator-password-hash H)]
+           [--replay-user U (--replay-password P | --replay-password-hash H)]
            [--monitor-user U (--monitor-password P | --monitor-password-hash H)]
            [--passwd-mode 600] [--passwd-owner UID[:GID]]
     check
@@ -97,10 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--acl", required=True, type=Path, help="ACL file to write")
     p.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"topic prefix ({DEFAULT_PREFIX})")
     p.add_argument("--passwd-mode", default="600", help="octal mode of the password file (600)")
-    p.add_argument("--gateway-user", default="gateway")
+    p.add_argument(
+        "--gateway-user",
+        action="append",
+        metavar="USER",
+        help="a gateway replica's user, which is also its client id (repeat for each replica: "
+        "--gateway-user gateway-1 --gateway-user gateway-2; default: gateway)",
+    )
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--gateway-password", help="the gateway's password ('-' reads stdin)")
-    g.add_argument("--gateway-password-hash", help="the gateway's mosquitto $7$ hash")
+    g.add_argument("--gateway-password", help="the gateway users' password ('-' reads stdin)")
+    g.add_argument("--gateway-password-hash", help="the gateway users' mosquitto $7$ hash")
     g.add_argument(
         "--no-gateway", action="store_true", help="leave the gateway out of the password file"
     )
@@ -111,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for role, what in (
         ("simulator", "a user that may publish anything under the prefix (demos, load tests)"),
+        ("replay", "a user that may republish quarantined messages (rejects replay, the API)"),
         ("monitor", "a user that may read the dead-letter topics and device status"),
     ):
         p.add_argument(f"--{role}-user", help=what)
@@ -251,15 +259,16 @@ def _export(
     except ValueError:
         raise UsageError(f"--passwd-mode {args.passwd_mode!r} is not an octal mode") from None
     extra: dict[str, str] = {}
-    gw = _service_hash(args.gateway_user, args.gateway_password, args.gateway_password_hash, stdin)
+    gateways = list(dict.fromkeys(args.gateway_user or ["gateway"]))
+    gw = _service_hash(gateways[0], args.gateway_password, args.gateway_password_hash, stdin)
     if gw is None and not args.no_gateway:
         raise UsageError(
             f"export needs --gateway-password or --gateway-password-hash (the gateway connects "
-            f"as {args.gateway_user!r}), or --no-gateway to export device users only"
+            f"as {' / '.join(gateways)}), or --no-gateway to export device users only"
         )
     if gw is not None:
-        extra[args.gateway_user] = gw
-    for role in ("simulator", "monitor"):
+        extra.update(dict.fromkeys(gateways, gw))
+    for role in ("simulator", "replay", "monitor"):
         user = getattr(args, f"{role}_user")
         password = getattr(args, f"{role}_password")
         pw_hash = getattr(args, f"{role}_password_hash")
@@ -267,7 +276,7 @@ def _export(
             if password or pw_hash:
                 raise UsageError(f"--{role}-password needs --{role}-user")
             continue
-        if user in extra or user == args.gateway_user:
+        if user in extra or user in gateways:
             raise UsageError(f"--{role}-user {user!r}: each service needs a user name of its own")
         found = _service_hash(user, password, pw_hash, stdin)
         if found is None:
@@ -278,9 +287,10 @@ def _export(
     acl = mosquitto_acl_file(
         reg,
         prefix=args.prefix,
-        gateway_user=args.gateway_user,
+        gateway_user=gateways,
         simulator_user=args.simulator_user,
         monitor_user=args.monitor_user,
+        replay_user=args.replay_user,
     )
     _write_atomic(args.passwd, passwd, mode, owner)
     _write_atomic(args.acl, acl, 0o644)

@@ -7,7 +7,8 @@ they are missing; a missing binary here is an error, never a skip.
 The mosquitto config sets ``max_queued_messages`` and ``max_queued_bytes`` for the backlog we
 promise to hold (DESIGN trap 2: past the default 1,000 queued messages mosquitto drops silently),
 and ``message_size_limit`` to the contract's 64 KiB as the deployed config does (0 = none, for
-tests that must get an oversized payload to the gateway).
+tests that must get an oversized payload to the gateway). With a password file it also sets
+``use_username_as_clientid`` like the deployed config.
 """
 
 from __future__ import annotations
@@ -134,6 +135,9 @@ class Mosquitto(_ServerProcess):
             lines.append("user root")
         if self.password_file:
             lines.append(f"password_file {self.password_file}")
+            # as deployed (deploy/mosquitto/mosquitto.conf): the user name is the client id,
+            # so no one can take over another user's (a gateway's) persistent session
+            lines.append("use_username_as_clientid true")
         if self.acl_file:
             lines.append(f"acl_file {self.acl_file}")
         conf = self.folder / "mosquitto.conf"

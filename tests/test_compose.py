@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -72,6 +73,8 @@ def test_required_secrets_fail_loudly() -> None:
         "INFLUXDB_PASSWORD",
         "TANZHANG_SECRET_KEY",
         "GRAFANA_ADMIN_PASSWORD",
+        "MQTT_GATEWAY_PASSWORD",
+        "MQTT_REPLAY_PASSWORD",
     ):
         uses = re.findall(r"\$\{" + secret + r"(:\?|[}:-])", text)
         assert uses and all(u == ":?" for u in uses), (
@@ -84,3 +87,37 @@ def test_healthchecks_and_restart_policies() -> None:
         assert service.get("restart") == "unless-stopped", name
         if name not in ("simulators", "grafana"):
             assert "healthcheck" in service, f"{name} has no healthcheck"
+
+
+def _mqtt_user(service: dict) -> str | None:
+    url = service.get("environment", {}).get("TANZHANG_MQTT_URL")
+    return urlsplit(re.sub(r"\$\{[^}]*\}", "x", url)).username if url else None
+
+
+def test_each_gateway_is_its_own_mqtt_user() -> None:
+    """The broker makes the user name the client id (use_username_as_clientid): each gateway
+    replica needs a user of its own, equal to its client id (which also names its spool), and
+    no other service may connect as a gateway (it would take over that gateway's session)."""
+    gateways = {n: s for n, s in COMPOSE["services"].items() if s.get("command") == ["gateway"]}
+    assert len(gateways) >= 2
+    users = {n: _mqtt_user(s) for n, s in gateways.items()}
+    assert len(set(users.values())) == len(users), users
+    for name, service in gateways.items():
+        assert users[name] == service["environment"]["TANZHANG_MQTT_CLIENT_ID"] == name
+    others = {n: _mqtt_user(s) for n, s in COMPOSE["services"].items() if n not in gateways}
+    assert not set(others.values()) & set(users.values()), others
+
+
+def test_broker_binds_client_ids_to_users() -> None:
+    """The device listener of the shipped mosquitto config sets use_username_as_clientid
+    (tests/telemetry/test_mosquitto_acl.py runs mosquitto with this very file)."""
+    sections: dict[str, list[str]] = {}
+    current = "global"
+    for line in (ROOT / "deploy" / "mosquitto" / "mosquitto.conf").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("listener "):
+            current = line
+        if line:
+            sections.setdefault(current, []).append(line)
+    assert "use_username_as_clientid true" in sections["listener 1883"]
+    assert "allow_anonymous false" in sections["listener 1883"]

@@ -6,13 +6,17 @@ import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, UniqueConstraint, func, select
+from sqlalchemy.exc import IntegrityError
 
+from accounts.db import create_schema, make_engine, make_session_factory
 from accounts.errors import IdempotencyConflict, InsufficientBalance, InvalidAmount
 from accounts.ledger import balance, post_statement
-from accounts.models import LedgerEntry, Redemption
+from accounts.models import REDEMPTION_KEY_CONSTRAINT, Base, LedgerEntry, Redemption
 from accounts.periods import Period
-from accounts.redemption import ExchangeRule, redeem
+from accounts.redemption import ExchangeRule, redeem, redeem_once
+from accounts.registry_sync import ensure_accounts
+from tests.accounts.conftest import ENTITIES
 
 NOV1 = Period.containing("day", date(2026, 11, 1))
 
@@ -128,3 +132,139 @@ def test_concurrent_redemptions_never_overdraw(funded, sessions, read_first):
     funded.rollback()
     b = balance(funded, "orchard-1")
     assert (b.redeemed_t, b.available_t) == (5.0, 0.0)
+
+
+# -- idempotency keys belong to the account, and the database decides ------------------------
+
+
+def test_same_key_on_another_account_is_a_new_redemption(funded):
+    post_statement(
+        funded, "forest-1", NOV1, {"emissions_t": 0.0, "removals_t": 3.0}, reason="close"
+    )
+    a = redeem_once(funded, "orchard-1", 1.0, key="voucher-7")
+    b = redeem_once(funded, "forest-1", 2.0, key="voucher-7")  # another amount, even
+    assert a.created and b.created
+    assert a.redemption.id != b.redemption.id
+    assert (balance(funded, "orchard-1").redeemed_t, balance(funded, "forest-1").redeemed_t) == (
+        1.0,
+        2.0,
+    )
+    again = redeem_once(funded, "forest-1", 2.0, key="voucher-7")
+    assert not again.created and again.redemption.id == b.redemption.id
+    with pytest.raises(IdempotencyConflict) as err:
+        redeem_once(funded, "forest-1", 0.5, key="voucher-7")
+    assert "forest-1" in str(err.value) and "orchard-1" not in str(err.value)
+
+
+def test_simultaneous_requests_with_one_key_create_one_redemption(funded, sessions):
+    """8 threads send the same request (one key) at the same moment: exactly one is
+    ``created``; the others get that redemption back; one ledger entry."""
+    n = 8
+    barrier = threading.Barrier(n)
+    results: list[tuple[bool, int]] = []
+    other: list[BaseException] = []
+
+    def worker() -> None:
+        with sessions() as s:
+            balance(s, "orchard-1")  # as the API does: a transaction is open already
+            barrier.wait(timeout=30)
+            try:
+                done = redeem_once(s, "orchard-1", 1.0, key="same-request")
+                results.append((done.created, done.redemption.id))
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                other.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not other, other
+    assert sorted(created for created, _ in results) == [False] * (n - 1) + [True]
+    assert len({rid for _, rid in results}) == 1
+    funded.rollback()
+    assert balance(funded, "orchard-1").redeemed_t == 1.0
+    n_entries = funded.scalar(select(func.count()).where(LedgerEntry.kind == "redemption"))
+    assert n_entries == 1
+
+
+def test_database_refuses_a_second_row_with_the_same_account_and_key(funded):
+    """The unique (account, key) constraint, not the application's check, is the last word."""
+    red = redeem(funded, "orchard-1", 1.0, key="dup")
+    funded.add(
+        Redemption(
+            account_id=red.account_id,
+            key="dup",
+            amount_t=1.0,
+            ratio=1.0,
+            fertiliser_amount=1.0,
+            fertiliser_unit="t",
+        )
+    )
+    with pytest.raises(IntegrityError):
+        funded.flush()
+    funded.rollback()
+
+
+def _old_metadata() -> MetaData:
+    """The schema as it was when idempotency keys were unique over all accounts."""
+    md = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(md)
+    red = md.tables["redemption"]
+    scoped = next(c for c in red.constraints if c.name == REDEMPTION_KEY_CONSTRAINT)
+    red.constraints.discard(scoped)
+    red.append_constraint(UniqueConstraint(red.c.key))
+    return md
+
+
+@pytest.mark.servers
+def test_older_database_gets_keys_scoped_to_the_account(request, tmp_path):
+    """A database made with keys unique overall is migrated by create_schema, on SQLite and
+    on PostgreSQL: rows and their ledger entries are kept, and another account may then use
+    a key already used."""
+    for url in _old_database_urls(request, tmp_path):
+        eng = make_engine(url)
+        _old_metadata().create_all(eng)
+        with make_session_factory(eng)() as s:
+            ensure_accounts(s, ENTITIES)
+            post_statement(
+                s, "orchard-1", NOV1, {"emissions_t": 0.0, "removals_t": 5.0}, reason="close"
+            )
+            post_statement(
+                s, "forest-1", NOV1, {"emissions_t": 0.0, "removals_t": 5.0}, reason="close"
+            )
+            with pytest.raises(IntegrityError):  # the old schema: keys collide across accounts
+                s.execute(
+                    Redemption.__table__.insert(),
+                    [
+                        {"account_id": acct, "key": "k-1", "amount_t": 0.0, "ratio": 1.0,
+                         "fertiliser_amount": 0.0, "fertiliser_unit": "t"}
+                        for acct in (1, 2)
+                    ],
+                )  # fmt: skip
+            s.rollback()
+            first = redeem(s, "orchard-1", 1.0, key="k-1")
+        create_schema(eng)
+        create_schema(eng)  # idempotent
+        with make_session_factory(eng)() as s:
+            kept = s.get(Redemption, first.id)
+            assert (kept.key, kept.amount_t) == ("k-1", 1.0)
+            assert balance(s, "orchard-1").redeemed_t == 1.0
+            other = redeem_once(s, "forest-1", 2.0, key="k-1")
+            assert other.created and balance(s, "forest-1").redeemed_t == 2.0
+            with pytest.raises(IntegrityError):
+                s.execute(
+                    Redemption.__table__.insert(),
+                    {"account_id": kept.account_id, "key": "k-1", "amount_t": 1.0,
+                     "ratio": 1.0, "fertiliser_amount": 1.0, "fertiliser_unit": "t"},
+                )  # fmt: skip
+            s.rollback()
+        eng.dispose()
+
+
+def _old_database_urls(request, tmp_path) -> list[str]:
+    return [
+        f"sqlite:///{tmp_path / 'old.sqlite3'}",
+        request.getfixturevalue("pg_server").create_database(),
+    ]

@@ -227,9 +227,11 @@ class PacedPublisher:
             raise self.error
 
 
-#: MQTT users of :func:`secured_mosquitto`: the gateway (reads device topics, may not write
-#: them) and a replay user (may write every device topic: the ``--simulator-user`` role).
+#: MQTT users of :func:`secured_mosquitto`: two gateway replicas (read device topics, may not
+#: write them; each its own user, since the broker makes the user name the client id) and a
+#: replay user (may write every device topic: the ``--simulator-user`` role).
 GATEWAY_USER, GATEWAY_PASSWORD = "gateway", "gateway-pass"
+OTHER_GATEWAY_USER = "gateway-2"  # same password
 REPLAY_USER, REPLAY_PASSWORD = "replayer", "replayer-pass"
 
 
@@ -242,7 +244,8 @@ def secured_mosquitto(folder: Path, registry: Path) -> Mosquitto:
     pw, acl = folder / "passwd", folder / "acl"
     folder.mkdir(parents=True, exist_ok=True)
     argv = ["export", "--passwd", str(pw), "--acl", str(acl)]
-    argv += ["--gateway-user", GATEWAY_USER, "--gateway-password", GATEWAY_PASSWORD]
+    argv += ["--gateway-user", GATEWAY_USER, "--gateway-user", OTHER_GATEWAY_USER]
+    argv += ["--gateway-password", GATEWAY_PASSWORD]
     argv += ["--simulator-user", REPLAY_USER, "--simulator-password", REPLAY_PASSWORD]
     err = io.StringIO()
     code = main(argv, registry_path=registry, stdout=io.StringIO(), stderr=err, stdin=io.StringIO())

@@ -16,6 +16,7 @@ from gateway.mqtt import publish_confirmed
 from tests.gateway.helpers import (
     GATEWAY_PASSWORD,
     GATEWAY_USER,
+    OTHER_GATEWAY_USER,
     REPLAY_PASSWORD,
     REPLAY_USER,
     count_points,
@@ -107,7 +108,10 @@ def test_replay_refused_by_the_broker_stays_in_the_quarantine(
             write_registry(tmp_path / "registry.toml", ["meter-0", "meter-new"])
             wait_for(lambda: agent.stats.registry_reloads >= 1, 10, "registry reload")
 
-            argv = ["replay", "--delete", "--mqtt-url", gateway_url]
+            # a gateway's credentials: another replica's, since replaying as the running
+            # gateway's own user would take over its session (user name = client id)
+            other_gateway = user_url(broker, OTHER_GATEWAY_USER, GATEWAY_PASSWORD)
+            argv = ["replay", "--delete", "--mqtt-url", other_gateway]
             assert rejects_cli.main(settings, argv) == 1
             err = capsys.readouterr().err
             assert "kept in the quarantine" in err and "reason code 135" in err

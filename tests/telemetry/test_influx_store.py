@@ -6,6 +6,7 @@ everything else runs against a real influxd (tests/servers.py).
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -151,9 +152,10 @@ def test_token_and_user_credentials_are_sent() -> None:
     InfluxStore(
         "http://x:8086", user="gw", password="pw", transport=httpx.MockTransport(handler)
     ).write([Reading("e", "d", 1, {"a": 1.0})])
-    assert (seen[-1].url.params["u"], seen[-1].url.params["p"]) == ("gw", "pw")
+    # basic authentication, never the u/p query parameters (request logs show query strings)
+    assert seen[-1].headers["Authorization"] == "Basic " + base64.b64encode(b"gw:pw").decode()
+    assert "p" not in seen[-1].url.params and "u" not in seen[-1].url.params
     assert seen[-1].url.params["precision"] == "ns"
-    assert "Authorization" not in seen[-1].headers
 
 
 def test_request_bodies_stay_under_max_body_bytes() -> None:

@@ -16,16 +16,19 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from telemetry.contract import Decoder
 from telemetry.registry import Registry
 from telemetry.registry_cli import main
-from tests.servers import Mosquitto
+from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 
@@ -33,6 +36,7 @@ PASSWORDS = {
     "meter-a1": "meter-a1-pass",
     "soil-o1": "soil-o1-pass",
     "gateway": "gateway-pass",
+    "gateway-2": "gateway-pass",  # a second replica: one password, a user (client id) each
     "monitor": "monitor-pass",
 }
 A_TOPIC = "tanzhang/v1/line-a1/meter-a1/data"
@@ -63,6 +67,7 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     assert set(Registry.load(reg).devices) == {"meter-a1", "soil-o1"}
     pw, acl = tmp_path / "passwd", tmp_path / "acl"
     cli(reg, "export", "--passwd", str(pw), "--acl", str(acl),
+        "--gateway-user", "gateway", "--gateway-user", "gateway-2",
         "--gateway-password", PASSWORDS["gateway"],
         "--monitor-user", "monitor", "--monitor-password", PASSWORDS["monitor"])  # fmt: skip
     server = Mosquitto(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
@@ -199,7 +204,7 @@ def test_wrong_or_missing_credentials_are_refused(broker: Mosquitto) -> None:
 def test_gateway_reads_everything_also_through_a_shared_subscription(
     broker: Mosquitto, clients: dict[str, Client]
 ) -> None:
-    shared = Client(broker.port, "gateway", PASSWORDS["gateway"])
+    shared = Client(broker.port, "gateway-2", PASSWORDS["gateway-2"])
     try:
         assert shared.subscribe("$share/gateways/tanzhang/v1/#") == 1
         clients["meter-a1"].publish(A_TOPIC, "from-a")
@@ -226,7 +231,7 @@ def test_last_will_marks_the_device_offline(broker: Mosquitto, clients: dict[str
     dev.close(abrupt=True)
     assert clients["gateway"].received_until("offline") == [(status, "offline")]
     # retained: a gateway that connects later learns the state at once
-    late = Client(broker.port, "gateway", PASSWORDS["gateway"])
+    late = Client(broker.port, "gateway-2", PASSWORDS["gateway-2"])
     try:
         late.subscribe(status)
         msg = late.messages.get(timeout=WAIT)
@@ -320,3 +325,124 @@ def test_protocol_examples_publish_and_decode(tmp_path: Path) -> None:
     assert all(now - 300_000 < r.ts_ms <= now for r in readings)
     assert sorted(e.type for out in outs for e in out.events) == ["fertilizer_applied", "practice"]
     assert [o.status for o in outs if o.status] == ["online"]
+
+
+# -- client ids are identities: no one takes over a gateway's persistent session -------------
+
+
+class Session:
+    """A paho MQTT 5 client with a persistent session (as the gateway connects)."""
+
+    def __init__(self, port: int, user: str, password: str, client_id: str, *, clean: bool):
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.connack: queue.Queue[tuple[int, bool]] = queue.Queue()
+        self.c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            reconnect_on_failure=False,
+        )
+        self.c.username_pw_set(user, password)
+        self.c.on_connect = lambda c, u, f, rc, p: self.connack.put(
+            (rc.value, bool(f.session_present))
+        )
+        self.c.on_message = lambda c, u, msg: self.messages.put(msg)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        self.c.connect("127.0.0.1", port, keepalive=30, clean_start=clean, properties=props)
+        self.c.loop_start()
+        self.rc, self.session_present = self.connack.get(timeout=WAIT)
+
+    def drain(self, quiet_s: float) -> list[str]:
+        """Payloads received until nothing arrives for ``quiet_s`` seconds."""
+        got = []
+        while True:
+            try:
+                got.append(self.messages.get(timeout=quiet_s).payload.decode())
+            except queue.Empty:
+                return got
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+DEPLOYED_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mosquitto.conf"
+
+
+@dataclass
+class DeployedMosquitto(Mosquitto):
+    """mosquitto run with the shipped ``deploy/mosquitto/mosquitto.conf``: only its ports,
+    file paths and log destination are changed to this test's."""
+
+    def _config(self) -> Path:
+        health = free_port()
+        swap = {
+            "listener 1883": f"listener {self.port} 127.0.0.1",
+            "listener 1880 127.0.0.1": f"listener {health} 127.0.0.1",
+            "password_file /mosquitto/config/passwd": f"password_file {self.password_file}",
+            "acl_file /mosquitto/config/acl": f"acl_file {self.acl_file}",
+            "persistence_location /mosquitto/data/": f"persistence_location {self.folder}/",
+            "log_dest stdout": f"log_dest file {self.folder}/mosquitto.log",
+        }
+        lines = DEPLOYED_CONF.read_text().splitlines()
+        missing = set(swap) - set(lines)
+        assert not missing, f"deploy/mosquitto/mosquitto.conf changed: {missing}"
+        lines = [swap.get(line, line) for line in lines]
+        if os.geteuid() == 0:
+            lines.append("user root")  # see tests/servers.py
+        conf = self.folder / "mosquitto.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        return conf
+
+
+@pytest.mark.parametrize("config", ["deployed", "test-fixture"])
+def test_a_device_cannot_take_over_the_gateways_session(tmp_path: Path, config: str) -> None:
+    """The probe of issue 10: while ``gateway-1`` is down its session queues the devices'
+    messages; a device that connects with the client id ``gateway-1`` (resuming, then with a
+    clean start that would wipe the session) gets none of them, and the gateway, back, gets
+    all of them. mosquitto makes the user name the client id (``use_username_as_clientid``),
+    in the shipped config and in the one tests/servers.py writes.
+    """
+    reg = tmp_path / "registry.toml"
+    cli(reg, "add-entity", "factory-a", "--kind", "factory")
+    cli(reg, "add-entity", "line-a1", "--kind", "line", "--parent", "factory-a")
+    cli(reg, "add-device", "meter-a1", "--entity", "line-a1", "--role", "electricity_meter",
+        "--password", PASSWORDS["meter-a1"])  # fmt: skip
+    pw, acl = tmp_path / "passwd", tmp_path / "acl"
+    cli(reg, "export", "--passwd", str(pw), "--acl", str(acl),
+        "--gateway-user", "gateway-1", "--gateway-password", PASSWORDS["gateway"])  # fmt: skip
+    kind = DeployedMosquitto if config == "deployed" else Mosquitto
+    server = kind(tmp_path / "mosquitto", password_file=pw, acl_file=acl).start()
+    sent = [f"reading-{i}" for i in range(200)]
+    try:
+        gw = Session(server.port, "gateway-1", PASSWORDS["gateway"], "gateway-1", clean=True)
+        assert gw.rc == 0
+        gw.c.subscribe("$share/gateways/tanzhang/v1/#", qos=1)
+        time.sleep(0.3)
+        gw.close()  # the gateway restarts: its session keeps what arrives meanwhile
+
+        dev = Client(server.port, "meter-a1", PASSWORDS["meter-a1"])
+        for payload in sent:
+            assert dev.publish(A_TOPIC, payload) == 0
+        dev.close()
+
+        for clean in (False, True):  # resume the session, then start it over (a wipe)
+            thief = Session(server.port, "meter-a1", PASSWORDS["meter-a1"], "gateway-1",
+                            clean=clean)  # fmt: skip
+            try:
+                assert thief.rc == 0
+                assert not thief.session_present, "the device resumed the gateway's session"
+                assert thief.drain(1.0) == [], "the device received the gateway's messages"
+            finally:
+                thief.close()
+
+        back = Session(server.port, "gateway-1", PASSWORDS["gateway"], "gateway-1", clean=False)
+        try:
+            assert back.rc == 0 and back.session_present
+            got = back.drain(2.0)
+        finally:
+            back.close()
+        assert sorted(got) == sorted(sent), f"{len(sent) - len(set(got))} messages lost"
+    finally:
+        server.stop()
