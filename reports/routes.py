@@ -114,8 +114,11 @@ def credit_report(
     "/accounts/{entity_id}/credit-report.html",
     tags=["reports"],
     summary="Carbon credit report as a printable page (zh / en)",
-    response_class=HTMLResponse,
-    responses={**error_responses(404), **_503},
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "a page"},
+        **error_responses(404),
+        **_503,
+    },
 )
 def credit_report_page(
     entity_id: EntityId, request: Request, _: ReportReaderDep,
