@@ -32,6 +32,11 @@ def world(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         # close the other days of factory-a's 2.5 days of data, so its booked days make its year
         ents = [w.registry.entities[i] for i in ("factory-a", "line-a1")]
         with w.app.state.sessions() as session:
+            # factory-a's value added is entered: its year is restated with an intensity, so K
+            w.registry.entities["factory-a"].attrs["value_added_10k_cny"] = 2.0
+            r = close_entities(session, w.store, ents, Period.containing("year", T0),
+                               reason="value added entered")  # fmt: skip
+            assert r[0].outcome != "failed", r
             for d in (1, 2):
                 r = close_entities(
                     session, w.store, ents, Period.containing("day", T0 + timedelta(days=d))
@@ -67,7 +72,11 @@ def test_year_figures_equal_the_ledger_and_the_statements(world, entity):
             ys = ledger.statements(session, entity, "year", p.start, p.end)
             if row["year"] == 2025:
                 assert len(ys) == 1 and booked
-                assert row["year_statement"]["agrees"] is True, row
+                assert row["year_statement"]["agrees"] is True, (
+                    row["emissions_t"],
+                    row["removals_t"],
+                    row["year_statement"],
+                )
                 assert row["emissions_t"] == pytest.approx(ys[0].emissions_t, abs=1e-6)
                 assert row["removals_t"] == pytest.approx(ys[0].removals_t, abs=1e-6)
             else:
@@ -87,17 +96,29 @@ def test_factory_report_has_benchmark_savings_and_rating_rule(world):
     assert rep["entity"]["lines"] == ["line-a1"]
     assert rep["entity"]["registry"]["industry_code"] == "C2710"
     b25 = next(b for b in rep["benchmark"] if b["year"] == 2025)
-    assert b25["industry_code"] == "C2710"
+    assert b25["industry_code"] == "C2710" and b25["benchmark_origin"] == "table"
+    assert b25["k"] == pytest.approx(b25["intensity"] / b25["benchmark"])
+    assert b25["colour"] in ("dark_green", "light_green", "yellow", "red")
     rating = rep["rating"]
-    if b25["k"] is not None:
-        assert rating["rule"] == "factory.k_colour" and rating["basis_year"] == 2025
-    else:  # no value added in the registry: no intensity, so no K
-        assert rating["colour"] == "unrated" and rating["rule"] == "unrated"
-        assert "no year of the report has a K" in rating["reason"]
+    assert rating["rule"] == "factory.k_colour" and rating["basis_year"] == 2025
+    assert rating["colour"] == b25["colour"] and rating["k"] == b25["k"]
+    assert [b["reason"] for b in rep["benchmark"][:2]] == ["no year statement closed"] * 2
+    # the year was restated before this report: listed with its reason
+    (rs,) = rep["data_quality"]["restatements"]
+    assert rs["period_kind"] == "year" and rs["version"] == 2
+    assert rs["reason"] == "value added entered"
     assert rep["savings"][0]["line"] == "line-a1"
-    assert rep["savings"][0]["status"] in ("measured", "unavailable")
+    assert rep["savings"][0]["status"] == "unavailable"  # no baseline period in the registry
+    assert rep["savings"][0]["reason"] == "no_baseline_period"
     assert rep["methods"]["factor_sets"][0]["name"] == "cn-mee-2023"
     assert rep["data_quality"]["rejects"]["count"] == 0
+    assert rep["emc"] == []
+
+
+def test_factory_without_industry_code_is_unrated_with_the_reason(world):
+    rep = _report(world, "factory-b", role="operator")
+    assert rep["rating"]["colour"] == "unrated" and rep["rating"]["rule"] == "unrated"
+    assert "no industry_code in the registry" in rep["rating"]["reason"]
 
 
 def test_orchard_rating_is_its_latest_rated_label(world):

@@ -28,7 +28,7 @@ def browser():  # noqa: ANN201
 @pytest.mark.parametrize(
     ("entity", "lang", "title", "colour"),
     [("orchard-1", "zh", "碳征信报告", "深绿"), ("orchard-1", "en", "Carbon credit report",
-     "dark green"), ("factory-a", "zh", "碳效对标", "未评级"), ("factory-a", "en", "Benchmark", "unrated")],
+     "dark green"), ("factory-b", "zh", "碳效对标", "未评级"), ("factory-b", "en", "Benchmark", "unrated")],
 )  # fmt: skip
 def test_page_renders_in_chromium(world, browser, entity, lang, title, colour):  # noqa: F811
     with clock.use_clock(ISSUED):
