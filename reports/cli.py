@@ -1,5 +1,5 @@
 """``tanzhang report verify FILE``: is a carbon credit report authentic, and was the account
-restated after it was issued?
+restated after it was issued? ``tanzhang report keygen FILE``: the programme's key.
 
 The trusted key is the programme's (the configured key file, or in development the data
 folder's), or ``--public-key`` (a PEM file, e.g. saved from ``GET /v1/reports/public-key``).
@@ -44,8 +44,20 @@ def main(settings: Any, argv: list[str]) -> int:
     v.add_argument("--public-key", help="PEM of the programme's public key")
     v.add_argument("--no-ledger", action="store_true", help="skip the restatement check")
     v.add_argument("--json", action="store_true", help="print the full result as JSON")
+    k = sub.add_parser("keygen", help="write a new Ed25519 signing key (PEM, mode 0600)")
+    k.add_argument("file")
     ns = parser.parse_args(argv)
-    from reports.signing import SigningKeyError
+    from reports.signing import SigningKeyError, generate_key_file, key_id
+
+    if ns.action == "keygen":
+        try:
+            key = generate_key_file(Path(ns.file))
+        except FileExistsError:
+            print(f"tanzhang report: {ns.file} exists; not overwritten", file=sys.stderr)
+            return 2
+        print(f"wrote {ns.file} (key id {key_id(key.public_key())}); set "
+              "TANZHANG_REPORT_SIGNING_KEY to it")  # fmt: skip
+        return 0
     from reports.verify import verify_report
 
     try:

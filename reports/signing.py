@@ -56,6 +56,21 @@ def key_path(settings: Any) -> Path:
     return Path(settings.data_dir) / DEV_KEY_NAME
 
 
+def generate_key_file(path: Path) -> Ed25519PrivateKey:
+    """A new Ed25519 key written to ``path`` (PKCS#8 PEM, mode 0600); never overwrites."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    return key
+
+
 def load_signing_key(settings: Any) -> Ed25519PrivateKey:
     """The programme's private key; generated (0600) only in development when absent."""
     path = key_path(settings)
@@ -64,20 +79,13 @@ def load_signing_key(settings: Any) -> Ed25519PrivateKey:
         if production or getattr(settings, "report_signing_key", None):
             raise SigningKeyError(
                 f"report signing key {str(path)!r} does not exist: create one with "
-                "`openssl genpkey -algorithm ed25519 -out FILE` and set "
-                "TANZHANG_REPORT_SIGNING_KEY (never generated in production)"
+                "`tanzhang report keygen FILE` (or `openssl genpkey -algorithm ed25519 -out "
+                "FILE`) and set TANZHANG_REPORT_SIGNING_KEY (never generated in production)"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        return key
+        try:
+            return generate_key_file(path)
+        except FileExistsError:  # another process generated it first
+            pass
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError, OSError) as exc:

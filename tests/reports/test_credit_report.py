@@ -229,3 +229,21 @@ def test_production_refuses_to_run_without_a_configured_key(monkeypatch, tmp_pat
         load_signing_key(s)
     assert not (tmp_path / "missing.pem").exists()
     assert not (tmp_path / "report-signing-key.pem").exists()
+
+
+def test_report_keygen_writes_a_0600_key_production_then_loads(monkeypatch, tmp_path):
+    from reports.signing import load_signing_key
+    from tanzhang.cli import main
+    from tanzhang.settings import Settings
+
+    key = tmp_path / "signing.pem"
+    monkeypatch.setenv("TANZHANG_ENVIRONMENT", "production")
+    monkeypatch.setenv("TANZHANG_SECRET_KEY", "s3cret")
+    monkeypatch.setenv("TANZHANG_REPORT_SIGNING_KEY", str(key))
+    monkeypatch.setenv("TANZHANG_DATA_DIR", str(tmp_path))
+    assert main(["report", "keygen", str(key)]) == 0
+    assert key.stat().st_mode & 0o777 == 0o600
+    before = key.read_bytes()
+    assert main(["report", "keygen", str(key)]) == 2  # never overwritten
+    assert key.read_bytes() == before
+    assert load_signing_key(Settings()).public_key() is not None
