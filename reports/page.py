@@ -15,7 +15,7 @@ HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store",
            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}  # fmt: skip
 
 _CSS = """
-body{font:13px/1.45 system-ui,"Noto Sans CJK SC","PingFang SC",sans-serif;margin:24px;color:#111}
+body{font:13px/1.45 system-ui,"Noto Sans CJK SC","PingFang SC","WenQuanYi Micro Hei",sans-serif;margin:24px;color:#111}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:18px 0 6px;border-bottom:1px solid #999}
 table{border-collapse:collapse;width:100%;margin:4px 0}th,td{border:1px solid #bbb;padding:3px 6px;
 text-align:right}th:first-child,td:first-child{text-align:left}.muted{color:#555;font-size:11px}
@@ -65,6 +65,15 @@ T = {
         "/v1/reports/verify or `tanzhang report verify FILE`.",
     },
     "none": {"zh": "无", "en": "none"},
+    "no_statements": {"zh": "无账期", "en": "no statements"},
+    "redeemed": {"zh": "已兑换", "en": "Redeemed"},
+    "available": {"zh": "可兑换", "en": "Available"},
+    "colour": {"zh": "颜色", "en": "Colour"},
+    "version": {"zh": "版本", "en": "Version"},
+    "at": {"zh": "时间", "en": "At"},
+    "date": {"zh": "日期", "en": "Date"},
+    "fertiliser": {"zh": "有机肥", "en": "Fertiliser"},
+    "reference": {"zh": "参考号", "en": "Reference"},
     "unrated": {"zh": "未评级", "en": "unrated"},
 }
 
@@ -98,7 +107,7 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
         f"({e(ent['entity_id'])}, {e(ent['kind'])}"
         + (f", {e(ent['parent'])}" if ent.get("parent") else "")
         + f") · {t('period')}: {e(', '.join(str(y) for y in per['years']))} "
-        f"({e(per['start'][:10])} – {e(per['end'][:10])}, {e(per['site_tz'])}) · "
+        f"({per['years'][0]}-01-01 – {per['years'][-1]}-12-31, {e(per['site_tz'])}) · "
         f"{t('issued')}: {e(report['issued_at'])}</p>",
     ]
     reg = ent.get("registry") or {}
@@ -117,13 +126,20 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
         + (f" · {t('reason')}: {e(rating['reason'])}" if rating.get("reason") else "")
         + "</p>"
     )
-    rows = "".join(
-        f"<tr><td>{r['year']}</td><td>{_num(r['emissions_t'])}</td><td>{_num(r['removals_t'])}</td>"
-        f"<td>{_num(r['net_t'])}</td><td>{_pct(r['coverage'])}</td><td>{r['booked_statements']}</td>"
-        f"<td>{'—' if not r['year_statement'] else ('✓' if r['year_statement']['agrees'] else '✗')}"
-        "</td></tr>"
-        for r in report["years"]
-    )
+
+    def year_row(r: dict[str, Any]) -> str:
+        if not r["booked_statements"]:  # no data is not zero emissions: say so
+            return (f"<tr><td>{r['year']}</td><td colspan=3>{t('no_statements')}</td>"
+                    f"<td>{_pct(r['coverage'])}</td><td>0</td><td>—</td></tr>")  # fmt: skip
+        ys = r["year_statement"]
+        return (
+            f"<tr><td>{r['year']}</td><td>{_num(r['emissions_t'])}</td>"
+            f"<td>{_num(r['removals_t'])}</td><td>{_num(r['net_t'])}</td>"
+            f"<td>{_pct(r['coverage'])}</td><td>{r['booked_statements']}</td>"
+            f"<td>{'—' if not ys else ('✓' if ys['agrees'] else '✗')}</td></tr>"
+        )
+
+    rows = "".join(year_row(r) for r in report["years"])
     tot = report["totals"]
     parts.append(
         f"<h2>{t('years')}</h2><table id=years><tr><th>{t('year')}</th><th>{t('emissions')}</th>"
@@ -144,6 +160,7 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
             + "".join(f"<td>{_num(r['removals_by_pool'].get(k))}</td>" for k in keys_p)
             + "</tr>"
             for r in report["years"]
+            if r["booked_statements"]
         )
         parts.append(
             f"<p class=muted>{t('sources')}: {e(', '.join(keys_s) or '—')} · {t('pools')}: "
@@ -162,8 +179,8 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
     )
     b = report["balance_at_end"]
     parts.append(
-        f"<h2>{t('balance')} ({e(b['at'][:10])})</h2><table><tr><th>{t('emissions')}</th>"
-        f"<th>{t('removals')}</th><th>{t('net')}</th><th>redeemed</th><th>available</th></tr>"
+        f"<h2>{t('balance')} ({per['years'][-1]}-12-31)</h2><table><tr><th>{t('emissions')}</th>"
+        f"<th>{t('removals')}</th><th>{t('net')}</th><th>{t('redeemed')}</th><th>{t('available')}</th></tr>"
         f"<tr><td>{_num(b['emissions_t'])}</td><td>{_num(b['removals_t'])}</td>"
         f"<td>{_num(b['net_t'])}</td><td>{_num(b['redeemed_t'])}</td>"
         f"<td>{_num(b['available_t'])}</td></tr></table>"
@@ -189,7 +206,7 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
             for x in report["labels"]
         )
         parts.append(
-            f"<h2>{t('labels')}</h2><table id=labels><tr><th>{t('year')}</th><th>colour</th>"
+            f"<h2>{t('labels')}</h2><table id=labels><tr><th>{t('year')}</th><th>{t('colour')}</th>"
             f"<th>{t('coverage')}</th><th>{t('reason')}</th></tr>{body}</table>"
         )
     if report["savings"]:
@@ -240,7 +257,7 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
         + ", ".join(f"{y}: {_pct(c)}" for y, c in dq["coverage_by_year"].items())
         + f" · {t('rejects')}: {e(str(rej.get('count') if rej.get('count') is not None else '—'))}"
         + "</p>"
-        f"<table id=restatements><tr><th>{t('restatements')}</th><th>version</th><th>at</th>"
+        f"<table id=restatements><tr><th>{t('restatements')}</th><th>{t('version')}</th><th>{t('at')}</th>"
         f"<th>{t('reason')}</th></tr>{rs}</table>"
     )
     red = report["redemptions"]
@@ -254,8 +271,8 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
         or f"<tr><td colspan=4>{t('none')}</td></tr>"
     )
     parts.append(
-        f"<h2>{t('redemptions')}</h2><table><tr><th>date</th><th>t CO2e</th><th>fertiliser</th>"
-        f"<th>reference</th></tr>{rr}</table>"
+        f"<h2>{t('redemptions')}</h2><table><tr><th>{t('date')}</th><th>t CO2e</th>"
+        f"<th>{t('fertiliser')}</th><th>{t('reference')}</th></tr>{rr}</table>"
     )
     m = report["methods"]
     fs = ", ".join(f"{x.get('name')} {x.get('version')}" for x in m["factor_sets"]) or "—"
