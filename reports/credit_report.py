@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -339,35 +339,67 @@ def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: l
             row.update(status="unavailable", reason=str(exc))
             out["years"].append(row)
             continue
-        row.update(status="measured", n_days=r.n_days, metered_kwh=r.metered_kwh,
-                   predicted_kwh=r.predicted_kwh, avoided_kwh=r.avoided_kwh,
-                   uncertainty_kwh=r.uncertainty_kwh, avoided_t_co2=r.avoided_t_co2,
-                   uncertainty_t_co2=r.uncertainty_t_co2,
-                   fractional_savings=r.fractional_savings)  # fmt: skip
+        row.update(_figures(r))
         out["years"].append(row)
+    # since the intervention (or the baseline's end) up to now: a saving that began in the
+    # current year is shown too
+    first = win.intervention or (win.end + timedelta(days=1))
+    now = clock.now()
+    lo_ms, hi_ms = sv.reporting_range(line, win, cal.day(first).start, now)
+    td: dict[str, Any] = {"start": first, "end": now}
+    if hi_ms - lo_ms < sv.DAY_MS:
+        td["status"] = "not_in_reporting_period"
+    else:
+        try:
+            d = sv.daily(sv.line_hours(store, line, lo_ms // sv.HOUR_MS * sv.HOUR_MS, hi_ms))
+            r = compute_savings(model, d, grid_ef_kg_per_kwh=ef, confidence=sv.SAVINGS_CONFIDENCE)
+            td.update(_figures(r))
+        except (AccountingError, ApiError, ValueError) as exc:
+            td.update(status="unavailable", reason=str(exc))
+    out["to_date"] = td
     return out
 
 
-def _line_emc(app_state: Any, store: Any, registry: Any, line: Any, lo: datetime,
-              hi: datetime) -> dict | None:  # fmt: skip
+def _figures(r: Any) -> dict[str, Any]:
+    """A :class:`accounting.savings.SavingsResult` as report figures, with its band."""
+    return {
+        "status": "measured",
+        "n_days": r.n_days,
+        "metered_kwh": r.metered_kwh,
+        "predicted_kwh": r.predicted_kwh,
+        "avoided_kwh": r.avoided_kwh,
+        "uncertainty_kwh": r.uncertainty_kwh,
+        "avoided_t_co2": r.avoided_t_co2,
+        "uncertainty_t_co2": r.uncertainty_t_co2,
+        "lower_t_co2": r.avoided_t_co2 - r.uncertainty_t_co2,
+        "upper_t_co2": r.avoided_t_co2 + r.uncertainty_t_co2,
+        "fractional_savings": r.fractional_savings,
+    }
+
+
+def _line_emc(app_state: Any, store: Any, registry: Any, line: Any) -> dict | None:
+    """The line's EMC contract and its savings in money over the whole contract to date
+    (:func:`accounts.emc_service.emc_statements`, as ``GET /v1/lines/{id}/emc``)."""
     from access.errors import ApiError
     from accounts import emc_service
 
     if not (getattr(line, "attrs", None) or {}).get("emc"):
         return None
     try:
-        es = emc_service.emc_statements(app_state, store, registry, line, "month", lo, hi)
+        es = emc_service.emc_statements(app_state, store, registry, line, "month")
     except ApiError as exc:
-        return {"line": line.id, "status": "unavailable",
-                "reason": getattr(exc, "message", str(exc))}  # fmt: skip
-    c = es.contract
+        return {
+            "line": line.id,
+            "status": "unavailable",
+            "reason": exc.code,
+            "detail": getattr(exc, "message", str(exc)),
+        }
     return {
         "line": line.id,
-        "status": "valued",
-        "contract": {
-            k: getattr(c, k) for k in ("partner", "start", "end", "partner_share") if hasattr(c, k)
-        },  # fmt: skip
-        "in_report_period": es.to_date,
+        "status": "valued" if es.to_date else "no_savings_yet",
+        "contract": es.contract.as_dict(site_calendar().today()),
+        "to_date": es.to_date,
+        "months": len(es.rows),
         "factor_set": es.factor_set,
         "warnings": es.warnings,
     }
@@ -460,7 +492,11 @@ def build_report(
         if isinstance(m, dict):
             methods.update({str(k): str(v) for k, v in m.items()})
     savings = [_line_savings(app_state, store, registry, ln, ys) for ln in lines] if store else []
-    emc = [x for x in (_line_emc(app_state, store, registry, ln, lo, hi) for ln in lines) if x]
+    emc = (
+        [x for x in (_line_emc(app_state, store, registry, ln) for ln in lines) if x]
+        if store
+        else []
+    )
     reds = session.scalars(
         select(Redemption)
         .where(

@@ -65,6 +65,7 @@ T = {
         "/v1/reports/verify or `tanzhang report verify FILE`.",
     },
     "none": {"zh": "无", "en": "none"},
+    "to_date": {"zh": "至今(自改造)", "en": "to date (since intervention)"},
     "no_statements": {"zh": "无账期", "en": "no statements"},
     "redeemed": {"zh": "已兑换", "en": "Redeemed"},
     "available": {"zh": "可兑换", "en": "Available"},
@@ -216,7 +217,7 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
                 body += (f"<tr><td>{e(s['line'])}</td><td colspan=5>{e(str(s.get('detail') or s.get('reason')))}"
                          "</td></tr>")  # fmt: skip
                 continue
-            for y in s["years"]:
+            for y in [*s["years"], {"year": T["to_date"][lang], **(s.get("to_date") or {})}]:
                 body += (
                     f"<tr><td>{e(s['line'])} {y['year']}</td>"
                     f"<td>{_num(y.get('avoided_kwh'), ',.0f')}</td>"
@@ -233,13 +234,13 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
     if report["emc"]:
         body = "".join(
             f"<tr><td>{e(x['line'])}</td><td>{e(str((x.get('contract') or {}).get('partner', '')))}</td>"
-            f"<td>{_num((x.get('in_report_period') or {}).get('value_cny'), ',.2f')}</td>"
-            f"<td>{_num((x.get('in_report_period') or {}).get('partner_share_cny'), ',.2f')}</td>"
-            f"<td>{_num((x.get('in_report_period') or {}).get('owner_share_cny'), ',.2f')}</td></tr>"
+            f"<td>{_num((x.get('to_date') or {}).get('value_cny'), ',.2f')}</td>"
+            f"<td>{_num((x.get('to_date') or {}).get('partner_share_cny'), ',.2f')}</td>"
+            f"<td>{_num((x.get('to_date') or {}).get('owner_share_cny'), ',.2f')}</td></tr>"
             for x in report["emc"]
         )
         parts.append(
-            f"<h2>{t('emc')}</h2><table><tr><th>line</th><th>partner</th><th>CNY</th>"
+            f"<h2>{t('emc')}</h2><table><tr><th>line</th><th>partner</th><th>CNY to date</th>"
             f"<th>partner CNY</th><th>owner CNY</th></tr>{body}</table>"
         )
     dq = report["data_quality"]
