@@ -502,11 +502,12 @@ def build_report(
         .where(
             Redemption.account_id == acct.id,
             Redemption.created_at >= lo,
-            Redemption.created_at < hi,
         )  # fmt: skip
         .order_by(Redemption.created_at)
     ).all()
     bal = ledger.balance(session, entity_id, hi)
+    issued = clock.now()
+    now_bal = ledger.balance(session, entity_id, issued)
     ids = {entity_id, *(ln.id for ln in lines)}
     report = {
         "report": {
@@ -516,7 +517,7 @@ def build_report(
             "lang": lang,
             "issuer": "tanzhang 碳账 carbon account programme",
         },  # fmt: skip
-        "issued_at": clock.now(),
+        "issued_at": issued,
         "period": {"years": ys, "start": lo, "end": hi, "site_tz": str(cal.zone)},
         "entity": {
             "entity_id": entity_id,
@@ -544,6 +545,14 @@ def build_report(
             "redeemed_t": bal.redeemed_t,
             "available_t": bal.available_t,
         },  # fmt: skip
+        "balance_at_issue": {
+            "at": issued,
+            "emissions_t": now_bal.emissions_t,
+            "removals_t": now_bal.removals_t,
+            "net_t": now_bal.net_t,
+            "redeemed_t": now_bal.redeemed_t,
+            "available_t": now_bal.available_t,
+        },
         "benchmark": bench,
         "labels": labels,
         "savings": savings,
@@ -559,18 +568,21 @@ def build_report(
             ),
         },
         "redemptions": {
-            "count": len(reds),
-            "total_t": _t(sum(_grams(r.amount_t) for r in reds)),
+            "count_in_period": sum(1 for r in reds if r.created_at < hi),
+            "total_in_period_t": _t(sum(_grams(r.amount_t) for r in reds if r.created_at < hi)),
+            "count_since_period": sum(1 for r in reds if r.created_at >= hi),
+            "total_since_period_t": _t(sum(_grams(r.amount_t) for r in reds if r.created_at >= hi)),
             "items": [
                 {
                     "created_at": r.created_at,
+                    "in_period": r.created_at < hi,
                     "amount_t": r.amount_t,
                     "fertiliser_amount": r.fertiliser_amount,
                     "fertiliser_unit": r.fertiliser_unit,
                     "reference": r.reference,
                 }
                 for r in reds
-            ],  # fmt: skip
+            ],
         },
         "methods": {
             "factor_sets": [fsets[k] for k in sorted(fsets)],

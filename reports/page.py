@@ -55,7 +55,7 @@ T = {
     "restatements": {"zh": "重述记录", "en": "Restatements"},
     "redemptions": {"zh": "兑换", "en": "Redemptions"},
     "methods": {"zh": "因子集与方法", "en": "Factor sets and methods"},
-    "balance": {"zh": "期末余额", "en": "Balance at end of period"},
+    "balance": {"zh": "余额 [t CO2e]", "en": "Balance [t CO2e]"},
     "verify": {"zh": "验证", "en": "Verification"},
     "verify_text": {
         "zh": "本报告内容的 SHA-256 摘要由项目密钥以 Ed25519 签名;可通过 POST /v1/reports/verify "
@@ -178,13 +178,21 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
         )  # fmt: skip
         + "</p>"
     )
-    b = report["balance_at_end"]
+
+    def bal_row(label: str, b: dict[str, Any]) -> str:
+        return (
+            f"<tr><td>{e(label)}</td><td>{_num(b['emissions_t'])}</td>"
+            f"<td>{_num(b['removals_t'])}</td><td>{_num(b['net_t'])}</td>"
+            f"<td>{_num(b['redeemed_t'])}</td><td>{_num(b['available_t'])}</td></tr>"
+        )
+
     parts.append(
-        f"<h2>{t('balance')} ({per['years'][-1]}-12-31)</h2><table><tr><th>{t('emissions')}</th>"
-        f"<th>{t('removals')}</th><th>{t('net')}</th><th>{t('redeemed')}</th><th>{t('available')}</th></tr>"
-        f"<tr><td>{_num(b['emissions_t'])}</td><td>{_num(b['removals_t'])}</td>"
-        f"<td>{_num(b['net_t'])}</td><td>{_num(b['redeemed_t'])}</td>"
-        f"<td>{_num(b['available_t'])}</td></tr></table>"
+        f"<h2>{t('balance')}</h2><table id=balance><tr><th></th><th>{t('emissions')}</th>"
+        f"<th>{t('removals')}</th><th>{t('net')}</th><th>{t('redeemed')}</th>"
+        f"<th>{t('available')}</th></tr>"
+        + bal_row(f"{per['years'][-1]}-12-31", report["balance_at_end"])
+        + bal_row(f"{T['issued'][lang]} {report['issued_at'][:10]}", report["balance_at_issue"])
+        + "</table>"
     )
     if report["benchmark"]:
         body = "".join(
@@ -264,7 +272,7 @@ def render_page(report: dict[str, Any], lang: str = "zh") -> str:
     red = report["redemptions"]
     rr = (
         "".join(
-            f"<tr><td>{e(x['created_at'][:10])}</td><td>{_num(x['amount_t'])}</td>"
+            f"<tr><td>{e(x['created_at'][:10])}{'' if x['in_period'] else ' *'}</td><td>{_num(x['amount_t'])}</td>"
             f"<td>{_num(x['fertiliser_amount'], ',.1f')} {e(x['fertiliser_unit'])}</td>"
             f"<td>{e(x.get('reference') or '')}</td></tr>"
             for x in red["items"]

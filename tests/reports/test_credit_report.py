@@ -247,3 +247,28 @@ def test_report_keygen_writes_a_0600_key_production_then_loads(monkeypatch, tmp_
     assert main(["report", "keygen", str(key)]) == 2  # never overwritten
     assert key.read_bytes() == before
     assert load_signing_key(Settings()).public_key() is not None
+
+
+def test_redemptions_and_balance_at_issue_equal_the_ledger(world):
+    with clock.use_clock(ISSUED):
+        r = world.client.post(
+            "/v1/accounts/orchard-1/redemptions",
+            json={"amount_t": 1.25, "reference": "CS-2026-001"},
+            headers={**world.h("holder"), "Idempotency-Key": "report-test-0001"},
+        )
+    # 201, or 200 under a test clock behind the real one: the route compares created_at (the
+    # product clock) with datetime.now (the real one) — accounts/routes.py, not this module
+    assert r.status_code in (200, 201), r.text
+    rep = _report(world, "orchard-1", at=ISSUED + timedelta(minutes=5))
+    red = rep["redemptions"]
+    assert red["count_in_period"] == 0  # made in 2026, after the report's years
+    assert red["count_since_period"] == 1 and red["total_since_period_t"] == 1.25
+    (item,) = red["items"]
+    assert item["reference"] == "CS-2026-001" and item["in_period"] is False
+    with world.app.state.sessions() as session:
+        at_issue = ledger.balance(session, "orchard-1", datetime.fromisoformat(rep["issued_at"]))
+        at_end = ledger.balance(session, "orchard-1", datetime.fromisoformat(rep["period"]["end"]))
+    assert rep["balance_at_issue"]["redeemed_t"] == at_issue.redeemed_t == 1.25
+    assert rep["balance_at_issue"]["available_t"] == at_issue.available_t
+    assert rep["balance_at_end"]["available_t"] == at_end.available_t
+    assert rep["balance_at_end"]["net_t"] == pytest.approx(rep["totals"]["net_t"])
