@@ -1,8 +1,8 @@
 """Digest and Ed25519 signature of a report.
 
-The digest is the SHA-256 of the report's canonical JSON (keys sorted, no insignificant
-whitespace, UTF-8, floats as Python's shortest round-trip repr) *without* its
-``verification`` block; the signature is Ed25519 over the digest's 32 bytes.
+The digest is the SHA-256 of the report's canonical JSON (RFC 8785, JCS: keys sorted, no
+whitespace, numbers as ECMAScript writes them, UTF-8) *without* its ``verification`` block,
+so a lender can recompute it in any language; the signature is Ed25519 over the digest's 32 bytes.
 
 The programme's key is a PKCS#8 PEM file. In development it is generated on first use at
 ``{data_dir}/report-signing-key.pem`` (mode 0600); in production it must be configured
@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,76 @@ class SigningKeyError(RuntimeError):
     """The programme's signing key is missing or unreadable."""
 
 
+def es_number(x: float | int) -> str:
+    """A number as ECMAScript's ``Number.prototype.toString`` writes it (RFC 8785 §3.2.2.3):
+    so a verifier in JavaScript or any JCS library hashes the same bytes, and ``1.0`` and
+    ``1`` are the same number."""
+    if isinstance(x, bool):
+        raise TypeError("a bool is not a number here")
+    if isinstance(x, int):
+        x = float(x) if abs(x) >= 2**53 else x
+        if isinstance(x, int):
+            return str(x)
+    if not math.isfinite(x):
+        raise ValueError("NaN and infinities have no JSON form")
+    if x == 0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    r = repr(abs(x))  # Python's shortest round-trip digits, as ECMAScript's
+    mant, _, exp_s = r.partition("e")
+    ip, _, fp = mant.partition(".")
+    fp = fp.rstrip("0")
+    digits = (ip + fp).lstrip("0")
+    k0 = len(digits)
+    d = digits.rstrip("0")
+    k = len(d)
+    # value = d * 10**(n - k)
+    n = int(exp_s or 0) - len(fp) + (k0 - k) + k
+    if k <= n <= 21:
+        out = d + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = d[:n] + "." + d[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * (-n) + d
+    else:
+        e = n - 1
+        out = (d if k == 1 else d[0] + "." + d[1:]) + ("e+" if e > 0 else "e-") + str(abs(e))
+    return sign + out
+
+
+def _canon(v: Any, out: list[str]) -> None:
+    if v is None or isinstance(v, bool):
+        out.append("null" if v is None else ("true" if v else "false"))
+    elif isinstance(v, int | float):
+        out.append(es_number(v))
+    elif isinstance(v, str):
+        out.append(json.dumps(v, ensure_ascii=False))
+    elif isinstance(v, dict):
+        out.append("{")
+        for i, k in enumerate(sorted(v, key=lambda s: str(s).encode("utf-16-be"))):
+            if i:
+                out.append(",")
+            out.append(json.dumps(str(k), ensure_ascii=False))
+            out.append(":")
+            _canon(v[k], out)
+        out.append("}")
+    elif isinstance(v, list | tuple):
+        out.append("[")
+        for i, x in enumerate(v):
+            if i:
+                out.append(",")
+            _canon(x, out)
+        out.append("]")
+    else:
+        raise TypeError(f"{type(v).__name__} has no canonical JSON form")
+
+
 def canonical_json(doc: Any) -> bytes:
-    """The canonical bytes of a JSON document (sorted keys, compact, UTF-8)."""
-    return json.dumps(
-        doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """The canonical bytes of a JSON document: RFC 8785 (JCS) — keys sorted by UTF-16 code
+    units, no whitespace, ECMAScript number form, UTF-8."""
+    out: list[str] = []
+    _canon(doc, out)
+    return "".join(out).encode("utf-8")
 
 
 def content_digest(report: dict[str, Any]) -> str:
@@ -122,8 +188,7 @@ def sign_report(report: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any
         **{k: v for k, v in report.items() if k != "verification"},
         "verification": {
             "digest_algorithm": DIGEST,
-            "canonicalisation": "JSON, keys sorted, separators (',', ':'), UTF-8, "
-            "without the verification block",
+            "canonicalisation": "RFC 8785 (JCS) of the report without its verification block",
             "digest": digest,
             "signature_algorithm": ALGORITHM,
             "signature": base64.b64encode(sig).decode(),
