@@ -272,3 +272,44 @@ def test_redemptions_and_balance_at_issue_equal_the_ledger(world):
     assert rep["balance_at_issue"]["available_t"] == at_issue.available_t
     assert rep["balance_at_end"]["available_t"] == at_end.available_t
     assert rep["balance_at_end"]["net_t"] == pytest.approx(rep["totals"]["net_t"])
+
+
+def test_rejects_of_the_entitys_devices_in_the_period_are_counted(world):
+    from telemetry.model import Reject
+
+    in_2025 = int(datetime(2025, 8, 1, tzinfo=SITE).timestamp() * 1000)
+    in_2026 = int(datetime(2026, 2, 1, tzinfo=SITE).timestamp() * 1000)
+
+    def rej(device: str, entity: str, ms: int, reason: str, n: int) -> Reject:
+        return Reject(reason, "test", f"tanzhang/v1/{entity}/{device}/data", b"{}", ms,
+                      entity=entity, device=device, source="report-test",
+                      message_ns=ms * 1_000_000 + n)  # fmt: skip
+
+    world.store.write(
+        rejects=[
+            rej("meter-b1", "line-b1", in_2025, "value_out_of_range", 1),
+            rej("meter-b1", "line-b1", in_2025 + 1000, "timestamp_too_old", 2),
+            rej("meter-b1", "line-b1", in_2026, "value_out_of_range", 3),  # after the period
+            rej("term-o2", "orchard-2", in_2025, "value_out_of_range", 4),  # another entity
+        ]
+    )
+    rep = _report(world, "factory-b", role="operator")
+    rj = rep["data_quality"]["rejects"]
+    assert rj["count"] == 2 and rj["devices"] == ["meter-b1"]
+    assert rj["by_reason"] == {"timestamp_too_old": 1, "value_out_of_range": 1}
+
+
+def test_cli_verifies_offline_with_the_published_public_key(world, tmp_path, monkeypatch):
+    from tanzhang.cli import main
+
+    rep = _report(world, "orchard-1")
+    pem = tmp_path / "programme.pem"
+    pem.write_text(world.client.get("/v1/reports/public-key").json()["pem"])
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps(rep), "utf-8")
+    monkeypatch.setenv("TANZHANG_DATA_DIR", str(tmp_path))  # no key, no ledger here
+    assert main(["report", "verify", "--no-ledger", "--public-key", str(pem), str(f)]) == 0
+    rep["rating"]["colour"] = "dark_green" if rep["rating"]["colour"] != "dark_green" else "red"
+    f.write_text(json.dumps(rep), "utf-8")
+    assert main(["report", "verify", "--no-ledger", "--public-key", str(pem), str(f)]) == 1
+    assert not (tmp_path / "report-signing-key.pem").exists()  # verifying never makes a key
