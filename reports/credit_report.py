@@ -79,7 +79,10 @@ def clean(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return value
-    if getattr(getattr(value, "dtype", None), "kind", "") in ("i", "u"):
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    if kind == "b":
+        return bool(value)
+    if kind in ("i", "u"):
         return int(value)
     try:
         f = float(value)

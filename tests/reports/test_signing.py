@@ -38,3 +38,17 @@ def test_signature_covers_everything_but_the_verification_block():
     other = Ed25519PrivateKey.generate().public_key()
     res = check_signature(sign_report(doc, key), other)
     assert not res["signature_ok"] and not res["key_matches"]
+
+
+def test_clean_makes_plain_json():
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from reports.credit_report import clean
+
+    doc = clean({"a": np.bool_(True), "b": np.int64(3), "c": np.float64("nan"), "d": (1.5,),
+                 "e": datetime(2026, 1, 1, tzinfo=UTC)})  # fmt: skip
+    assert doc == {"a": True, "b": 3, "c": None, "d": [1.5], "e": "2026-01-01T00:00:00+00:00"}
+    assert type(doc["a"]) is bool and type(doc["b"]) is int
+    canonical_json(doc)
