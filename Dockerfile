@@ -11,6 +11,7 @@ COPY accounting ./accounting
 COPY accounts ./accounts
 COPY access ./access
 COPY dashboards ./dashboards
+COPY reports ./reports
 COPY simulators ./simulators
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/tanzhang tanzhang \
     && mkdir -p /var/lib/tanzhang && chown tanzhang /var/lib/tanzhang

@@ -50,7 +50,12 @@ OPENAPI_TAGS = [
 POOL = {"pool_size": 10, "max_overflow": 30}
 
 #: routers of each domain, ``module:attribute``; a module that is missing is skipped
-ROUTERS = ("telemetry.routes:router", "accounts.routes:router", "dashboards.routes:router")
+ROUTERS = (
+    "telemetry.routes:router",
+    "accounts.routes:router",
+    "reports.routes:router",
+    "dashboards.routes:router",
+)
 
 _STATUS_CODES = {
     400: "bad_request",

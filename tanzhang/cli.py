@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "close": "close or restate an accounting period by hand",
     "rejects": "list and replay quarantined messages",
     "keys": "create, list and revoke API keys",
+    "report": "verify a carbon credit report (authentic? restated after issue?)",
 }
 
 
@@ -100,6 +101,12 @@ def _keys(settings: Settings, argv: list[str]) -> int:
     return main(argv, database_url=settings.accounts_url)
 
 
+def _report(settings: Settings, argv: list[str]) -> int:
+    from reports.cli import main
+
+    return main(settings, argv)
+
+
 HANDLERS: dict[str, Callable[[Settings, list[str]], int]] = {
     "run": _run,
     "gateway": _gateway,
@@ -110,6 +117,7 @@ HANDLERS: dict[str, Callable[[Settings, list[str]], int]] = {
     "close": _close,
     "rejects": _rejects,
     "keys": _keys,
+    "report": _report,
 }
 
 

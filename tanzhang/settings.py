@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     secret_key: str = DEV_SECRET
     demo_api_key: str | None = None
+    # the programme's Ed25519 key (PKCS#8 PEM) that signs carbon credit reports; required in
+    # production, generated on first use at {data_dir}/report-signing-key.pem in development
+    report_signing_key: Path | None = None
 
     batch_size: int = Field(1000, ge=1, le=65535)
     batch_age_ms: int = Field(200, ge=1)
@@ -152,6 +155,16 @@ class Settings(BaseSettings):
     def _no_default_secrets_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("TANZHANG_SECRET_KEY must be set to a real secret in production")
+        return self
+
+    @model_validator(mode="after")
+    def _report_key_in_production(self) -> Settings:
+        if self.environment == "production" and not self.report_signing_key:
+            raise ValueError(
+                "TANZHANG_REPORT_SIGNING_KEY must name the Ed25519 key file (PEM) that signs "
+                "carbon credit reports in production; it is never generated there "
+                "(openssl genpkey -algorithm ed25519 -out FILE)"
+            )
         return self
 
     @property

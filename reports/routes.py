@@ -1,0 +1,201 @@
+"""HTTP routes of the carbon credit report: JSON, printable page, PDF, public key, verify.
+
+Who may read an entity's report is one dependency, :data:`ReportReaderDep`
+(:func:`report_reader`): today the admin, the operator and the entity's own account holder
+(as the other account routes, :func:`access.deps.ensure_visible`). The consent and
+``lender`` role of issue 12 item 1 replace that dependency, not these routes.
+``/v1/reports/public-key`` and ``/v1/reports/verify`` are public: a lender needs no key.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from access.deps import LookupDep, PrincipalDep, ensure_visible
+from access.errors import AUTH_ERRORS, ApiError, error_responses
+from access.params import EntityId
+from access.roles import Principal
+from reports import signing
+from reports.credit_report import DEFAULT_YEARS, MAX_YEARS, build_report
+from reports.page import HEADERS, render_page
+from reports.pdf import PdfUnavailable, html_to_pdf
+from reports.verify import verify_report
+
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
+
+#: roles that may read a report of an entity they can see (item 1 adds ``lender`` by consent)
+READER_ROLES = ("admin", "operator", "account_holder")
+_KEY_LOCK = threading.Lock()
+
+
+async def report_reader(
+    entity_id: EntityId, principal: PrincipalDep, lookup: LookupDep
+) -> Principal:
+    """The caller, if it may read ``entity_id``'s credit report (403 otherwise)."""
+    if principal.role not in READER_ROLES:
+        raise ApiError(
+            403,
+            "role_not_allowed",
+            f"credit reports are read by {', '.join(READER_ROLES)}; "
+            f"{principal.describe()} may not read one",
+        )
+    ensure_visible(principal, entity_id, lookup)
+    return principal
+
+
+ReportReaderDep = Annotated[Principal, Depends(report_reader)]
+Years = Annotated[
+    int, Query(ge=1, le=MAX_YEARS, description="whole calendar years before this one")
+]
+Lang = Annotated[Literal["zh", "en"], Query(description="language of the page")]
+
+
+def signing_key(app_state: Any) -> Any:
+    """The programme's private key, loaded once per process (503 when unusable)."""
+    key = getattr(app_state, "report_signing_key", None)
+    if key is not None:
+        return key
+    with _KEY_LOCK:
+        key = getattr(app_state, "report_signing_key", None)
+        if key is None:
+            try:
+                key = signing.load_signing_key(app_state.settings)
+            except signing.SigningKeyError as exc:
+                raise _Unavailable("signing_key_unavailable", str(exc)) from None
+            app_state.report_signing_key = key
+    return key
+
+
+class _Unavailable(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _unavailable(exc: _Unavailable) -> Response:
+    from tanzhang.app import error_json
+
+    return error_json(503, exc.code, exc.message)
+
+
+def _signed(request: Request, entity_id: str, years: int, lang: str) -> dict[str, Any]:
+    st = request.app.state
+    key = signing_key(st)
+    with st.sessions() as session:
+        report = build_report(session, entity_id, registry=st.registry, store=st.store,
+                              app_state=st, years=years, lang=lang)  # fmt: skip
+    return signing.sign_report(report, key)
+
+
+_503 = {503: {"description": "the signing key or the PDF printer is unavailable (reason given)"}}
+
+
+@router.get(
+    "/accounts/{entity_id}/credit-report",
+    tags=["reports"],
+    summary="Carbon credit report (碳征信报告), signed: figures, rating, data quality, methods",
+    responses={**error_responses(404), **_503},
+)
+def credit_report(
+    entity_id: EntityId, request: Request, _: ReportReaderDep,
+    years: Years = DEFAULT_YEARS, lang: Lang = "zh",
+) -> Any:  # fmt: skip
+    try:
+        return _signed(request, entity_id, years, lang)
+    except _Unavailable as exc:
+        return _unavailable(exc)
+
+
+@router.get(
+    "/accounts/{entity_id}/credit-report.html",
+    tags=["reports"],
+    summary="Carbon credit report as a printable page (zh / en)",
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "a page"},
+        **error_responses(404),
+        **_503,
+    },
+)
+def credit_report_page(
+    entity_id: EntityId, request: Request, _: ReportReaderDep,
+    years: Years = DEFAULT_YEARS, lang: Lang = "zh",
+) -> Response:  # fmt: skip
+    try:
+        report = _signed(request, entity_id, years, lang)
+    except _Unavailable as exc:
+        return _unavailable(exc)
+    return HTMLResponse(render_page(report, lang), headers=HEADERS)
+
+
+@router.get(
+    "/accounts/{entity_id}/credit-report.pdf",
+    tags=["reports"],
+    summary="Carbon credit report as PDF (printed from the page by chromium)",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "a PDF"},
+        **error_responses(404),
+        **_503,
+    },  # fmt: skip
+)
+def credit_report_pdf(
+    entity_id: EntityId, request: Request, _: ReportReaderDep,
+    years: Years = DEFAULT_YEARS, lang: Lang = "zh",
+) -> Response:  # fmt: skip
+    try:
+        report = _signed(request, entity_id, years, lang)
+        pdf = html_to_pdf(render_page(report, lang))
+    except _Unavailable as exc:
+        return _unavailable(exc)
+    except PdfUnavailable as exc:
+        return _unavailable(_Unavailable("pdf_unavailable", str(exc)))
+    digest = report["verification"]["digest"]
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{entity_id}-credit-report.pdf"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "X-Report-Digest": digest,
+        },
+    )
+
+
+@router.get(
+    "/reports/public-key",
+    tags=["reports"],
+    summary="The programme's Ed25519 public key that signs credit reports (public)",
+    responses=_503,
+)
+def public_key(request: Request) -> Any:
+    try:
+        pub = signing_key(request.app.state).public_key()
+    except _Unavailable as exc:
+        return _unavailable(exc)
+    return {
+        "algorithm": signing.ALGORITHM,
+        "key_id": signing.key_id(pub),
+        "public_key": signing.public_key_b64(pub),
+        "pem": signing.public_key_pem(pub),
+    }
+
+
+@router.post(
+    "/reports/verify",
+    tags=["reports"],
+    summary="Verify a credit report: authentic, and restated after it was issued? (public)",
+    responses=_503,
+)
+def verify(request: Request, report: Annotated[dict[str, Any], Body()]) -> Any:
+    st = request.app.state
+    try:
+        pub = signing_key(st).public_key()
+    except _Unavailable as exc:
+        return _unavailable(exc)
+    with st.sessions() as session:
+        return verify_report(report, pub, session)
