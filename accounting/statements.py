@@ -179,7 +179,8 @@ def _intensities(s: Statement, *, value_added: float | None) -> dict:
         "t_co2e_per_unit_output": _div(e, a.get("output_units")),
         "t_co2e_per_10k_cny": _div(e, value_added),
         "kwh_per_unit_output": _div(
-            a.get("electricity_kwh", 0.0) + a.get("pv_kwh", 0.0), a.get("output_units")
+            a.get("electricity_consumed_kwh", a.get("electricity_kwh", 0.0) + a.get("pv_kwh", 0.0)),
+            a.get("output_units"),
         ),
     }
 
@@ -315,11 +316,13 @@ def roll_up(
             if isinstance(v, (int, float)):
                 act[k] = act.get(k, 0.0) + v
     covs = [s.coverage for s in statements if s.coverage is not None]
+    lines = [Line(**ln.to_dict()) for s in statements for ln in s.lines]
+    green = _count_pv_once(act, lines)
     st = Statement(
         entity_id=parent.id,
         entity_kind=parent.kind,
         period=p0,
-        lines=[Line(**ln.to_dict()) for s in statements for ln in s.lines],
+        lines=lines,
         factor_set=fs0,
         data_window={
             "start_ms": min(s.data_window["start_ms"] for s in statements),
@@ -335,5 +338,39 @@ def roll_up(
     if va is None and parent.value_added_10k_cny:
         va = parent.value_added_10k_cny * p0.years
     st.intensities = _intensities(st, value_added=va)
-    st.green_energy_share = _green_share(act)
+    st.green_energy_share = green if green is not None else _green_share(act)
     return st
+
+
+def _count_pv_once(act: dict, lines: list[Line]) -> float | None:
+    """Count on-site PV once in a factory's roll-up; returns the green-energy share.
+
+    Line meters measure what a line uses, whether it came from the grid or from the
+    factory's own PV, so the lines' electricity summed is the site's consumption
+    ``E_use`` [kWh], not its grid import. With on-site PV generation ``E_pv`` [kWh] consumed on
+    site, the grid import is ``E_grid = max(E_use - E_pv, 0)``; every line's electricity in the
+    roll-up is scaled by the import share ``E_grid / E_use`` (priced at the grid factor, as
+    Scope 2 location-based accounting prices purchased electricity), and the PV used on site,
+    ``min(E_pv, E_use)``, is priced at zero on the ``onsite_pv`` line. PV exported beyond the
+    site's use earns nothing here. Green-energy share = ``min(E_pv, E_use) / E_use``.
+
+    ``act`` and ``lines`` are updated in place: ``electricity_kwh`` becomes the grid import,
+    ``electricity_consumed_kwh`` keeps the use. A line's own statement keeps its metered use
+    at the grid factor (it has no PV of its own); only the factory counts PV once.
+    """
+    pv = float(act.get("pv_kwh", 0.0) or 0.0)
+    used = float(act.get("electricity_kwh", 0.0) or 0.0)
+    if pv <= 0 or used <= 0:
+        return None
+    share = max(used - pv, 0.0) / used
+    for ln in lines:
+        if ln.kind == "emission" and ln.source == "electricity":
+            ln.activity *= share
+            ln.t_co2e *= share
+            ln.note = (
+                f"{ln.note}; " if ln.note else ""
+            ) + f"grid import share {share:.4f} (on-site PV supplied the rest)"
+    act["electricity_consumed_kwh"] = used
+    act["electricity_kwh"] = used * share
+    act["pv_used_kwh"] = min(pv, used)
+    return min(pv, used) / used

@@ -185,6 +185,34 @@ def test_roll_up_lines_to_factory():
     assert f.intensities["t_co2e_per_10k_cny"] == pytest.approx(f.total_emissions_t)
 
 
+def test_roll_up_counts_onsite_pv_once():
+    """Hand-worked: lines use 1,000 + 3,000 kWh (sub-meters behind the site's PV); the factory's
+    PV meter counts 1,000 kWh used on site. Grid import = 4,000 - 1,000 = 3,000 kWh, priced at
+    the national 2023 grid factor 0.5306 kg/kWh (MEE/NBS 2023) = 1.5918 t; PV at zero; green
+    share 1,000 / 4,000 = 0.25. Each line's electricity is scaled by the import share 0.75."""
+    fac = EntityProfile("fac", "factory")
+    own = compute_statement(
+        fac, DAY, ActivityData(DAY.start_ms, DAY.end_ms, pv_kwh=1000.0, coverage=1.0), FS
+    )
+    lines = [_line(1, 1000.0), _line(2, 3000.0)]
+    f = roll_up(fac, [own, *lines])
+    assert f.total_emissions_t == pytest.approx(3000 * 0.5306 / 1000)
+    assert f.activity["electricity_kwh"] == pytest.approx(3000.0)
+    assert f.activity["electricity_consumed_kwh"] == pytest.approx(4000.0)
+    assert f.green_energy_share == pytest.approx(0.25)
+    assert f.intensities["kwh_per_unit_output"] == pytest.approx(4000.0 / 20)
+    # the lines' own statements keep their metered use at the grid factor
+    assert lines[1].emissions_t["electricity"] == pytest.approx(3000 * 0.5306 / 1000)
+    # PV beyond the site's use earns nothing: import 0, share 1
+    big = compute_statement(
+        fac, DAY, ActivityData(DAY.start_ms, DAY.end_ms, pv_kwh=9000.0, coverage=1.0), FS
+    )
+    g = roll_up(fac, [big, _line(1, 1000.0), _line(2, 3000.0)])
+    assert g.total_emissions_t == pytest.approx(0.0)
+    assert g.green_energy_share == pytest.approx(1.0)
+    assert g.intensities["kwh_per_unit_output"] == pytest.approx(4000.0 / 20)
+
+
 def test_roll_up_refuses_mixed_inputs():
     fac = EntityProfile("fac", "factory")
     with pytest.raises(MixedStatementsError):
