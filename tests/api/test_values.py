@@ -133,6 +133,8 @@ def test_audit_trail_lists_entries(world: World) -> None:
         "/v1/accounts/line-a1/audit?start=2025-06-01", headers=world.h("em")
     ).json()
     assert v["version"] == 1 and v["current"] is True
+    # 2025-06-01 names the site's local day (Asia/Shanghai): it starts 2025-05-31 16:00Z
+    assert v["period_start"].startswith("2025-05-31T16:00")
     assert sorted(e["kind"] for e in v["entries"]) == ["emission_debit", "removal_credit"]
 
 
