@@ -280,3 +280,40 @@ def test_a_grant_needs_a_known_lender_a_purpose_and_an_end(lw, change, status, c
     assert r.status_code == status, r.text
     if code:
         assert r.json()["error"]["code"] == code
+
+
+def test_cli_makes_lender_keys_on_a_database_made_before_lenders(tmp_path, capsys) -> None:
+    import json
+
+    from sqlalchemy import create_engine, text
+
+    from access.cli import main
+    from access.keys import find_key, principal_of
+    from tests.api.test_demo_key import OLD_TABLE
+
+    url = f"sqlite:///{tmp_path / 'accounts.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(OLD_TABLE))
+    assert main(["create", "--role", "lender"], database_url=url) == 2
+    assert (
+        main(["create", "--role", "lender", "--name", "B", "--entity", "x"], database_url=url) == 2
+    )
+    capsys.readouterr()
+    assert (
+        main(["create", "--role", "lender", "--name", "Quzhou Rural Bank"], database_url=url) == 0
+    )
+    k1 = capsys.readouterr().out.strip()
+    assert (
+        main(["create", "--role", "lender", "--name", "Quzhou Rural Bank"], database_url=url) == 0
+    )
+    k2 = capsys.readouterr().out.strip()
+    with Session(engine) as s:
+        p1, p2 = principal_of(find_key(s, k1)), principal_of(find_key(s, k2))
+    assert p1.role == "lender" and p1.lender_id is not None and p1.lender_id == p2.lender_id
+    assert main(["list", "--json"], database_url=url) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["role"], d["name"], d["lender_id"]) for d in listed] == [
+        ("lender", "Quzhou Rural Bank", p1.lender_id)
+    ] * 2
+    engine.dispose()
