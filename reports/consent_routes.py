@@ -8,17 +8,17 @@ see the entity 403 ``entity_not_allowed`` and lender keys 403 (``access.deps.aut
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Depends, Path
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from access import consent
 from access.deps import LookupDep, SessionDep, ensure_visible, require_roles
 from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.models import ReportAccess, ReportConsent
-from access.params import EntityId
+from access.params import EntityId, Limit, Offset
 from access.roles import Principal
 from sitetime import clock
 
@@ -36,6 +36,26 @@ class ConsentIn(BaseModel):
     )
     valid_from: AwareDatetime | None = Field(None, description="default: now")
     valid_until: AwareDatetime = Field(description="end of the grant (exclusive), required")
+
+    @field_validator("lender", "purpose")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(ord(ch) < 32 and ch not in "\t\n" for ch in value):
+            raise ValueError("control characters are not allowed")
+        return value
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _storable(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range") from None
+        if not 1970 <= utc.year <= 9000:
+            raise ValueError("out of range (years 1970-9000)")
+        return utc
 
 
 class ConsentPublic(BaseModel):
@@ -73,6 +93,8 @@ class AccessPublic(BaseModel):
 
 class AccessList(BaseModel):
     items: list[AccessPublic]
+    limit: int
+    offset: int
     total: int
 
 
@@ -163,7 +185,7 @@ def list_consents(
 )
 def revoke_consent(
     entity_id: EntityId,
-    consent_id: Annotated[int, Path(ge=1)],
+    consent_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     principal: _Manager,
     session: SessionDep,
     lookup: LookupDep,
@@ -187,10 +209,12 @@ def list_report_accesses(
     principal: _Manager,
     session: SessionDep,
     lookup: LookupDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> AccessList:
     _allowed(principal, entity_id, lookup)
     total, rows = consent.accesses(session, entity_id, limit=limit, offset=offset)
     names = consent.lender_names(session, {r.lender_id for r in rows if r.lender_id is not None})
-    return AccessList(items=[_access_public(r, names) for r in rows], total=total)
+    return AccessList(
+        items=[_access_public(r, names) for r in rows], limit=limit, offset=offset, total=total
+    )
