@@ -1,6 +1,7 @@
 """``tanzhang keys``: create, list and revoke API keys.
 
     tanzhang keys create --role R [--entity E ...] [--name N]
+    tanzhang keys create --role lender --name "<the lender>"   (a key of that lender)
     tanzhang keys list [--json]
     tanzhang keys revoke ID
 
@@ -29,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("create", help="create a key and print it once")
     c.add_argument("--role", required=True, choices=ROLES)
     c.add_argument("--entity", action="append", default=[], help="entity id (repeatable)")
-    c.add_argument("--name", default="", help="who or what the key is for")
+    c.add_argument(
+        "--name", default="", help="who or what the key is for (for --role lender: the lender)"
+    )
     ls = sub.add_parser("list", help="list keys (never the keys themselves)")
     ls.add_argument("--json", action="store_true")
     r = sub.add_parser("revoke", help="revoke a key by id")
@@ -73,6 +76,7 @@ def main(argv: Sequence[str] | None = None, *, database_url: str) -> int:
                         "created_at": r.created_at.isoformat(),
                         "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
                         "development_only": r.development_only,
+                        "lender_id": r.lender_id,
                     }
                     for r in rows
                 ]

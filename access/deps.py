@@ -8,6 +8,10 @@ reject replay).
 
 Authentication: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing, unknown
 or revoked key is a 401, and so is the development demo key outside development; a key whose role or entities don't allow the request is a 403.
+A ``lender`` key is refused (403 ``role_not_allowed``) by :func:`authenticate` and
+:func:`principal_from_request`, so by every route and page, except those that take the
+caller from :func:`authenticate_lender_too` (the credit report's
+``reports.routes.ReportReaderDep``, which then asks for a valid consent).
 Keys are never logged, echoed or accepted in a query string.
 """
 
@@ -169,8 +173,20 @@ def principal_from_request(request: Request) -> Principal:
     if principal is None:
         principal = principal_for_key(request, key)
         cache.put(key, principal)  # type: ignore[arg-type]  # key is set: else 401 above
+    refuse_lender(principal)
     request.state.principal = principal
     return principal
+
+
+def refuse_lender(principal: Principal) -> None:
+    """403 for a ``lender`` key: it reads credit reports by consent and nothing else."""
+    if principal.is_lender:
+        raise ApiError(
+            403,
+            "role_not_allowed",
+            f"{principal.describe()} reads only the credit reports of entities that granted "
+            "its lender consent (GET /v1/accounts/{id}/credit-report)",
+        )
 
 
 def _key_cache(request: Request) -> KeyCache:
@@ -182,12 +198,13 @@ def entity_lookup(request: Request) -> EntityLookup:
     return request.app.state.entity_lookup
 
 
-async def authenticate(
+async def authenticate_lender_too(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
 ) -> Principal:
-    """The caller of this request (the security schemes document both headers in OpenAPI)."""
+    """The caller of this request, a ``lender`` key included: only for a dependency that
+    then checks the lender's consent (``reports.routes.report_reader``)."""
     keys = {k.strip() for k in (header, bearer.credentials if bearer else None) if k}
     if len(keys) > 1:
         raise ApiError(
@@ -207,6 +224,18 @@ async def authenticate(
         principal = await run_in_threadpool(principal_for_key, request, key)
         cache.put(key, principal)
     request.state.principal = principal
+    return principal
+
+
+async def authenticate(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header: Annotated[str | None, Security(_header)],
+) -> Principal:
+    """The caller of this request (the security schemes document both headers in OpenAPI);
+    403 for a ``lender`` key (see :func:`refuse_lender`)."""
+    principal = await authenticate_lender_too(request, bearer, header)
+    refuse_lender(principal)
     return principal
 
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from access.models import ApiKey
-from access.roles import Principal, check_role
+from access.models import ApiKey, Lender
+from access.roles import Principal, RoleError, check_role
 from sitetime import clock
 
 KEY_PREFIX = "tzk_"
@@ -44,14 +44,39 @@ def create_key(
     """Store a new key; return the row and the key itself (shown once, never stored).
 
     Raises :class:`access.roles.RoleError` for a role/entity combination that makes no sense.
+    A ``lender`` key belongs to the lender called ``name`` (made when it is new): grants name
+    the lender, so every key of one bank reads what the bank was granted.
     """
     entities = sorted(set(entities))
     check_role(role, entities)
+    lender_id = None
+    if role == "lender":
+        if not name.strip():
+            raise RoleError('a lender key needs --name "<the lender>" (grants name the lender)')
+        lender_id = ensure_lender(session, name.strip()).id
+        name = name.strip()
     key, prefix = generate_key()
-    row = ApiKey(name=name, role=role, entities=entities, prefix=prefix, key_hash=hash_key(key))
+    row = ApiKey(
+        name=name,
+        role=role,
+        entities=entities,
+        prefix=prefix,
+        key_hash=hash_key(key),
+        lender_id=lender_id,
+    )
     session.add(row)
     session.commit()
     return row, key
+
+
+def ensure_lender(session: Session, name: str) -> Lender:
+    """The lender called ``name``, stored when new (not committed here)."""
+    row = session.scalars(select(Lender).where(Lender.name == name)).first()
+    if row is None:
+        row = Lender(name=name)
+        session.add(row)
+        session.flush()
+    return row
 
 
 def list_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKey]:
@@ -84,7 +109,7 @@ def find_key(session: Session, key: str) -> ApiKey | None:
 
 
 def principal_of(row: ApiKey) -> Principal:
-    return Principal(row.id, row.name, row.role, frozenset(row.entities or ()))
+    return Principal(row.id, row.name, row.role, frozenset(row.entities or ()), row.lender_id)
 
 
 def register_key(
@@ -120,6 +145,8 @@ def register_key(
         return found
     entities = sorted(set(entities))
     check_role(role, entities)
+    if role == "lender":
+        raise RoleError("lender keys are made with create_key (they belong to a lender)")
     row = ApiKey(
         name=name,
         role=role,

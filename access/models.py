@@ -1,4 +1,7 @@
-"""The ``api_key`` table: API keys stored hashed, with a role and the entities it may see.
+"""The ``api_key`` table: API keys stored hashed, with a role and the entities it may see;
+the ``lender`` table (a bank: the keys of role ``lender`` point to one), the consent grants
+an entity gives a lender to read its credit report (``report_consent``) and the log of every
+lender access to a report, granted or refused (``report_access``).
 
 The table lives in the accounts database but has its own :class:`AccessBase` metadata, so
 that :mod:`access` never edits the ledger's models; :func:`create_schema` creates it.
@@ -9,7 +12,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Engine, Integer, String, inspect, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    inspect,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -59,10 +73,80 @@ class ApiKey(AccessBase):
     created_at: Mapped[datetime] = mapped_column(_UTC, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(_UTC, default=None)
     development_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: the bank a ``lender`` key belongs to (None for every other role)
+    lender_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("lender.id"), default=None, nullable=True
+    )
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class Lender(AccessBase):
+    """A lender (a bank): consents name it; its staff hold keys of role ``lender`` that point
+    to it, so a grant outlives any one key (a key can be revoked and replaced)."""
+
+    __tablename__ = "lender"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(_UTC, default=clock.now)
+
+
+class ReportConsent(AccessBase):
+    """An entity's grant to a lender to read its credit report, for a purpose and a period.
+
+    Valid at ``t`` when ``valid_from <= t < valid_until`` and it is not revoked (revoked at or
+    before ``t``). Rows are never deleted: a revocation sets ``revoked_at``.
+    """
+
+    __tablename__ = "report_consent"
+    __table_args__ = (Index("ix_report_consent_entity_lender", "entity_id", "lender_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_id: Mapped[str] = mapped_column(String(128))
+    lender_id: Mapped[int] = mapped_column(Integer, ForeignKey("lender.id"))
+    purpose: Mapped[str] = mapped_column(String(500))
+    valid_from: Mapped[datetime] = mapped_column(_UTC)
+    valid_until: Mapped[datetime] = mapped_column(_UTC)
+    granted_at: Mapped[datetime] = mapped_column(_UTC, default=clock.now)
+    granted_by_key_id: Mapped[int] = mapped_column(Integer)
+    revoked_at: Mapped[datetime | None] = mapped_column(_UTC, default=None)
+    revoked_by_key_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    def valid_at(self, t: datetime) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= t:
+            return False
+        return self.valid_from <= t < self.valid_until
+
+    def status_at(self, t: datetime) -> str:
+        if self.revoked_at is not None and self.revoked_at <= t:
+            return "revoked"
+        if t < self.valid_from:
+            return "not_yet_valid"
+        if t >= self.valid_until:
+            return "expired"
+        return "active"
+
+
+class ReportAccess(AccessBase):
+    """One request by a lender key for an entity's credit report, granted or refused."""
+
+    __tablename__ = "report_access"
+    __table_args__ = (Index("ix_report_access_entity_at", "entity_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(_UTC)
+    entity_id: Mapped[str] = mapped_column(String(128))
+    lender_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    key_id: Mapped[int] = mapped_column(Integer)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    consent_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: the path asked for (JSON, page or PDF), without the query string
+    path: Mapped[str] = mapped_column(String(300), default="")
+    #: why it was refused ("no_consent", "consent_expired", ...), "" when granted
+    reason: Mapped[str] = mapped_column(String(64), default="")
 
 
 #: the name :func:`tanzhang.serve.ensure_demo_key` gives the development demo key
@@ -70,13 +154,15 @@ DEMO_KEY_NAME = "demo (development)"
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the ``api_key`` table if it does not exist (idempotent).
+    """Create the access tables that do not exist (idempotent).
 
     A table made before keys could be development-only gets the ``development_only`` column,
     and the demo keys it holds (named :data:`DEMO_KEY_NAME`) are marked, so that a data folder
-    first run by ``tanzhang run`` does not carry an ordinary key into production.
+    first run by ``tanzhang run`` does not carry an ordinary key into production. One made
+    before lenders gets the (empty) ``lender_id`` column.
     """
     AccessBase.metadata.create_all(engine)
+    _add_lender_id(engine)
     columns = {c["name"] for c in inspect(engine).get_columns("api_key")}
     if "development_only" in columns:
         return
@@ -97,4 +183,19 @@ def create_schema(engine: Engine) -> None:
         # another process added the column meanwhile; anything else is a real error
         columns = {c["name"] for c in inspect(engine).get_columns("api_key")}
         if "development_only" not in columns:
+            raise
+
+
+def _add_lender_id(engine: Engine) -> None:
+    """``api_key.lender_id`` for a table made before lenders (NULL: no key was a lender)."""
+    if "lender_id" in {c["name"] for c in inspect(engine).get_columns("api_key")}:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("ALTER TABLE api_key ADD COLUMN lender_id INTEGER REFERENCES lender(id)")
+            )
+    except DBAPIError:
+        # another process added the column meanwhile; anything else is a real error
+        if "lender_id" not in {c["name"] for c in inspect(engine).get_columns("api_key")}:
             raise

@@ -8,7 +8,14 @@ role                      sees                                            writes
 ``energy_manager``        its named factories and their lines             field records
 ``agronomist``            orchards (all, or the named ones if any)        field records
 ``account_holder``        its own entity (and the entity's children)      records, redemptions
+``lender``                only the credit reports of the entities that    nothing
+                          granted its lender consent, while it is valid
 ========================  ==============================================  ===============
+
+A ``lender`` key belongs to a lender (a bank, :class:`access.models.Lender`); it passes no
+route but the credit report's (:func:`access.deps.authenticate` refuses it everywhere else),
+and there only with a valid consent of the entity, checked in the database on each request
+(:mod:`access.consent`).
 
 Visibility is decided per entity from its id, kind and ancestors (:meth:`Principal.can_see`),
 so listings are filtered with the same rule as single lookups.
@@ -19,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-ROLES = ("admin", "operator", "energy_manager", "agronomist", "account_holder")
+ROLES = ("admin", "operator", "energy_manager", "agronomist", "account_holder", "lender")
 #: roles whose keys may change data (post records, redeem) within what they see
 WRITE_ROLES = ("admin", "energy_manager", "agronomist", "account_holder")
 AGRONOMIST_KINDS = ("orchard",)
@@ -39,6 +46,11 @@ def check_role(role: str, entities: Sequence[str]) -> None:
         raise RoleError("an energy_manager key needs at least one --entity (a factory id)")
     if role == "account_holder" and len(entities) != 1:
         raise RoleError("an account_holder key needs exactly one --entity (its own)")
+    if role == "lender" and entities:
+        raise RoleError(
+            "a lender key sees the reports of entities that grant its lender consent: "
+            "give no --entity"
+        )
 
 
 #: kind and parent of an entity id, or None when the id is unknown
@@ -53,6 +65,8 @@ class Principal:
     name: str
     role: str
     entities: frozenset[str]
+    #: the lender a ``lender`` key belongs to (None for every other role)
+    lender_id: int | None = None
 
     @property
     def sees_all(self) -> bool:
@@ -62,10 +76,19 @@ class Principal:
     def can_write(self) -> bool:
         return self.role in WRITE_ROLES
 
+    @property
+    def is_lender(self) -> bool:
+        return self.role == "lender"
+
     def can_see(self, entity_id: str, lookup: EntityLookup) -> bool:
-        """Whether this caller may read entity ``entity_id`` (kind and parents via ``lookup``)."""
+        """Whether this caller may read entity ``entity_id`` (kind and parents via ``lookup``).
+
+        Never for a lender: its only door is the credit report, by consent.
+        """
         if self.sees_all:
             return True
+        if self.is_lender:
+            return False
         info = lookup(entity_id)
         if info is None:
             return False
@@ -87,5 +110,7 @@ class Principal:
             current = info[1] if info else None
 
     def describe(self) -> str:
+        if self.is_lender:
+            return f"key {self.key_id} (lender {self.lender_id}; reports by consent)"
         scope = "all entities" if self.sees_all else ", ".join(sorted(self.entities)) or "orchards"
         return f"key {self.key_id} ({self.role}; {scope})"

@@ -1,9 +1,10 @@
 """HTTP routes of the carbon credit report: JSON, printable page, PDF, public key, verify.
 
 Who may read an entity's report is one dependency, :data:`ReportReaderDep`
-(:func:`report_reader`): today the admin, the operator and the entity's own account holder
-(as the other account routes, :func:`access.deps.ensure_visible`). The consent and
-``lender`` role of issue 12 item 1 replace that dependency, not these routes.
+(:func:`report_reader`): the admin, the operator and the entity's own account holder (as the
+other account routes, :func:`access.deps.ensure_visible`), and a ``lender`` key only with a
+valid consent of that entity at the current time, read from the database on every request
+and logged granted or refused (:mod:`access.consent`; grants: :mod:`reports.consent_routes`).
 ``/v1/reports/public-key`` and ``/v1/reports/verify`` are public: a lender needs no key.
 """
 
@@ -13,9 +14,11 @@ import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from access.deps import LookupDep, PrincipalDep, ensure_visible
+from access import consent
+from access.deps import LookupDep, authenticate_lender_too, ensure_visible
 from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.params import EntityId
 from access.roles import Principal
@@ -27,15 +30,39 @@ from reports.verify import verify_report
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
-#: roles that may read a report of an entity they can see (item 1 adds ``lender`` by consent)
+#: roles that may read a report of an entity they can see (and ``lender``, by consent)
 READER_ROLES = ("admin", "operator", "account_holder")
 _KEY_LOCK = threading.Lock()
 
 
+def _lender_check(request: Request, principal: Principal, entity_id: str) -> str:
+    with request.app.state.sessions() as session:
+        _, reason = consent.lender_may_read(session, principal, entity_id, request.url.path)
+    return reason
+
+
 async def report_reader(
-    entity_id: EntityId, principal: PrincipalDep, lookup: LookupDep
+    entity_id: EntityId,
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate_lender_too)],
+    lookup: LookupDep,
 ) -> Principal:
-    """The caller, if it may read ``entity_id``'s credit report (403 otherwise)."""
+    """The caller, if it may read ``entity_id``'s credit report (403 otherwise).
+
+    A lender key needs a consent of ``entity_id`` valid now; the database is asked on each
+    request (a revocation works at once) and the attempt is logged. A lender is told 403
+    for an unknown entity too, so that it cannot probe which entities exist.
+    """
+    if principal.is_lender:
+        reason = await run_in_threadpool(_lender_check, request, principal, entity_id)
+        if reason:
+            raise ApiError(
+                403,
+                "consent_required",
+                f"{principal.describe()} may not read the credit report of {entity_id!r}: "
+                f"{reason.replace('_', ' ')} (the entity grants its lender access)",
+            )
+        return principal
     if principal.role not in READER_ROLES:
         raise ApiError(
             403,

@@ -54,6 +54,7 @@ ROUTERS = (
     "telemetry.routes:router",
     "accounts.routes:router",
     "reports.routes:router",
+    "reports.consent_routes:router",
     "dashboards.routes:router",
 )
 

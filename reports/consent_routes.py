@@ -1,0 +1,220 @@
+"""HTTP routes of consent: an entity grants a lender its credit report, lists and revokes
+grants, and lists every lender access (granted or refused).
+
+Each route is for the entity's account holder, an admin or an operator (programme staff
+acting on the entity's behalf); other roles get 403 ``role_not_allowed``, a key that cannot
+see the entity 403 ``entity_not_allowed`` and lender keys 403 (``access.deps.authenticate``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+
+from access import consent
+from access.deps import LookupDep, SessionDep, ensure_visible, require_roles
+from access.errors import AUTH_ERRORS, ApiError, error_responses
+from access.models import ReportAccess, ReportConsent
+from access.params import EntityId, Limit, Offset
+from access.roles import Principal
+from sitetime import clock
+
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS, tags=["consent"])
+
+#: roles that manage an entity's consents and read its access log (within what they see)
+CONSENT_ROLES = ("admin", "operator", "account_holder")
+_Manager = Annotated[Principal, Depends(require_roles(*CONSENT_ROLES))]
+
+
+class ConsentIn(BaseModel):
+    lender: str = Field(min_length=1, max_length=200, description="the lender's name")
+    purpose: str = Field(
+        min_length=1, max_length=500, description='e.g. "green loan application 2026-117"'
+    )
+    valid_from: AwareDatetime | None = Field(None, description="default: now")
+    valid_until: AwareDatetime = Field(description="end of the grant (exclusive), required")
+
+    @field_validator("lender", "purpose")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(ord(ch) < 32 and ch not in "\t\n" for ch in value):
+            raise ValueError("control characters are not allowed")
+        return value
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _storable(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range") from None
+        if not 1970 <= utc.year <= 9000:
+            raise ValueError("out of range (years 1970-9000)")
+        return utc
+
+
+class ConsentPublic(BaseModel):
+    id: int
+    entity_id: str
+    lender_id: int
+    lender: str
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    granted_at: datetime
+    granted_by_key_id: int
+    revoked_at: datetime | None
+    revoked_by_key_id: int | None
+    status: str = Field(description="active, not_yet_valid, expired or revoked (now)")
+
+
+class ConsentList(BaseModel):
+    items: list[ConsentPublic]
+    total: int
+
+
+class AccessPublic(BaseModel):
+    id: int
+    at: datetime
+    entity_id: str
+    lender_id: int | None
+    lender: str | None
+    key_id: int
+    granted: bool
+    consent_id: int | None
+    path: str
+    reason: str = Field(description='why it was refused; "" when granted')
+
+
+class AccessList(BaseModel):
+    items: list[AccessPublic]
+    limit: int
+    offset: int
+    total: int
+
+
+def _allowed(principal: Principal, entity_id: str, lookup: Any) -> None:
+    ensure_visible(principal, entity_id, lookup)
+
+
+def _consent_public(row: ReportConsent, names: dict[int, str], now: datetime) -> ConsentPublic:
+    return ConsentPublic(
+        id=row.id,
+        entity_id=row.entity_id,
+        lender_id=row.lender_id,
+        lender=names.get(row.lender_id, ""),
+        purpose=row.purpose,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        granted_at=row.granted_at,
+        granted_by_key_id=row.granted_by_key_id,
+        revoked_at=row.revoked_at,
+        revoked_by_key_id=row.revoked_by_key_id,
+        status=row.status_at(now),
+    )
+
+
+def _access_public(row: ReportAccess, names: dict[int, str]) -> AccessPublic:
+    return AccessPublic(
+        id=row.id,
+        at=row.at,
+        entity_id=row.entity_id,
+        lender_id=row.lender_id,
+        lender=names.get(row.lender_id) if row.lender_id is not None else None,
+        key_id=row.key_id,
+        granted=row.granted,
+        consent_id=row.consent_id,
+        path=row.path,
+        reason=row.reason,
+    )
+
+
+@router.post(
+    "/accounts/{entity_id}/consents",
+    status_code=201,
+    summary="Grant a lender the entity's credit report for a purpose and a period",
+    responses=error_responses(404),
+)
+def create_consent(
+    entity_id: EntityId,
+    body: ConsentIn,
+    principal: _Manager,
+    session: SessionDep,
+    lookup: LookupDep,
+) -> ConsentPublic:
+    _allowed(principal, entity_id, lookup)
+    try:
+        row = consent.grant(
+            session,
+            entity_id=entity_id,
+            lender=body.lender,
+            purpose=body.purpose,
+            valid_from=body.valid_from,
+            valid_until=body.valid_until,
+            by=principal,
+        )
+    except consent.ConsentError as exc:
+        raise ApiError(404 if exc.code == "lender_not_found" else 422, exc.code, str(exc)) from None
+    return _consent_public(row, consent.lender_names(session, {row.lender_id}), clock.now())
+
+
+@router.get(
+    "/accounts/{entity_id}/consents",
+    summary="The entity's consent grants to lenders (all, with their status now)",
+    responses=error_responses(404),
+)
+def list_consents(
+    entity_id: EntityId, principal: _Manager, session: SessionDep, lookup: LookupDep
+) -> ConsentList:
+    _allowed(principal, entity_id, lookup)
+    rows = consent.consents(session, entity_id)
+    names = consent.lender_names(session, {r.lender_id for r in rows})
+    now = clock.now()
+    return ConsentList(items=[_consent_public(r, names, now) for r in rows], total=len(rows))
+
+
+@router.delete(
+    "/accounts/{entity_id}/consents/{consent_id}",
+    summary="Revoke a grant: the lender's next request is refused",
+    responses=error_responses(404),
+)
+def revoke_consent(
+    entity_id: EntityId,
+    consent_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    principal: _Manager,
+    session: SessionDep,
+    lookup: LookupDep,
+) -> ConsentPublic:
+    _allowed(principal, entity_id, lookup)
+    row = consent.revoke(session, entity_id, consent_id, principal)
+    if row is None:
+        raise ApiError(
+            404, "consent_not_found", f"entity {entity_id!r} has no consent {consent_id}"
+        )
+    return _consent_public(row, consent.lender_names(session, {row.lender_id}), clock.now())
+
+
+@router.get(
+    "/accounts/{entity_id}/report-accesses",
+    summary="Every lender request for the entity's credit report, granted or refused",
+    responses=error_responses(404),
+)
+def list_report_accesses(
+    entity_id: EntityId,
+    principal: _Manager,
+    session: SessionDep,
+    lookup: LookupDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> AccessList:
+    _allowed(principal, entity_id, lookup)
+    total, rows = consent.accesses(session, entity_id, limit=limit, offset=offset)
+    names = consent.lender_names(session, {r.lender_id for r in rows if r.lender_id is not None})
+    return AccessList(
+        items=[_access_public(r, names) for r in rows], limit=limit, offset=offset, total=total
+    )
