@@ -42,6 +42,7 @@ def test_describe_masks_every_secret(monkeypatch: pytest.MonkeyPatch) -> None:
         database_url="postgresql+psycopg://tanzhang:pg-pass-6@db:5432/tanzhang",
         gateway_health_url="http://ops:health-pass-7@gateway-1:9101/health",
         demo_api_key="tzk_00000000_demo-key-8",
+        report_signing_key="/run/secrets/report-signing-key.pem",
     )
     shown = " ".join(f"{k}={v}" for k, v in s.describe().items())
     for secret in ("secret-key-value-1", "mqtt-pass-2", "influx-pass-3", "influx-pass-4",

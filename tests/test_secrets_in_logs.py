@@ -138,6 +138,15 @@ def test_no_secret_in_the_logs_of_a_compose_like_start(
     tmp_path: Path, influxd_session: Influxd, pg: PostgresServer
 ) -> None:
     values = {name: f"{name.lower()}-{secrets.token_urlsafe(12)}" for name in SECRET_VARS}
+    # the report-signing key is a file (its path is no secret; its content is checked below)
+    key_file = tmp_path / "report-signing-key.pem"
+    subprocess.run(
+        [sys.executable, "-m", "tanzhang.cli", "report", "keygen", str(key_file)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    files = {"TANZHANG_REPORT_SIGNING_KEY": str(key_file)}
     # the accounts database: a role with the compose password (the test cluster trusts
     # loopback, so the password is carried everywhere but not checked)
     db = f"tz_{uuid.uuid4().hex[:8]}"
@@ -172,8 +181,8 @@ def test_no_secret_in_the_logs_of_a_compose_like_start(
         "TANZHANG_INFLUX_DB": db,
         "TANZHANG_GATEWAY_HTTP_PORT": str(gw_port),
     }
-    gw_env = compose_env("gateway-1", values, hosts) | local
-    api_env = compose_env("api", values, hosts) | local
+    gw_env = compose_env("gateway-1", values | files, hosts) | local
+    api_env = compose_env("api", values | files, hosts) | local
     for env, volume in ((gw_env, "gateway-1-data"), (api_env, "api-data")):
         env["TANZHANG_DATA_DIR"] = str(tmp_path / volume)  # compose mounts a volume there
         (tmp_path / volume).mkdir()
@@ -229,6 +238,8 @@ def test_no_secret_in_the_logs_of_a_compose_like_start(
 
     text = "\n".join(p.read_text(errors="replace") for p in sorted(logs.iterdir()))
     assert key not in text
+    pem = key_file.read_text().splitlines()
+    assert "".join(pem[1:-1]) not in text.replace("\n", "")  # the report key's content
     for name, secret in values.items():
         forms = {secret, quote(secret, safe="")}
         for user in ("tanzhang", "gateway-1", "replay"):

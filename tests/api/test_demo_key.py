@@ -63,6 +63,18 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
+def _report_key(folder: Path) -> Path:
+    """A production report-signing key made the documented way (tanzhang report keygen)."""
+    path = folder / "report-signing-key.pem"
+    subprocess.run(
+        [sys.executable, "-m", "tanzhang.cli", "report", "keygen", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return path
+
+
 def test_demo_key_of_a_run_folder_is_refused_in_production(tmp_path: Path) -> None:
     data = tmp_path / "data"
     api_port = free_port()
@@ -93,7 +105,12 @@ def test_demo_key_of_a_run_folder_is_refused_in_production(tmp_path: Path) -> No
     assert proc.returncode == 0, log.read_text()[-3000:]
 
     # 2. the same folder served in production: the demo key is refused, a real key works
-    prod = _env(data, TANZHANG_ENVIRONMENT="production", TANZHANG_SECRET_KEY=SECRET)
+    prod = _env(
+        data,
+        TANZHANG_ENVIRONMENT="production",
+        TANZHANG_SECRET_KEY=SECRET,
+        TANZHANG_REPORT_SIGNING_KEY=str(_report_key(tmp_path)),
+    )
     created = subprocess.run(
         [sys.executable, "-m", "tanzhang.cli", "keys", "create", "--role", "operator"],
         env=prod,
@@ -141,7 +158,11 @@ def test_demo_key_of_a_run_folder_is_refused_in_production(tmp_path: Path) -> No
 def test_demo_key_is_never_made_outside_development(tmp_path: Path) -> None:
     key = generate_key()[0]
     prod = Settings(
-        environment="production", secret_key=SECRET, data_dir=tmp_path, demo_api_key=key
+        environment="production",
+        secret_key=SECRET,
+        data_dir=tmp_path,
+        demo_api_key=key,
+        report_signing_key=tmp_path / "report-signing-key.pem",
     )
     assert _demo_key(prod) == key  # only what was configured: nothing written
     assert not (tmp_path / "demo_api_key").exists()
