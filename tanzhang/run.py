@@ -255,26 +255,89 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, st
         bar(1.0)
         _wait_drained(agent.health)
 
+    older: list[Any] = []
     if not stop.is_set():
         closing = Progress("closing accounts")
-        kinds = covered_closes(args.history_days, clock.now()) if fleet else []
+        now = clock.now()
+        kinds = covered_closes(args.history_days, now) if fleet else []
+        # years and months first (labels, benchmarks), then the recent days; the older days
+        # of the history are closed in the background after the banner (see _close_older_days)
+        kinds = sorted(kinds, key=lambda kn: ("year", "month", "day").index(kn[0]))
         for i, (kind, backfill) in enumerate(kinds):
             closing(i / len(kinds), f"{kind} statements")
+            n = min(backfill, RECENT_DAYS) if kind == "day" else backfill
             with sessions() as session:
-                catch_up(session, store, entities(), kind, backfill=backfill, now=clock.now())
+                catch_up(session, store, entities(), kind, backfill=n, now=now)
+            if kind == "day" and backfill > RECENT_DAYS:
+                cal = site_calendar()
+                today = cal.local_date(now)
+                older = cal.days_between(
+                    today - timedelta(days=backfill), today - timedelta(days=RECENT_DAYS + 1)
+                )
         if kinds:
             closing(1.0)
-        scheduler = make_scheduler(sessions, store, entities, run_at_start=True)
-        scheduler.start()
-        started.append(("scheduler", lambda: scheduler.shutdown(wait=False)))
 
-    _banner(settings, base, demo_key, fleet is not None, embedded="mqtt_url" in updates)
+        def start_scheduler() -> None:
+            scheduler = make_scheduler(sessions, store, entities, run_at_start=True)
+            scheduler.start()
+            started.append(("scheduler", lambda: scheduler.shutdown(wait=False)))
+
+        if older:
+            threading.Thread(
+                target=_close_older_days,
+                args=(sessions, store, entities, older, stop, start_scheduler),
+                name="history-close",
+                daemon=True,
+            ).start()
+        else:
+            start_scheduler()
+
+    _banner(
+        settings,
+        base,
+        demo_key,
+        fleet is not None,
+        embedded="mqtt_url" in updates,
+        closing_days=len(older),
+    )
     stop.wait()
     return 0
 
 
+#: days of the history closed before the banner; older ones follow in the background
+RECENT_DAYS = 31
+
+
+def _close_older_days(
+    sessions: Any, store: Any, entities: Any, periods: list[Any], stop: threading.Event,
+    then: Any,
+) -> None:  # fmt: skip
+    """Close the history's older days (oldest first), then start the scheduler (one writer
+    to the accounts database at a time). Logs ``event=history_closed`` when done."""
+    from accounts.closing import close_entities
+
+    started = time.monotonic()
+    try:
+        for period in periods:
+            if stop.is_set():
+                return
+            with sessions() as session:
+                close_entities(session, store, entities(), period, reason="history close")
+        log.info(
+            "event=history_closed days=%d seconds=%.1f", len(periods), time.monotonic() - started
+        )
+    finally:
+        if not stop.is_set():
+            then()
+
+
 def _banner(
-    settings: Settings, base: str, demo_key: str | None, simulating: bool, embedded: bool = False
+    settings: Settings,
+    base: str,
+    demo_key: str | None,
+    simulating: bool,
+    embedded: bool = False,
+    closing_days: int = 0,
 ) -> None:
     mqtt = (
         f"{settings.mqtt_url}  (embedded, in memory: for the demo fleet only, not for devices)"
@@ -292,5 +355,10 @@ def _banner(
     ]
     if demo_key:
         lines.append(f"  demo API key    {demo_key}   (read-only operator; development only)")
+    if closing_days:
+        lines.append(
+            f"  history         {closing_days} older days are being closed in the background "
+            "(balances fill in; event=history_closed when done)"
+        )
     lines += ["Press Ctrl-C to stop.", ""]
     print("\n".join(lines), file=sys.stderr, flush=True)
