@@ -358,7 +358,7 @@ def _banner(
     if closing_days:
         lines.append(
             f"  history         {closing_days} older days are being closed in the background "
-            "(balances fill in; event=history_closed when done)"
+            "(balances fill in over the next minute; the log says history_closed when done)"
         )
     lines += ["Press Ctrl-C to stop.", ""]
     print("\n".join(lines), file=sys.stderr, flush=True)

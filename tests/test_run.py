@@ -94,7 +94,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             banner = _wait_for(err, "Press Ctrl-C to stop.", proc, timeout=600)
             key = next(line.split()[3] for line in banner.splitlines() if "demo API key" in line)
             # the history's older days are closed in the background after the banner
-            _wait_for(err, "event=history_closed", proc, timeout=600)
+            _wait_for(err, "event=history_closed days=", proc, timeout=600)
             yield Run(
                 f"http://127.0.0.1:{api_port}",
                 {"X-API-Key": key},
