@@ -10,11 +10,13 @@ accounting/benchmarks/industry.toml; 碳效码 grades and levels from 规上工�
 factory    code   row (L_ind)   VA / year   L      K         colour       grade  green
 =========  =====  ============  ==========  =====  ========  ===========  =====  =====
 bench-x    C3441  C3441 (0.6)   365.25      0.509  0.848960  light_green  3      0 %
-bench-y    C2614  C26 (2.0)     365.25      0.509  0.254688  dark_green   1      20 %
+bench-y    C2614  C26 (2.0)     365.25      0.382  0.191016  dark_green   1      25 %
 bench-z    C1713  C1713 (1.0)   73.05       2.547  2.546880  red          5      0 %
 =========  =====  ============  ==========  =====  ========  ===========  =====  =====
 
-bench-y's line also has on-site PV, 2.5 kWh every 15 min: 240 / (960 + 240) = 20 % green.
+bench-y's line also has on-site PV, 2.5 kWh every 15 min = 240 kWh of the 960 kWh it uses
+(line meters count use; PV is counted once, docs/accounting.md): grid import 720 kWh ->
+0.382032 t, L = 0.382032, K = 0.191016; green share 240 / 960 = 25 %.
 Lists: poor energy efficiency (K > 1.2) = [bench-z]; low green share (< 10 %) = bench-x and
 bench-z (both 0 %, in table order).
 """
@@ -48,7 +50,7 @@ FACTORIES = {  # id: (industry code, value added per year [10^4 CNY], PV kWh per
 }
 EXPECTED = {  # id: (row, benchmark, K, colour, grade, green share)
     "bench-x": ("C3441", 0.6, 0.848960, "light_green", 3, 0.0),
-    "bench-y": ("C26", 2.0, 0.254688, "dark_green", 1, 0.2),
+    "bench-y": ("C26", 2.0, 0.191016, "dark_green", 1, 0.25),
     "bench-z": ("C1713", 1.0, 2.546880, "red", 5, 0.0),
 }
 
