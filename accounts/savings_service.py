@@ -266,7 +266,7 @@ def baseline_model(app_state: Any, store: Any, line: Any) -> Any:
             409,
             "baseline_model_not_qualified",
             f"the baseline model of line {line.id!r} is not qualified: daily CV(RMSE) "
-            f"{model.cvrmse:.1%} above {MAX_CVRMSE:.0%} (ASHRAE Guideline 14 / METHODOLOGY)",
+            f"{model.cvrmse:.1%} above {MAX_CVRMSE:.0%} (ASHRAE Guideline 14; docs/accounting.md)",
             details={"reason": "baseline_model_not_qualified", "cvrmse": model.cvrmse,
                      "max_cvrmse": MAX_CVRMSE},
         )  # fmt: skip
