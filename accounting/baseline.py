@@ -1,6 +1,6 @@
 """Production-normalised daily baseline model of a factory line (CalTRACK-style).
 
-Model (METHODOLOGY §7, "production-normalised line baseline", IPMVP Option B)::
+Model (docs/methodology.md §7, "production-normalised line baseline", IPMVP Option B)::
 
     E_d = β0 + β_out·Q_d + β_we·W_d + β_H·HDD_d(T_bH) + β_C·CDD_d(T_bC)
 
@@ -265,7 +265,7 @@ def fit_line_baseline(
     balance_points_c : sequence of float
         Balance-point grid [°C].
     max_cvrmse, max_abs_nmbe : float
-        Qualification limits (METHODOLOGY §7: CV(RMSE) ≤ 25 % single line, |NMBE| ≤ 0.5 %);
+        Qualification limits (docs/methodology.md §7: CV(RMSE) ≤ 25 % single line, |NMBE| ≤ 0.5 %);
         exceeding them adds a warning ``tanzhang_line_model.*`` (the model is still returned).
 
     Returns

@@ -3,7 +3,7 @@
 ``K = L_firm / L_industry`` (Zhejiang 碳效码 碳效值), with L an emission intensity (t CO2 per
 10⁴ CNY value added, or per unit of product when the benchmark is physical).
 
-* Colour (METHODOLOGY §8, proposed [G] adaptation of the K grades): K ≤ 0.8 → dark_green
+* Colour (docs/methodology.md §8, proposed [G] adaptation of the K grades): K ≤ 0.8 → dark_green
   (深绿); 0.8 < K ≤ 1.0 → light_green (浅绿); 1.0 < K ≤ 1.2 → yellow (黄); K > 1.2 → red (红).
 * 碳效码 grade [C]: 1 (K ≤ 0.6), 2 (≤ 0.8), 3 (≤ 1.2), 4 (≤ 2.0), 5 (> 2.0).
 * Intensity level [C]: L ≤ 0.6 low carbon, 0.6 < L ≤ 2.0 medium, > 2.0 high carbon.
@@ -44,7 +44,7 @@ def carbon_efficiency_k(intensity, benchmark):
 
     References
     ----------
-    规上工业企业碳效等级评价方法 (Zhejiang 碳效码), METHODOLOGY §1.2.
+    规上工业企业碳效等级评价方法 (Zhejiang 碳效码), docs/methodology.md §1.2.
     """
     b = np.asarray(benchmark, dtype=float)
     if np.any(~(b > 0)):
@@ -67,7 +67,7 @@ def _bands(values, bounds, labels):
 
 
 def industry_colour(k, bands=(0.8, 1.0, 1.2)):
-    """Four-colour label from K with inclusive upper bounds ``bands`` (METHODOLOGY §8)."""
+    """Four-colour label from K with inclusive upper bounds ``bands`` (docs/methodology.md §8)."""
     return _bands(k, bands, COLOURS)
 
 
@@ -77,7 +77,7 @@ def industry_bands(factors: FactorSet) -> tuple[float, float, float]:
 
 
 def carbon_efficiency_grade(k, bounds=(0.6, 0.8, 1.2, 2.0)):
-    """碳效码 grade 1-5 from K (inclusive upper bounds) [C] METHODOLOGY §1.2."""
+    """碳效码 grade 1-5 from K (inclusive upper bounds) [C] docs/methodology.md §1.2."""
     return _bands(k, bounds, (1, 2, 3, 4, 5))
 
 
@@ -328,7 +328,7 @@ def county_comparison(
     """Secondary check of orchards: intensity against the median of their county.
 
     ``K_county = I / median(I of the county's orchards)``; ``good`` when K ≤ 0.8, ``poor``
-    when K > 1.2, ``typical`` between (METHODOLOGY §1.3, proposed [G], reusing the 碳效码
+    when K > 1.2, ``typical`` between (docs/methodology.md §1.3, proposed [G], reusing the 碳效码
     K bands).
 
     Parameters

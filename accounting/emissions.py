@@ -30,7 +30,7 @@ def electricity_co2(energy_kwh, grid_ef):
 
     References
     ----------
-    MEE/NBS electricity CO2 emission factors 2021-2023 (METHODOLOGY §2).
+    MEE/NBS electricity CO2 emission factors 2021-2023 (docs/methodology.md §2).
     """
     return np.multiply(energy_kwh, grid_ef) / 1000.0
 
@@ -60,7 +60,7 @@ def fuel_co2_factor(ncv, carbon_content=None, oxidation=1.0, co2_ef=None):
 
     References
     ----------
-    GB/T 32150-2015 Annex A; IPCC 2006 GL Vol. 2 Ch. 1 Tables 1.2 and 1.4 (METHODOLOGY §3).
+    GB/T 32150-2015 Annex A; IPCC 2006 GL Vol. 2 Ch. 1 Tables 1.2 and 1.4 (docs/methodology.md §3).
     """
     if co2_ef is not None:
         return np.multiply(ncv, co2_ef) * 1e-6 * np.asarray(oxidation)
@@ -90,7 +90,7 @@ def steam_heat_gj(steam_t, enthalpy_kj_per_kg, feedwater_kj_per_kg):
 
     References
     ----------
-    MEE industry GHG accounting guidelines, purchased heat (METHODOLOGY §2).
+    MEE industry GHG accounting guidelines, purchased heat (docs/methodology.md §2).
     """
     return np.multiply(steam_t, np.subtract(enthalpy_kj_per_kg, feedwater_kj_per_kg)) * 1e-3
 

@@ -13,7 +13,7 @@ A factor set is a TOML file under ``accounting/factorsets/``::
                                          source = "mee-grid-2023", tag = "C" }
     "electricity.grid" = { same_as = "electricity.grid.national.2023" }
 
-``tag`` is the confidence tag of METHODOLOGY.md: ``C`` confirmed, ``S`` secondary,
+``tag`` is the confidence tag of docs/methodology.md: ``C`` confirmed, ``S`` secondary,
 ``M`` from memory, ``G`` proposed default. Archived versions may be shipped as
 ``{name}@{version}.toml`` next to the current ``{name}.toml``.
 

@@ -1,7 +1,7 @@
 """Orchard four-colour labels (深绿 / 浅绿 / 黄 / 红) with explanation and what-if.
 
 Metric: ``R = sequestration / emissions`` of the entity's statement (usually a year).
-Default bands (METHODOLOGY §1.3, proposed default [G]), configurable through the factor set
+Default bands (docs/methodology.md §1.3, proposed default [G]), configurable through the factor set
 keys ``label.orchard.*`` or the ``thresholds`` argument:
 
 ====================  =========  ===============

@@ -272,7 +272,7 @@ def soil_input_areas(areas_mu: dict[str, float], fs: FactorSet) -> list[tuple[st
 def soil_lines(
     profile: EntityProfile, act: ActivityData, fs: FactorSet, years: float
 ) -> list[Line]:
-    """SOC removal of the practices in force, IPCC Tier 1 stock change (METHODOLOGY §5b).
+    """SOC removal of the practices in force, IPCC Tier 1 stock change (docs/methodology.md §5b).
 
     A practice event is in force from its date on, in this period and every later one; the
     profile's practices from the first data. One line per practice and input level, its

@@ -89,7 +89,7 @@ def fractional_savings_uncertainty(
     References
     ----------
     ASHRAE Guideline 14-2014 Annex B; Sun, Y. & Baltazar, J.C. (2013) ASHRAE Trans. 119(1);
-    CalTRACK 2.0; OpenDSM ``opendsm/common/metrics.py`` (METHODOLOGY §7).
+    CalTRACK 2.0; OpenDSM ``opendsm/common/metrics.py`` (docs/methodology.md §7).
     """
     if m_reporting < 1 or n_baseline <= n_params:
         raise InsufficientDataError(

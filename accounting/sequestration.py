@@ -10,7 +10,7 @@ import numpy as np
 
 from accounting.units import C_TO_CO2
 
-#: Mapping of Quzhou orchard techniques onto IPCC input levels F_I [G] (METHODOLOGY §5b).
+#: Mapping of Quzhou orchard techniques onto IPCC input levels F_I [G] (docs/methodology.md §5b).
 #: The starting state of an orchard is "medium" input with full tillage.
 PRACTICE_INPUT_LEVEL = {
     "grass_cover": "high",  # 生草栽培
@@ -89,7 +89,7 @@ def stock_difference_removal(stock_t1_c, stock_t2_c, years):
 
     References
     ----------
-    IPCC 2006 GL Vol. 4 eq. 2.8; CCER-14-001-V01 造林碳汇 (METHODOLOGY §6).
+    IPCC 2006 GL Vol. 4 eq. 2.8; CCER-14-001-V01 造林碳汇 (docs/methodology.md §6).
     """
     return np.subtract(stock_t2_c, stock_t1_c) / np.asarray(years, dtype=float) * C_TO_CO2
 
@@ -153,7 +153,7 @@ def soc_change_removal(area_ha, soc_ref, f_lu, f_mg_old, f_i_old, f_mg_new, f_i_
     Returns
     -------
     numeric
-        [t CO2/yr]. Worked example (METHODOLOGY §5): LAC 55 t C/ha, F_LU 1, medium → high
+        [t CO2/yr]. Worked example (docs/methodology.md §5): LAC 55 t C/ha, F_LU 1, medium → high
         with manure (1.00 → 1.44) gives 55 × 0.44 / 20 = 1.21 t C/ha/yr.
     """
     old = soc_stock(soc_ref, f_lu, f_mg_old, f_i_old)
@@ -187,7 +187,7 @@ def forest_carbon_stock(volume_m3, wood_density, bef, root_shoot, carbon_fractio
     References
     ----------
     《温室气体自愿减排项目方法学 造林碳汇》CCER-14-001-V01 (MEE 2023); LY/T 2253 species
-    parameters (METHODOLOGY §6).
+    parameters (docs/methodology.md §6).
     """
     return (
         np.asarray(volume_m3)

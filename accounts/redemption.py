@@ -2,7 +2,7 @@
 
 Changshan county's huyou programme lets an account holder exchange each tonne of net fixed
 carbon [t CO2e] for one tonne of commercial organic fertiliser (programme description, as
-given; see METHODOLOGY.md §1.3: the figures are unverified and whether the tonne is t C or
+given; see docs/methodology.md §1.3: the figures are unverified and whether the tonne is t C or
 t CO2 is open). The ratio and the unit are therefore configuration (:class:`ExchangeRule`).
 
 A redemption can never overdraw: the account row is locked (``SELECT ... FOR UPDATE`` on

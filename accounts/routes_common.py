@@ -110,7 +110,7 @@ def _statements(
     )
 
 
-#: label thresholds of METHODOLOGY.md when a statement's factor set has none
+#: label thresholds of docs/methodology.md when a statement's factor set has none
 DEFAULT_THRESHOLDS = (1.2, 1.0, 0.8)
 
 
@@ -122,7 +122,7 @@ def _factor_set(name: str, version: str | None) -> Any:
 
 
 def _thresholds(fs_doc: dict[str, Any] | None) -> tuple[float, float, float]:
-    """Label thresholds from the statement's factor set, or the defaults of METHODOLOGY.md."""
+    """Label thresholds from the statement's factor set, or the defaults of docs/methodology.md."""
     from accounting.labels import orchard_thresholds
 
     if not fs_doc or not fs_doc.get("name"):

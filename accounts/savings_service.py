@@ -6,7 +6,7 @@ per-period figures. The arithmetic is in :mod:`accounting.baseline` and
 :mod:`accounting.savings` (pure numpy); this module is the data glue and the rules that pick
 the windows.
 
-Baseline window (CalTRACK 2.0 §2, METHODOLOGY notes in docs/accounting.md "Line savings"):
+Baseline window (CalTRACK 2.0 §2, methodology in docs/methodology.md §7 and docs/accounting.md "Line savings"):
 the **365 local days immediately before the intervention**, i.e. ``[I − 365 d, I − 1 d]``;
 ``baseline_end`` in the registry, when given, ends it earlier (never later than ``I − 1 d``),
 and ``baseline_start`` in the registry, when later than ``end − 364 d``, is honoured as a
@@ -14,7 +14,7 @@ and ``baseline_start`` in the registry, when later than ``end − 364 d``, is ho
 365 days have energy data (CalTRACK: at most 37 days missing); otherwise the answer is a 409
 ``insufficient_baseline_data`` whose ``details`` say how many days there are and how many
 are needed. A fitted model whose daily CV(RMSE) exceeds the qualification limit (25 %,
-METHODOLOGY §7 for a single line) is refused with ``baseline_model_not_qualified``.
+docs/methodology.md §7 for a single line) is refused with ``baseline_model_not_qualified``.
 
 Factor set: the entity attribute ``factor_set`` (``name`` or ``name@version``) of the line,
 else of its factory, else ``cn-mee-2023`` (the closing job's default); the grid factor key
@@ -41,7 +41,7 @@ SAVINGS_CONFIDENCE = 0.90
 MODEL_TTL_S = 3600.0  # a fitted baseline is reused this long (its data is history)
 BASELINE_DAYS = 365  # CalTRACK 2.0: the 365 days before the intervention
 MIN_BASELINE_COVERAGE = 0.90  # CalTRACK 2.0: at most 10 % (37 of 365 days) missing
-MAX_CVRMSE = 0.25  # METHODOLOGY §7: single-line daily model qualification
+MAX_CVRMSE = 0.25  # docs/methodology.md §7: single-line daily model qualification
 DEFAULT_FACTOR_SET = "cn-mee-2023"
 MAX_GAP_MS = HOUR_MS  # a longer interval between two readings is a gap in the data
 

@@ -2,15 +2,15 @@
 
 - MQTT 5, ``CallbackAPIVersion.VERSION2``, a stable client id, ``clean_start=False`` with a
   ``SessionExpiryInterval``: the broker keeps the subscription and every unacknowledged
-  message across a gateway restart (DESIGN decision 4).
+  message across a gateway restart (docs/design-notes.md decision 4).
 - ``ReceiveMaximum`` at least the batch size: mosquitto otherwise stops sending after its
-  in-flight window (20 by default) of unacknowledged messages (DESIGN trap 1).
+  in-flight window (20 by default) of unacknowledged messages (docs/design-notes.md trap 1).
 - ``manual_ack=True``: nothing is acknowledged until the pipeline calls :meth:`ack`.
 - QoS 1 subscription to ``{prefix}/+/+/+``, or ``$share/{group}/{prefix}/+/+/+`` for
-  replicas sharing the load (DESIGN decision 5); each replica needs its own stable client
-  id, because messages in flight to a dead replica stay in its session (DESIGN trap 3).
+  replicas sharing the load (docs/design-notes.md decision 5); each replica needs its own stable client
+  id, because messages in flight to a dead replica stay in its session (docs/design-notes.md trap 3).
 - ``$SYS/broker/publish/messages/dropped`` (QoS 0) reports the broker's silent drops
-  (DESIGN trap 2).
+  (docs/design-notes.md trap 2).
 - :func:`publish_confirmed` (reject replay) publishes over MQTT 5 and checks each PUBACK's
   reason code.
 
@@ -313,7 +313,7 @@ def publish_confirmed(
     """Publish ``(topic, payload)`` pairs over MQTT 5 at QoS 1 and check every PUBACK.
 
     Used by reject replay, which may delete a quarantined message only once the broker took
-    it: MQTT 3.1.1's PUBACK cannot refuse (DESIGN trap 7), MQTT 5's carries a reason code
+    it: MQTT 3.1.1's PUBACK cannot refuse (docs/design-notes.md trap 7), MQTT 5's carries a reason code
     (135 "Not authorized" for a publish the ACL denies). Returns, per message in order, None
     when the broker answered Success, else why not (the reason code, or no PUBACK within
     ``timeout_s`` [s]). Raises :class:`ConnectionError` when the broker cannot be reached or

@@ -31,7 +31,7 @@ def receive_maximum(batch_size: int) -> int:
     """MQTT 5 Receive Maximum for a batch size: room for four batches in flight (≤ 65,535).
 
     Acknowledge-after-write needs at least one batch of unacknowledged messages in flight
-    (DESIGN trap 1); four keep the broker sending while a batch is being written.
+    (docs/design-notes.md trap 1); four keep the broker sending while a batch is being written.
     """
     return min(65535, max(4 * batch_size, 100))
 

@@ -1,7 +1,7 @@
 """The demo fleet (2 factories x 3 lines, 6 huyou orchards, 1 forest plot) and its registry.
 
 :func:`demo_fleet` is what ``tanzhang run`` and ``tanzhang simulate`` use. The orchard
-profiles are designed, under the METHODOLOGY defaults (:mod:`simulators.orchard_balance`),
+profiles are designed, under the defaults of docs/methodology.md (:mod:`simulators.orchard_balance`),
 for R = sequestration / emissions of about:
 
 ==============  =========  =====  ==================================================  =====

@@ -6,7 +6,7 @@ Stand volume follows a Richards growth curve (illustrative parameters for Chines
     V(age) = v_max * (1 - exp(-k * age)) ** c     [m3/ha]
 
 Above-ground biomass = V * D * BEF with the values commonly quoted for Chinese fir
-(D = 0.307 t/m3, BEF = 1.634; METHODOLOGY §6, to verify against LY/T 2253). Stems die at
+(D = 0.307 t/m3, BEF = 1.634; docs/methodology.md §6, to verify against LY/T 2253). Stems die at
 ``mortality`` per year. Mean trunk diameter from the volume per stem with an illustrative
 single-tree relation v = 7e-5 * DBH^2.6 [m3, cm]. Inventories on 1 March and 1 September,
 so any 12-month window holds two.
@@ -121,7 +121,7 @@ def forest_readings(
 
 
 def forest_sequestration_t_co2(spec: ForestSpec, first: date, last: date) -> float:
-    """True tree carbon gain between two dates [t CO2], stock difference (METHODOLOGY §6):
+    """True tree carbon gain between two dates [t CO2], stock difference (docs/methodology.md §6):
     dV * D * BEF * (1 + R) * CF * 44/12 with R 0.246 and CF 0.520 for Chinese fir."""
     dv = (stand_volume_m3_ha(spec, last) - stand_volume_m3_ha(spec, first)) * spec.area_mu / 15
     return dv * WOOD_DENSITY * BEF * 1.246 * 0.520 * 44 / 12

@@ -1,6 +1,6 @@
 """Load generation for benchmarks: N readings from M devices, as fast as possible.
 
-Two engines (DESIGN "limits" and trap 4):
+Two engines (docs/design-notes.md trap 4):
 
 * ``paho``: one paho publisher per process caps at ~15,000 msg/s at QoS 1, so ``processes``
   workers (multiprocessing, spawn) each publish the readings of a share of the devices.

@@ -1,9 +1,9 @@
-"""The carbon balance an orchard profile is designed for, under the METHODOLOGY defaults.
+"""The carbon balance an orchard profile is designed for, under the defaults of docs/methodology.md.
 
 This is the simulator's own check that the demo orchards differ enough to earn all four
 colours; the accounting engine computes the official figures and may differ in method.
 
-Emissions [kg CO2e/yr] (docs: /work/shared/METHODOLOGY.md §4, §8):
+Emissions [kg CO2e/yr] (docs: docs/methodology.md §4, §8):
 
     E = N_syn * (8.66 + 7.76)          IPCC 2019 Refinement Vol. 4 Ch. 11, wet climate,
                                        AR6 GWP (direct + volatilisation + leaching);
@@ -57,7 +57,7 @@ class OrchardBalance(NamedTuple):
 
 
 def label_for(ratio: float) -> str:
-    """Default orchard colour for R = sequestration / emissions (METHODOLOGY §1.3 [G])."""
+    """Default orchard colour for R = sequestration / emissions (docs/methodology.md §1.3 [G])."""
     for low, label in LABEL_BANDS:
         if ratio >= low:
             return label

@@ -6,7 +6,7 @@ when the simulator dies; :func:`publish` sends ``offline`` for every device on a
 (``final``), and a crash leaves the retained ``online``. Real devices set their own will.
 
 Flow control: at most ``window`` messages are unacknowledged (QoS 1 PUBACKs counted in
-``on_publish``); paho's own in-flight limit stays at its default 20, which DESIGN trap 4
+``on_publish``); paho's own in-flight limit stays at its default 20, which docs/design-notes.md trap 4
 measured as the fastest setting for a paho publisher.
 
 Pacing (live mode): a message is published once the simulated clock reaches its timestamp;

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     mqtt_prefix: str = "tanzhang/v1"
     mqtt_client_id: str = "tanzhang-gateway-1"
     mqtt_share_group: str | None = None  # e.g. "gateways" for $share/gateways/...
-    # MQTT 5 by default (Receive Maximum lets acknowledge-after-write batch; DESIGN trap 1);
+    # MQTT 5 by default (Receive Maximum lets acknowledge-after-write batch; docs/design-notes.md trap 1);
     # "3.1.1" for the embedded amqtt broker, which speaks only 3.1.1 (trap 6).
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     gateway_http_port: int = Field(9101, ge=0, le=65535)  # /metrics and /health; 0 = off

@@ -5,7 +5,7 @@ a temporary folder, and is stopped afterwards. ``scripts/test.sh`` installs the 
 they are missing; a missing binary here is an error, never a skip.
 
 The mosquitto config sets ``max_queued_messages`` and ``max_queued_bytes`` for the backlog we
-promise to hold (DESIGN trap 2: past the default 1,000 queued messages mosquitto drops silently),
+promise to hold (docs/design-notes.md trap 2: past the default 1,000 queued messages mosquitto drops silently),
 and ``message_size_limit`` to the contract's 64 KiB as the deployed config does (0 = none, for
 tests that must get an oversized payload to the gateway). With a password file it also sets
 ``use_username_as_clientid`` like the deployed config.

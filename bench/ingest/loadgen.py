@@ -1,4 +1,4 @@
-"""Load generation with ``mosquitto_pub`` (C client): never the bottleneck (DESIGN trap 4).
+"""Load generation with ``mosquitto_pub`` (C client): never the bottleneck (docs/design-notes.md trap 4).
 
 One ``mosquitto_pub -l`` process per device topic, chunks of at most 50,000 lines (at QoS 1
 ``mosquitto_pub -l`` stops after 65,535 lines), all devices in parallel.
@@ -73,7 +73,7 @@ class Feeder:
     """Long-lived ``mosquitto_pub -l`` processes, one per topic, fed lines as time goes.
 
     Lines written to a process's stdin are published as they arrive, so the hand-over time
-    is the send time. A process is replaced before 50,000 lines (DESIGN trap 4).
+    is the send time. A process is replaced before 50,000 lines (docs/design-notes.md trap 4).
     """
 
     def __init__(self, port: int, topics: list[str], qos: int = 1) -> None:

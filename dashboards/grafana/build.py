@@ -16,7 +16,7 @@ from typing import Any
 OUT = Path(__file__).parent / "dashboards"
 DS = {"type": "influxdb", "uid": "tanzhang-influxdb"}
 #: grid factor of the CO2 estimate panels [t CO2/kWh]: MEE/NBS 2023 national average
-#: 0.5306 kg CO2/kWh (METHODOLOGY §2), the accounting default ``electricity.grid``
+#: 0.5306 kg CO2/kWh (docs/methodology.md §2), the accounting default ``electricity.grid``
 GRID_T_PER_KWH = 0.0005306
 
 

@@ -27,7 +27,7 @@
     redemptions: (id, q) => "/v1/accounts/" + enc(id) + "/redemptions" + qs(q),
   };
 
-  /* Four-colour labels: API code -> Chinese, English, colour (METHODOLOGY §1). */
+  /* Four-colour labels: API code -> Chinese, English, colour (docs/methodology.md §1). */
   const COLOURS = {
     dark_green: { zh: "深绿", en: "Dark green", hex: "#166534", ink: "#ffffff", rank: 4 },
     light_green: { zh: "浅绿", en: "Light green", hex: "#86efac", ink: "#14532d", rank: 3 },

@@ -116,7 +116,7 @@ def test_days_sum_to_month_and_months_to_year(
 
 
 def test_practice_credited_pro_rata_from_its_date_in_every_period():
-    # grass cover on 30 mu recorded 2025-07-01 (local): IPCC 2019R Tier 1 (METHODOLOGY §5b)
+    # grass cover on 30 mu recorded 2025-07-01 (local): IPCC 2019R Tier 1 (docs/methodology.md §5b)
     # 2 ha × 55 t C/ha × 0.72 × (1.11 − 1.00) / 20 yr = 0.4356 t C/yr × 44/12 per year,
     # credited for the 184 days from 1 July to 31 December, in the day, month and year alike
     profile = EntityProfile("o", "orchard", area_mu=30, orchard_mature=True)

@@ -26,7 +26,7 @@ YEAR = Period.year(2025)
 
 @pytest.mark.parametrize(
     ("k", "grade"),
-    # 规上工业企业碳效等级评价方法 (METHODOLOGY §1.2): ≤0.6 / 0.6-0.8 / 0.8-1.2 / 1.2-2.0 / >2.0
+    # 规上工业企业碳效等级评价方法 (docs/methodology.md §1.2): ≤0.6 / 0.6-0.8 / 0.8-1.2 / 1.2-2.0 / >2.0
     [(0.6, 1), (0.61, 2), (0.8, 2), (1.2, 3), (1.21, 4), (2.0, 4), (2.01, 5)],
 )
 def test_tanxiao_grades(k, grade):
@@ -34,7 +34,7 @@ def test_tanxiao_grades(k, grade):
 
 
 def test_intensity_levels():
-    # METHODOLOGY §1.2: ≤0.6 低碳, 0.6-2.0 中碳, >2.0 高碳 [t CO2/10^4 CNY]
+    # docs/methodology.md §1.2: ≤0.6 低碳, 0.6-2.0 中碳, >2.0 高碳 [t CO2/10^4 CNY]
     assert [intensity_level(x) for x in (0.6, 0.61, 2.0, 2.1)] == [
         "low",
         "medium",
@@ -44,7 +44,7 @@ def test_intensity_levels():
 
 
 def test_k_colours_and_vector():
-    # METHODOLOGY §8: ≤0.8 深绿; 0.8-1.0 浅绿; 1.0-1.2 黄; >1.2 红
+    # docs/methodology.md §8: ≤0.8 深绿; 0.8-1.0 浅绿; 1.0-1.2 黄; >1.2 红
     assert industry_bands(FS) == (0.8, 1.0, 1.2)
     k = np.array([0.8, 0.9, 1.0, 1.2, 1.3])
     assert list(industry_colour(k)) == ["dark_green", "light_green", "light_green", "yellow", "red"]
@@ -118,7 +118,7 @@ def test_every_packaged_benchmark_has_its_provenance():
             assert row.source
         else:
             assert row.status == "proposed_default" and row.basis
-    # placed on the published 碳效码 levels (METHODOLOGY §1.2: 0.6 and 2.0 t CO2/10^4 CNY)
+    # placed on the published 碳效码 levels (docs/methodology.md §1.2: 0.6 and 2.0 t CO2/10^4 CNY)
     assert {r.t_co2e_per_10k_cny for r in table.entries.values()} <= {0.6, 1.0, 2.0}
 
 

@@ -1,4 +1,4 @@
-"""Emission formulas against METHODOLOGY.md worked values and the published factors."""
+"""Emission formulas against docs/methodology.md worked values and the published factors."""
 
 import numpy as np
 import pytest
@@ -27,7 +27,7 @@ def _fuel(fs, fuel):
 @pytest.mark.parametrize(
     ("fuel", "expected", "tol"),
     [
-        # METHODOLOGY §3, CN basis (GB/T 32150-2015 Annex A): t CO2/t
+        # docs/methodology.md §3, CN basis (GB/T 32150-2015 Annex A): t CO2/t
         ("diesel", 3.096, 5e-4),
         ("gasoline", 2.925, 5e-4),
         ("lpg", 3.101, 5e-4),
@@ -43,7 +43,7 @@ def test_cn_fuel_factors(fuel, expected, tol):
 
 @pytest.mark.parametrize(
     ("fuel", "expected"),
-    # METHODOLOGY §3, IPCC 2006 basis: diesel 3.186, gasoline 3.070, LPG 2.985, bituminous 2.441, anthracite 2.625 t/t
+    # docs/methodology.md §3, IPCC 2006 basis: diesel 3.186, gasoline 3.070, LPG 2.985, bituminous 2.441, anthracite 2.625 t/t
     [
         ("diesel", 3.186),
         ("gasoline", 3.070),
@@ -57,13 +57,13 @@ def test_ipcc_fuel_factors(fuel, expected):
 
 
 def test_diesel_per_litre():
-    # METHODOLOGY §3: 3.096 t/t ≈ 2.60 kg/L at density 0.84
+    # docs/methodology.md §3: 3.096 t/t ≈ 2.60 kg/L at density 0.84
     kg_per_l = _fuel(FS, "diesel") * FS.value("fuel.diesel.density")
     assert kg_per_l == pytest.approx(2.60, abs=0.005)
 
 
 def test_steam_worked_example():
-    # METHODOLOGY §2: 2778 kJ/kg saturated steam -> 2.69 GJ/t -> ≈0.30 t CO2/t steam at 0.11 t/GJ
+    # docs/methodology.md §2: 2778 kJ/kg saturated steam -> 2.69 GJ/t -> ≈0.30 t CO2/t steam at 0.11 t/GJ
     gj = em.steam_heat_gj(1.0, FS.value("steam.enthalpy"), FS.value("steam.feedwater_enthalpy"))
     assert gj == pytest.approx(2.694, abs=1e-3)
     assert em.heat_co2(gj, FS.value("heat.purchased")) == pytest.approx(0.30, abs=0.005)
@@ -92,7 +92,7 @@ def _n2o_per_kg_n(synthetic: bool, frac_gasf_key="n2o.frac_gasf"):
 
 
 def test_soil_n2o_worked_values():
-    # METHODOLOGY §4.1 (IPCC 2019R wet climate, AR6 N2O 273):
+    # docs/methodology.md §4.1 (IPCC 2019R wet climate, AR6 N2O 273):
     # synthetic N 8.66, urea-N 8.90, organic N 4.97 kg CO2e/kg N
     assert _n2o_per_kg_n(True) == pytest.approx(8.66, abs=0.005)
     assert _n2o_per_kg_n(True, "n2o.frac_gasf.urea") == pytest.approx(8.90, abs=0.005)
@@ -100,7 +100,7 @@ def test_soil_n2o_worked_values():
 
 
 def test_aggregated_n2o_value():
-    # METHODOLOGY §4.1: aggregated factors (EF1 0.010, EF4 0.010, FracGASF 0.11, leaching) -> 5.89
+    # docs/methodology.md §4.1: aggregated factors (EF1 0.010, EF4 0.010, FracGASF 0.11, leaching) -> 5.89
     total = (
         em.n2o_direct(1, 0, 0.010, 0)
         + em.n2o_volatilisation(1, 0, 0.11, 0.21, 0.010)
@@ -121,7 +121,7 @@ def test_upstream_fertiliser():
 
 
 def test_pesticide_generic():
-    # West & Marland: 4.9341 kg C/kg ≈ 18.1 kg CO2e/kg (METHODOLOGY §4.3)
+    # West & Marland: 4.9341 kg C/kg ≈ 18.1 kg CO2e/kg (docs/methodology.md §4.3)
     assert em.carbon_equivalent_to_co2e(1, FS.value("pesticide.generic")) == pytest.approx(
         18.1, abs=0.05
     )

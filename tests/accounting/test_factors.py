@@ -24,7 +24,7 @@ def test_every_packaged_set_loads_and_every_factor_is_complete():
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        # METHODOLOGY §2: MEE/NBS grid factors [kg CO2/kWh]
+        # docs/methodology.md §2: MEE/NBS grid factors [kg CO2/kWh]
         ("electricity.grid.national.2021", 0.5568),
         ("electricity.grid.national.2022", 0.5366),
         ("electricity.grid.national.2023", 0.5306),
@@ -46,7 +46,7 @@ def test_every_packaged_set_loads_and_every_factor_is_complete():
         # AR6 WG1 Table 7.15
         ("gwp.n2o", 273.0),
         ("gwp.ch4.fossil", 29.8),
-        # METHODOLOGY §1.3 proposed default thresholds
+        # docs/methodology.md §1.3 proposed default thresholds
         ("label.orchard.dark_green", 1.2),
         ("label.orchard.yellow", 0.8),
     ],

@@ -17,7 +17,7 @@ YEAR = Period.year(2025)
 
 @pytest.mark.parametrize(
     ("ratio", "colour"),
-    # METHODOLOGY §1.3 proposed default: ≥1.2 深绿, 1.0-1.2 浅绿, 0.8-1.0 黄, <0.8 红
+    # docs/methodology.md §1.3 proposed default: ≥1.2 深绿, 1.0-1.2 浅绿, 0.8-1.0 黄, <0.8 红
     [(1.2, "dark_green"), (1.1999, "light_green"), (1.0, "light_green"), (0.9999, "yellow"),
      (0.8, "yellow"), (0.7999, "red"), (0.0, "red"), (float("inf"), "dark_green")],
 )  # fmt: skip
@@ -89,7 +89,7 @@ def test_what_if_practices_never_worsen_and_organic_cuts_emissions():
         assert COLOURS.index(r["after"]["colour"]) <= COLOURS.index(r["before"]["colour"])
     org = res["organic_substitution"]
     assert org["delta_emissions_t"] < 0  # synthetic N replaced: upstream N and urea CO2 go
-    # SOC on 40 mu = 2.667 ha × 55 × 0.72 × 0.44/20 t C/yr × 44/12 × 365/365.25 (METHODOLOGY §5b)
+    # SOC on 40 mu = 2.667 ha × 55 × 0.72 × 0.44/20 t C/yr × 44/12 × 365/365.25 (docs/methodology.md §5b)
     assert org["delta_sequestration_t"] == pytest.approx(
         40 / 15 * 55 * 0.72 * 0.44 / 20 * 44 / 12 * 365 / 365.25
     )

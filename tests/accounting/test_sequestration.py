@@ -1,4 +1,4 @@
-"""Sequestration formulas against METHODOLOGY §5/§6 worked examples."""
+"""Sequestration formulas against docs/methodology.md §5/§6 worked examples."""
 
 import numpy as np
 import pytest
@@ -16,14 +16,14 @@ def _soc_rate_t_c(soc_ref, f_i_new, f_lu=1.0):
 
 
 def test_soc_worked_example_organic():
-    # METHODOLOGY §5b worked example: medium input -> organic fertiliser (F_I 1.44),
+    # docs/methodology.md §5b worked example: medium input -> organic fertiliser (F_I 1.44),
     # LAC 55 (2019R) .. 63 (2006) t C/ha, 20 yr: +1.2 .. 1.4 t C/ha/yr
     assert _soc_rate_t_c(55, FS.value("soil.f_i.high_manure")) == pytest.approx(1.21, abs=1e-9)
     assert _soc_rate_t_c(63, FS.value("soil.f_i.high_manure")) == pytest.approx(1.386, abs=1e-9)
 
 
 def test_soc_worked_example_grass():
-    # METHODOLOGY §5b: grass cover (F_I high without manure 1.11): +0.30 .. 0.35 t C/ha/yr
+    # docs/methodology.md §5b: grass cover (F_I high without manure 1.11): +0.30 .. 0.35 t C/ha/yr
     assert _soc_rate_t_c(55, FS.value("soil.f_i.high")) == pytest.approx(0.3025, abs=1e-9)
     assert _soc_rate_t_c(63, FS.value("soil.f_i.high")) == pytest.approx(0.3465, abs=1e-9)
 

@@ -37,7 +37,7 @@ def test_injected_saving_recovered_within_uncertainty(line):
     baseline = line_daily_truth(line, start - timedelta(days=365), start - timedelta(days=1), SEED)
     reporting = line_daily_truth(line, start, TODAY - timedelta(days=1), SEED)
     model = fit_line_baseline(_daily(baseline))
-    assert model.cvrmse <= 0.25  # METHODOLOGY §7 single-line qualification
+    assert model.cvrmse <= 0.25  # docs/methodology.md §7 single-line qualification
     s = compute_savings(model, _daily(reporting), grid_ef_kg_per_kwh=0.5306)
     true_avoided = float((reporting["kwh_counterfactual"] - reporting["kwh"]).sum())
     assert abs(s.avoided_kwh - true_avoided) <= s.uncertainty_kwh

@@ -2,7 +2,7 @@
 designed to earn.
 
 The simulator (simulators/orchard.py, simulators/orchard_balance.py) builds six huyou
-orchards for all four colours with its own hand calculation of the METHODOLOGY defaults.
+orchards for all four colours with its own hand calculation of the defaults of docs/methodology.md.
 The engine reads the same field records (and the pump meter's kWh), and must give the same
 label with a ratio within 10 % (survey noise and the engine's choice of survey pair make up
 the difference).

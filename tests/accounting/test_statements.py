@@ -25,7 +25,7 @@ def _act(period, events=(), **kw):
 
 
 def test_huakang_intensity_example():
-    # 中国环境报 2021-06-23 (METHODOLOGY §1.1): 浙江华康药业 2020, energy CO2 11,659.61 t +
+    # 中国环境报 2021-06-23 (docs/methodology.md §1.1): 浙江华康药业 2020, energy CO2 11,659.61 t +
     # process CO2 2,491.14 t = 14,150.75 t; 0.1032 t CO2 per t product.
     factory = EntityProfile("huakang", "factory", industry_code="C27")
     kwh = 11_659.61 / FS.value("electricity.grid") * 1000  # energy CO2 expressed as grid kWh
@@ -49,7 +49,7 @@ def test_orchard_hand_worked():
     ]
     s = compute_statement(orchard, YEAR, _act(YEAR, ev), FS)
     n = 92.0  # kg N
-    # METHODOLOGY §4.1: urea-N, wet climate, AR6: 8.90 kg CO2e/kg N (direct + indirect)
+    # docs/methodology.md §4.1: urea-N, wet climate, AR6: 8.90 kg CO2e/kg N (direct + indirect)
     soil = s.emissions_t["fertiliser_n2o_direct"] + s.emissions_t["fertiliser_n2o_indirect"]
     assert soil == pytest.approx(n * 8.90 / 1000, abs=0.0005)
     assert s.emissions_t["urea_co2"] == pytest.approx(0.2 * 0.20 * C_TO_CO2)  # 0.733 t/t urea
@@ -73,7 +73,7 @@ def test_orchard_soil_and_stock_difference():
         {"type": "tree_survey", "ts": "2025-10-01", "biomass_t": 104.0},
     ]
     s = compute_statement(orchard, YEAR, _act(YEAR, tree_surveys=surveys), FS)
-    # SOC, IPCC 2019R Tier 1 (METHODOLOGY §5b): 15 mu = 1 ha × 55 t C/ha × F_LU 0.72 ×
+    # SOC, IPCC 2019R Tier 1 (docs/methodology.md §5b): 15 mu = 1 ha × 55 t C/ha × F_LU 0.72 ×
     # (1.44 - 1.00) / 20 yr = 0.8712 t C/yr
     assert s.sequestration_t["soil"] == pytest.approx(
         55 * 0.72 * 0.44 / 20 * C_TO_CO2 * 365 / 365.25
@@ -131,7 +131,7 @@ def test_factory_from_series_with_pv_steam_gas():
     assert s.green_energy_share == pytest.approx(6000 / 30000)
     # 12 t steam × 2.694 GJ/t × 0.11 t/GJ
     assert s.emissions_t["heat_steam"] == pytest.approx(12 * (2778 - 83.74) * 1e-3 * 0.11)
-    # 240 Nm3 × 2.162 kg/Nm3 (METHODOLOGY §3 CN basis)
+    # 240 Nm3 × 2.162 kg/Nm3 (docs/methodology.md §3 CN basis)
     assert s.emissions_t["fuel.natural_gas"] == pytest.approx(0.240 * 2.162, rel=1e-3)
     assert s.intensities["kwh_per_unit_output"] == pytest.approx(30000 / 2400)
     assert s.coverage == pytest.approx(1.0)

@@ -2,7 +2,7 @@
 
 Hand-worked figures: a line's electricity register advances 10 kWh every 15 minutes, so a
 day is 96 intervals x 10 kWh = 960 kWh, and with the cn-mee-2023 grid factor
-0.5306 kg CO2/kWh (MEE/NBS 2023 national grid factor, METHODOLOGY.md §2) the day emits
+0.5306 kg CO2/kWh (MEE/NBS 2023 national grid factor, docs/methodology.md §2) the day emits
 960 x 0.5306 / 1000 = 0.509376 t CO2.
 """
 

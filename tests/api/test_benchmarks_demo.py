@@ -85,7 +85,7 @@ def test_demo_factories_are_benchmarked_from_the_packaged_table(june) -> None:  
         assert (x["benchmark_code"], x["benchmark"]) == (row, bench)
         assert (x["benchmark_origin"], x["benchmark_status"]) == ("table", "proposed_default")
         # hand-worked from the booked June statement: L = emissions / (VA x 30 / 365.25),
-        # K = L / benchmark (碳效码, METHODOLOGY §1.2)
+        # K = L / benchmark (碳效码, docs/methodology.md §1.2)
         [st] = client.get(
             f"/v1/accounts/{fid}/statements?period=month&start=2026-06-01&end=2026-07-01",
             headers=h,

@@ -50,7 +50,7 @@ def topic(device: str, channel: str = "data", entity: str = ENTITY) -> str:
 def mosquitto_pub(
     broker: Mosquitto, topic_: str, lines: list[str], *, qos: int = 1, chunk: int = 50_000
 ) -> None:
-    """Publish each line as one message with ``mosquitto_pub -l`` (chunks: DESIGN trap 4)."""
+    """Publish each line as one message with ``mosquitto_pub -l`` (chunks: docs/design-notes.md trap 4)."""
     binary = shutil.which("mosquitto_pub")
     assert binary, "mosquitto_pub missing: install mosquitto-clients"
     for i in range(0, len(lines), chunk):

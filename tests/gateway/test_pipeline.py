@@ -47,7 +47,7 @@ def written_seqs(store: FakeStore) -> list[int]:
 
 
 def test_receive_maximum_covers_a_batch() -> None:
-    # DESIGN trap 1: the broker sends at most ReceiveMaximum unacknowledged messages.
+    # docs/design-notes.md trap 1: the broker sends at most ReceiveMaximum unacknowledged messages.
     for size in (1, 20, 1000, 20_000, 65_535):
         assert size <= receive_maximum(size) <= 65_535
 

@@ -1,6 +1,6 @@
 """Two gateways share one subscription ($share/<group>/...): they split the load, and when one
 is SIGKILLed the other carries on; the killed one, restarted with the same client id, gets
-back what was in flight to it (DESIGN trap 3), so nothing is lost.
+back what was in flight to it (docs/design-notes.md trap 3), so nothing is lost.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def test_orchards_are_designed_for_all_four_colours(fleet) -> None:
         assert b.label == o.intended_label, (o.id, b)
         labels.append(b.label)
         assert 50 <= o.area_mu <= 200
-        # sinks in the METHODOLOGY §5 range of roughly 0.2-0.7 t CO2/mu/yr
+        # sinks in the docs/methodology.md §5 range of roughly 0.2-0.7 t CO2/mu/yr
         assert 0.15 <= b.sequestration_t / o.area_mu <= 0.75
     assert set(labels) == {"dark_green", "light_green", "yellow", "red"}
 
@@ -96,5 +96,5 @@ def test_orchards_are_designed_for_all_four_colours(fleet) -> None:
     ],
 )
 def test_default_label_bands(ratio, label) -> None:
-    """METHODOLOGY §1.3 proposed default: >=1.2 / >=1.0 / >=0.8 / <0.8."""
+    """docs/methodology.md §1.3 proposed default: >=1.2 / >=1.0 / >=0.8 / <0.8."""
     assert label_for(ratio) == label
