@@ -26,6 +26,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from gateway.service import build
+from sitetime import clock
 from tanzhang.embedded_broker import EmbeddedBroker
 from tanzhang.settings import Settings
 from telemetry.registry_cli import main as registry_cli
@@ -102,7 +103,7 @@ def test_slow_writes_trip_no_puback_timeout_and_lose_nothing(
             assert time.monotonic() < deadline, "the gateway never subscribed"
             pub.publish("tanzhang/v1/line-a1/meter-a1/status", "online", qos=1)
             time.sleep(0.2)
-        t0 = int(time.time() * 1000) - N_MESSAGES * 1000
+        t0 = clock.now_ms() - N_MESSAGES * 1000
         infos = [
             pub.publish(
                 "tanzhang/v1/line-a1/meter-a1/data",

@@ -33,6 +33,7 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from sitetime import clock
 from telemetry.registry_cli import main as registry_cli
 from tests.pg import PostgresServer, postgres_server
 from tests.servers import Influxd, Mosquitto, free_port
@@ -125,7 +126,7 @@ def _publish(port: int, n: int) -> None:
     c.connect("127.0.0.1", port)
     c.loop_start()
     try:
-        now = int(time.time() * 1000)
+        now = clock.now_ms()
         for i in range(n):
             payload = json.dumps({"ts": now - 1000 * (n - i), "values": {"power_kw": 40.0 + i}})
             c.publish("tanzhang/v1/line-a1/meter-a1/data", payload, qos=1).wait_for_publish(10)

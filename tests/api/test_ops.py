@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from access.cli import main as keys_main
 from access.keys import find_key, hash_key
 from access.models import ApiKey
+from sitetime import clock
 from sitetime.clock import now_ms
 from tanzhang.app import mqtt_publisher
 from tanzhang.settings import Settings
@@ -166,9 +167,7 @@ def test_replay_refused_by_the_broker_keeps_the_message(tmp_path: Path) -> None:
     w = build_world(tmp_path / "world")
     sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="gw-sub")
     try:
-        w.store.write(
-            rejects=[Reject("device_unknown", "x", topic, payload, int(time.time() * 1000))]
-        )
+        w.store.write(rejects=[Reject("device_unknown", "x", topic, payload, clock.now_ms())])
         ids += [r["id"] for r in w.client.get("/v1/rejects", headers=w.h("admin")).json()["items"]]
         # the gateway's credentials, as compose runs the API: 135 Not authorized
         body = replay(user_url(broker, GATEWAY_USER, GATEWAY_PASSWORD))

@@ -56,6 +56,8 @@ def concrete(query: str) -> str:
     """The query as Grafana would send it for the last 24 h with all variables selected."""
     q = query.replace("$timeFilter", "time >= now() - 24h")
     q = q.replace("$__interval_ms", "60000").replace("$__interval", "1m")
+    # Grafana and InfluxQL's now() run on the machine clock: so does this test (its outcome
+    # does not depend on the date)
     q = q.replace("$__from", str(int(time.time() * 1000) - 86_400_000))
     q = q.replace("$__to", str(int(time.time() * 1000)))
     for name, value in VARIABLES.items():

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sitetime import clock
 from tanzhang.settings import Settings
 from telemetry.contract import REJECT_REASONS
 from tests.gateway.helpers import (
@@ -92,7 +93,7 @@ def test_readings_from_mosquitto_pub_land_in_influxdb(
 def _bad_messages() -> list[tuple[str, str, bytes]]:
     """(expected reason, topic, payload) for every reason the subscription can receive."""
     ok_ts = T0_MS
-    future = int(time.time() * 1000) + 3_600_000
+    future = clock.now_ms() + 3_600_000
 
     def data(doc: object) -> bytes:
         return json.dumps(doc).encode()

@@ -11,13 +11,14 @@ import pytest
 
 from gateway.agent import Agent
 from gateway.service import build, receive_maximum
+from sitetime import clock
 from tanzhang.settings import Settings
 from tests.gateway.fakes import FakeSource, FakeStore
 from tests.gateway.helpers import reading_line, topic, wait_for, write_registry
 
 
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return clock.now_ms()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from sitetime import clock
 from telemetry.contract import Decoder
 from telemetry.registry import Registry
 from telemetry.registry_cli import main
@@ -311,7 +312,7 @@ def test_protocol_examples_publish_and_decode(tmp_path: Path) -> None:
         expected = sum(script.count("mosquitto_pub") for script in examples)
         received = [sub.messages.get(timeout=WAIT) for _ in range(expected)]
         decoder = Decoder(Registry.load(reg_path))
-        now = int(time.time() * 1000)
+        now = clock.now_ms()
         outs = [decoder.decode(m.topic, m.payload, now) for m in received]
     finally:
         if sub is not None:
