@@ -8,7 +8,7 @@ COPY tanzhang ./tanzhang
 COPY gateway ./gateway
 COPY telemetry ./telemetry
 COPY accounting ./accounting
-COPY accounts ./accounts
+COPY ledger ./ledger
 COPY access ./access
 COPY dashboards ./dashboards
 COPY reports ./reports

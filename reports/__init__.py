@@ -16,6 +16,6 @@ module               holds
 ``cli``              ``tanzhang report verify FILE``
 ===================  ===========================================================
 
-``reports`` may import ``accounts``, ``accounting`` and ``telemetry``; nothing imports it
+``reports`` may import ``ledger``, ``accounting`` and ``telemetry``; nothing imports it
 but the composition root and the CLI.
 """

@@ -69,7 +69,7 @@ def main(settings: Any, argv: list[str]) -> int:
         return 2
     session = None
     if not ns.no_ledger:
-        from accounts.db import make_engine, make_session_factory
+        from ledger.db import make_engine, make_session_factory
 
         engine = make_engine(settings.accounts_url)
         session = make_session_factory(engine)()

@@ -5,7 +5,7 @@ a year's emissions, removals and net are the sums of the year's *booked* stateme
 account's ``booking_period``), in whole grams exactly as the ledger holds them, so they
 equal the ledger's balance movements. The year statement, when one was closed, is shown
 beside them with ``agrees`` (equal to the gram). Measured savings and EMC figures come from
-:mod:`accounts.savings_service` and :mod:`accounts.emc_service` (which do read telemetry:
+:mod:`ledger.savings_service` and :mod:`ledger.emc_service` (which do read telemetry:
 they are measurements, not ledger figures, and are labelled so).
 
 The carbon-efficiency rating (深绿 / 浅绿 / 黄 / 红) follows one named rule:
@@ -34,8 +34,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts import ledger
-from accounts.models import GRAMS_PER_TONNE, Account, PostedStatement, Redemption
+from ledger import book
+from ledger.models import GRAMS_PER_TONNE, Account, PostedStatement, Redemption
 from sitetime import clock
 from sitetime.calendar import site_calendar
 
@@ -131,10 +131,10 @@ def _year_figures(
     p = cal.year(year)
     booked = [
         s
-        for s in ledger.statements(session, acct.entity_id, acct.booking_period, p.start, p.end)
+        for s in book.statements(session, acct.entity_id, acct.booking_period, p.start, p.end)
         if s.booked
     ]
-    ys = ledger.statements(session, acct.entity_id, "year", p.start, p.end)
+    ys = book.statements(session, acct.entity_id, "year", p.start, p.end)
     ystmt = ys[0] if ys else None
     e_g = sum(_grams(s.emissions_t) for s in booked)
     r_g = sum(_grams(s.removals_t) for s in booked)
@@ -207,7 +207,7 @@ def _trend(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list[dict]:
     from accounting.benchmarking import benchmark_factories, load_industry_benchmarks
-    from accounts.routes_common import _engine_statement
+    from ledger.routes_common import _engine_statement
 
     ent = registry.entities.get(eid) if registry is not None else None
     attrs = ent.attrs if ent is not None else {}
@@ -242,7 +242,7 @@ def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list
 
 
 def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
-    from accounts.routes_common import label_public
+    from ledger.routes_common import label_public
 
     out = []
     for year, ps in sorted(ystmts.items()):
@@ -309,7 +309,7 @@ def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: l
     from access.errors import ApiError
     from accounting.errors import AccountingError
     from accounting.savings import compute_savings
-    from accounts import savings_service as sv
+    from ledger import savings_service as sv
 
     cal = site_calendar()
     out: dict[str, Any] = {"line": line.id, "confidence": sv.SAVINGS_CONFIDENCE, "years": []}
@@ -382,9 +382,9 @@ def _figures(r: Any) -> dict[str, Any]:
 
 def _line_emc(app_state: Any, store: Any, registry: Any, line: Any) -> dict | None:
     """The line's EMC contract and its savings in money over the whole contract to date
-    (:func:`accounts.emc_service.emc_statements`, as ``GET /v1/lines/{id}/emc``)."""
+    (:func:`ledger.emc_service.emc_statements`, as ``GET /v1/lines/{id}/emc``)."""
     from access.errors import ApiError
-    from accounts import emc_service
+    from ledger import emc_service
 
     if not (getattr(line, "attrs", None) or {}).get("emc"):
         return None
@@ -465,7 +465,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The unsigned report of ``entity_id`` over the last ``years`` whole calendar years."""
     years = max(1, min(int(years), MAX_YEARS))
-    acct = ledger.get_account(session, entity_id)
+    acct = book.get_account(session, entity_id)
     cal = site_calendar()
     ys = report_years(years, cal.today())
     lo, hi = cal.year(ys[0]).start, cal.year(ys[-1]).end
@@ -508,9 +508,9 @@ def build_report(
         )  # fmt: skip
         .order_by(Redemption.created_at)
     ).all()
-    bal = ledger.balance(session, entity_id, hi)
+    bal = book.balance(session, entity_id, hi)
     issued = clock.now()
-    now_bal = ledger.balance(session, entity_id, issued)
+    now_bal = book.balance(session, entity_id, issued)
     ids = {entity_id, *(ln.id for ln in lines)}
     report = {
         "report": {

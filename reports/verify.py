@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.models import Account, PostedStatement
+from ledger.models import Account, PostedStatement
 from reports.signing import check_signature
 
 

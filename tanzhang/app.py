@@ -52,7 +52,7 @@ POOL = {"pool_size": 10, "max_overflow": 30}
 #: routers of each domain, ``module:attribute``; a module that is missing is skipped
 ROUTERS = (
     "telemetry.routes:router",
-    "accounts.routes:router",
+    "ledger.routes:router",
     "reports.routes:router",
     "reports.consent_routes:router",
     "dashboards.routes:router",
@@ -123,7 +123,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_json(exc.status_code, code, message, headers=exc.headers)
 
     try:
-        from accounts import errors as acc
+        from ledger import errors as acc
     except ImportError:  # pragma: no cover - accounts always present in this repo
         acc = None
     if acc is not None:
@@ -191,7 +191,7 @@ def _entity_lookup(app: FastAPI) -> Callable[[str], tuple[str, str | None] | Non
             if ent is not None:
                 return ent.kind, ent.parent
         try:
-            from accounts.models import Account
+            from ledger.models import Account
         except ImportError:  # pragma: no cover
             return None
         with app.state.sessions() as session:
@@ -246,7 +246,7 @@ def create_app(
     publisher : callable(topic, payload), optional
         Republishes replayed rejects; default: QoS 1 to ``settings.mqtt_url``.
     """
-    from accounts.db import create_schema, make_engine, make_session_factory
+    from ledger.db import create_schema, make_engine, make_session_factory
     from telemetry.registry import Registry
 
     app = FastAPI(

@@ -84,7 +84,7 @@ def _registry(settings: Settings, argv: list[str]) -> int:
 
 
 def _close(settings: Settings, argv: list[str]) -> int:
-    from accounts.cli import close_main
+    from ledger.cli import close_main
 
     return close_main(settings, argv)
 

@@ -167,11 +167,11 @@ def main(settings: Settings, argv: list[str]) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, started: list) -> int:
-    from accounts.closing import catch_up
-    from accounts.db import create_schema, make_engine, make_session_factory
-    from accounts.ledger import ensure_accounts
-    from accounts.scheduler import make_scheduler
     from gateway.service import build
+    from ledger.book import ensure_accounts
+    from ledger.closing import catch_up
+    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.scheduler import make_scheduler
     from tanzhang.app import POOL, create_app
     from tanzhang.serve import ensure_demo_key, make_server, run_in_thread, stop_server
     from telemetry.registry import Registry
@@ -314,7 +314,7 @@ def _close_older_days(
 ) -> None:  # fmt: skip
     """Close the history's older days (oldest first), then start the scheduler (one writer
     to the accounts database at a time). Logs ``event=history_closed`` when done."""
-    from accounts.closing import close_entities
+    from ledger.closing import close_entities
 
     started = time.monotonic()
     try:

@@ -112,8 +112,8 @@ def api_main(settings: Settings, argv: list[str]) -> int:
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from accounts.db import create_schema, make_engine, make_session_factory
-    from accounts.scheduler import scheduler_from_settings
+    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.scheduler import scheduler_from_settings
     from tanzhang.app import POOL, create_app
     from telemetry.redact import redact_url
     from telemetry.stores import open_store_from_settings
@@ -160,7 +160,7 @@ def _fail(message: str) -> int:
 
 def scheduler_main(settings: Settings, argv: list[str]) -> int:
     """Run the accounting close jobs alone."""
-    from accounts.scheduler import scheduler_main as run
+    from ledger.scheduler import scheduler_main as run
 
     return run(settings, argv)
 

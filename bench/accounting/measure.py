@@ -6,9 +6,9 @@ Each phase runs in a fresh interpreter so that its peak resident memory
 ``floor``  the store queries alone: ``series()`` of the two register fields the fleet has
            (``energy_kwh_total``, ``output_units_total``) and ``events()`` of the period, each
            ONE call for all entities: the raw limit of the store.
-``close``  :func:`accounts.closing.close_entities` for all entities into a fresh SQLite
+``close``  :func:`ledger.closing.close_entities` for all entities into a fresh SQLite
            ledger, split into query (time inside the store's methods), post (time inside
-           :func:`accounts.ledger.post_statements`) and compute (the rest: activity data,
+           :func:`ledger.book.post_statements`) and compute (the rest: activity data,
            statements, roll-ups, statement dicts).
 """
 
@@ -137,9 +137,9 @@ def floor(store: Any, entities: list[dict], period: Any, settle_ms: int) -> dict
 def close(
     store: Any, entities: list[dict], period: Any, ledger_path: Path, profile: Path | None
 ) -> dict:
-    import accounts.closing as closing
-    from accounts.db import create_schema, make_engine, make_session_factory
-    from accounts.registry_sync import ensure_accounts
+    import ledger.closing as closing
+    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.registry_sync import ensure_accounts
 
     out: dict[str, Any] = {"rss_imports_mb": rss_mb()}
     engine = make_engine(f"sqlite:///{ledger_path}")
@@ -198,9 +198,9 @@ def close(
 
 def run_phase(args: Any) -> None:
     """Entry of the child process: print one JSON line with the phase's figures."""
-    from accounts.closing import DEFAULT_SETTLE
-    from accounts.periods import Period
     from bench.accounting.data import fleet
+    from ledger.closing import DEFAULT_SETTLE
+    from ledger.periods import Period
 
     entities = fleet(args.n)
     period = Period.containing(args.case, CASES[args.case], TZ)

@@ -12,7 +12,7 @@ telemetry file, writes synthetic hourly telemetry (:mod:`bench.accounting.data`)
 then, for each case, in separate processes (:mod:`bench.accounting.measure`):
 
 1. **floor**: the store queries alone, one call per field for all entities;
-2. **close**: :func:`accounts.closing.close_entities` into a fresh SQLite ledger, wall time
+2. **close**: :func:`ledger.closing.close_entities` into a fresh SQLite ledger, wall time
    split into query / compute / post, and peak resident memory.
 
 Prints a Markdown table with the ratio of each close to its floor. ``--quick``: 500 and 50
@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def write_case(store_kind: str, target: str, case: str, n: int) -> dict[str, Any]:
     """Write the case's telemetry and events; the count and the write time."""
-    from accounts.periods import Period
     from bench.accounting import data
+    from ledger.periods import Period
 
     entities = data.fleet(n)
     period = Period.containing(case, CASES[case], TZ)

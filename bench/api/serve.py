@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from accounts.db import make_engine
+from ledger.db import make_engine
 from tanzhang.app import POOL, create_app
 from tanzhang.settings import Settings
 from telemetry.registry import Registry

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from access.keys import create_key
 from access.models import create_schema as create_access_schema
-from accounts.db import create_schema, make_engine
-from accounts.ledger import ensure_accounts
-from accounts.periods import Period
-from accounts.posting import post_statements
+from ledger.book import ensure_accounts
+from ledger.db import create_schema, make_engine
+from ledger.periods import Period
+from ledger.posting import post_statements
 from telemetry.registry import Entity, Registry
 
 FACTOR_SET = {"name": "cn-mee-2023", "version": "1.0.0"}

@@ -4,7 +4,7 @@ band contains zero at the stated rate (issue 9).
 The demo fleet's lines without an intervention (line-a1, line-a2, line-b1, line-b2) are
 simulated hour by hour for 2025 (baseline: 365 days, CalTRACK 2.0) and 2026 (reporting).
 The simulator's truth is "no change", so avoided energy is pure model error; a window's 90 %
-band (:func:`accounts.savings_service.window_uncertainty`, the code path of
+band (:func:`ledger.savings_service.window_uncertainty`, the code path of
 ``GET /v1/lines/{id}/savings``) may exclude zero in at most 10 % of the windows, and the
 mean of each month's 16–18 h windows (the "+8 %" of the issue) must be inside its band.
 """
@@ -18,7 +18,7 @@ import pytest
 
 from accounting.baseline import DailyData, fit_line_baseline
 from accounting.savings import compute_savings, fit_hourly_profile, predict_hourly, rolling_figures
-from accounts.savings_service import window_uncertainty
+from ledger.savings_service import window_uncertainty
 from simulators.factory import line_daily_truth, line_year
 from simulators.fleet import demo_fleet
 from simulators.weather import weather_start_ms, weather_year

@@ -25,10 +25,10 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from access.keys import create_key, revoke_key
-from accounts.closing import close_entities
-from accounts.db import make_engine
-from accounts.ledger import ensure_accounts
-from accounts.periods import Period
+from ledger.book import ensure_accounts
+from ledger.closing import close_entities
+from ledger.db import make_engine
+from ledger.periods import Period
 from tanzhang.app import create_app
 from tanzhang.settings import Settings
 from telemetry.model import Event, Reading

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from access.keys import create_key
-from accounts.db import make_session_factory
-from accounts.periods import Period
-from accounts.scheduler import run_close_job
+from ledger.db import make_session_factory
+from ledger.periods import Period
+from ledger.scheduler import run_close_job
 from simulators.fleet import Fleet, demo_fleet
 from simulators.messages import encode
 from sitetime.clock import use_clock

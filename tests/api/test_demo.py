@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from access.keys import create_key
 from accounting.labels import orchard_label
-from accounts.closing import close_entities, compute_statements
-from accounts.db import make_engine
-from accounts.ledger import ensure_accounts
-from accounts.periods import Period
+from ledger.book import ensure_accounts
+from ledger.closing import close_entities, compute_statements
+from ledger.db import make_engine
+from ledger.periods import Period
 from simulators.fleet import demo_fleet
 from simulators.messages import date_ms, encode
 from tanzhang.app import create_app

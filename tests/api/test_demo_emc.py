@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from access.keys import create_key
-from accounts.db import make_engine
+from ledger.db import make_engine
 from simulators.fleet import Fleet, demo_fleet
 from simulators.messages import date_ms, encode
 from sitetime import clock

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from accounting.activity import DEFAULT_MAX_RATE_PER_HOUR, register_usage
-from accounts.savings_service import HOUR_MS, _hourly_register
+from ledger.savings_service import HOUR_MS, _hourly_register
 from telemetry.model import Reading
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from accounting.labels import orchard_label
 from accounting.statements import Statement
-from accounts import ledger
+from ledger import book
 from tests.api.conftest import World
 
 
@@ -18,7 +18,7 @@ def _posted(world: World, entity: str, kind: str):
     with world.app.state.sessions() as s:
         from datetime import UTC, datetime
 
-        rows = ledger.statements(
+        rows = book.statements(
             s,
             entity,
             kind,
@@ -47,7 +47,7 @@ def test_statement_breakdown_equals_engine(world: World) -> None:
 def test_balance_equals_ledger(world: World) -> None:
     for entity, role in (("line-a1", "em"), ("orchard-2", "agro")):
         with world.app.state.sessions() as s:
-            expected = ledger.balance(s, entity)
+            expected = book.balance(s, entity)
         got = world.client.get(f"/v1/accounts/{entity}/balance", headers=world.h(role)).json()
         assert got["emissions_t"] == pytest.approx(expected.emissions_t)
         assert got["removals_t"] == pytest.approx(expected.removals_t)
@@ -192,16 +192,16 @@ def test_printable_statement(world: World) -> None:
 @pytest.mark.parametrize("at", [None, "2025-05-31", "2025-06-01", "2025-06-02", "2025-12-31"])
 @pytest.mark.parametrize("entity", ["line-a1", "orchard-1", "orchard-2", "factory-a"])
 def test_fast_balance_equals_ledger_balance(world: World, entity: str, at: str | None) -> None:
-    from accounts.routes import fast_balance, parse_when
+    from ledger.routes import fast_balance, parse_when
 
     cutoff = parse_when(at, "at", end_of_day=True)
     with world.app.state.sessions() as s:
-        assert fast_balance(s, entity, cutoff) == ledger.balance(s, entity, cutoff)
+        assert fast_balance(s, entity, cutoff) == book.balance(s, entity, cutoff)
 
 
 def test_fast_balance_unknown_account(world: World) -> None:
-    from accounts.errors import UnknownAccount
-    from accounts.routes import fast_balance
+    from ledger.errors import UnknownAccount
+    from ledger.routes import fast_balance
 
     with world.app.state.sessions() as s, pytest.raises(UnknownAccount):
         fast_balance(s, "nobody", None)

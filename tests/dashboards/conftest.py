@@ -86,7 +86,7 @@ def live_app(
     tmp_path_factory: pytest.TempPathFactory, site_clock: clock.Clock
 ) -> Iterator[LiveApp]:
     """The API and dashboards on a free port, with a day of demo readings and an admin key."""
-    from accounts.db import make_engine
+    from ledger.db import make_engine
     from tanzhang.app import create_app
     from tanzhang.settings import Settings
     from telemetry.sqlite import SqliteStore

@@ -246,9 +246,9 @@ def close_orchards(session, store, registry, now_ms: int) -> None:
     """Close the last 12 months and the last 12-month year of both orchards (real closing job)."""
     from datetime import UTC, datetime, timedelta
 
-    from accounts.closing import close_entities
-    from accounts.periods import Period
-    from accounts.registry_sync import ensure_accounts
+    from ledger.closing import close_entities
+    from ledger.periods import Period
+    from ledger.registry_sync import ensure_accounts
 
     ents = [registry.entities[o] for o in ORCHARDS]
     ensure_accounts(session, ents)

@@ -31,10 +31,10 @@ import httpx
 import pytest
 
 from access.keys import create_key
-from accounts.closing import close_entities
-from accounts.ledger import ensure_accounts
-from accounts.periods import Period
 from dashboards.stream import allow_streams, stop_streams
+from ledger.book import ensure_accounts
+from ledger.closing import close_entities
+from ledger.periods import Period
 from telemetry.model import Reading
 from telemetry.registry import Registry
 from tests.dashboards.conftest import SCREENSHOTS, LiveApp, _serve
@@ -89,7 +89,7 @@ def _readings() -> list[Reading]:
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """Overrides the package's demo app: three factories with one closed day each."""
-    from accounts.db import make_engine
+    from ledger.db import make_engine
     from tanzhang.app import create_app
     from tanzhang.settings import Settings
     from telemetry.sqlite import SqliteStore

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts import ledger
-from accounts.closing import close_entities
-from accounts.periods import Period
+from ledger import book
+from ledger.closing import close_entities
+from ledger.periods import Period
 from sitetime import clock
 from tests.api.conftest import T0, build_world
 
@@ -60,16 +60,16 @@ def test_year_figures_equal_the_ledger_and_the_statements(world, entity):
     rep = _report(world, entity)
     assert rep["period"]["years"] == [2023, 2024, 2025]
     with world.app.state.sessions() as session:
-        acct = ledger.get_account(session, entity)
+        acct = book.get_account(session, entity)
         for row in rep["years"]:
             p = Period.containing("year", datetime(row["year"], 7, 1, tzinfo=SITE))
-            booked = [s for s in ledger.statements(session, entity, acct.booking_period,
+            booked = [s for s in book.statements(session, entity, acct.booking_period,
                                                    p.start, p.end) if s.booked]  # fmt: skip
             assert row["booked_statements"] == len(booked)
             assert row["emissions_t"] == pytest.approx(sum(s.emissions_t for s in booked), abs=1e-9)
             assert row["removals_t"] == pytest.approx(sum(s.removals_t for s in booked), abs=1e-9)
             assert row["net_t"] == pytest.approx(sum(s.net_t for s in booked), abs=1e-9)
-            ys = ledger.statements(session, entity, "year", p.start, p.end)
+            ys = book.statements(session, entity, "year", p.start, p.end)
             if row["year"] == 2025:
                 assert len(ys) == 1 and booked
                 assert row["year_statement"]["agrees"] is True, (
@@ -84,7 +84,7 @@ def test_year_figures_equal_the_ledger_and_the_statements(world, entity):
         # the ledger's balance moved by exactly the report's net over its period
         lo = datetime.fromisoformat(rep["period"]["start"])
         hi = datetime.fromisoformat(rep["period"]["end"])
-        moved = ledger.balance(session, entity, hi).net_t - ledger.balance(
+        moved = book.balance(session, entity, hi).net_t - book.balance(
             session, entity, lo - timedelta(microseconds=1)).net_t  # fmt: skip
     assert rep["totals"]["net_t"] == pytest.approx(moved, abs=1e-6)
     if entity != "forest-1":  # the forest has no telemetry: an all-zero year, still equal
@@ -257,7 +257,7 @@ def test_redemptions_and_balance_at_issue_equal_the_ledger(world):
             headers={**world.h("holder"), "Idempotency-Key": "report-test-0001"},
         )
     # 201, or 200 under a test clock behind the real one: the route compares created_at (the
-    # product clock) with datetime.now (the real one) — accounts/routes.py, not this module
+    # product clock) with datetime.now (the real one) — ledger/routes.py, not this module
     assert r.status_code in (200, 201), r.text
     rep = _report(world, "orchard-1", at=ISSUED + timedelta(minutes=5))
     red = rep["redemptions"]
@@ -266,8 +266,8 @@ def test_redemptions_and_balance_at_issue_equal_the_ledger(world):
     (item,) = red["items"]
     assert item["reference"] == "CS-2026-001" and item["in_period"] is False
     with world.app.state.sessions() as session:
-        at_issue = ledger.balance(session, "orchard-1", datetime.fromisoformat(rep["issued_at"]))
-        at_end = ledger.balance(session, "orchard-1", datetime.fromisoformat(rep["period"]["end"]))
+        at_issue = book.balance(session, "orchard-1", datetime.fromisoformat(rep["issued_at"]))
+        at_end = book.balance(session, "orchard-1", datetime.fromisoformat(rep["period"]["end"]))
     assert rep["balance_at_issue"]["redeemed_t"] == at_issue.redeemed_t == 1.25
     assert rep["balance_at_issue"]["available_t"] == at_issue.available_t
     assert rep["balance_at_end"]["available_t"] == at_end.available_t

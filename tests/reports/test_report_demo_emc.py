@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.ledger import ensure_accounts
+from ledger.book import ensure_accounts
 from sitetime import clock
 from tests.api.test_demo_emc import demo as demo  # noqa: F401 - the fixture
 

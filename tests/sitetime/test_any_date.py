@@ -24,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FAKETIME = shutil.which("faketime")
 #: modules whose fixtures place data in local days, months and years and close them
-MODULES = ("tests/accounts/test_closing.py", "tests/api/test_savings.py")
+MODULES = ("tests/ledger/test_closing.py", "tests/api/test_savings.py")
 #: faketime instants (UTC) and the local date the site calendar must see there
 INSTANTS = {
     "00:30 on 1 January, local": ("@2026-12-31 16:30:00", "2027-01-01"),

@@ -1,6 +1,6 @@
 """EMC savings in money, as a service the ``/v1/lines/{id}/emc`` routes and the factory page
 call: a line's energy-management contract (registry attribute ``emc``), its measured savings
-from :mod:`accounts.savings_service` valued in CNY and shared between the partner and the
+from :mod:`ledger.savings_service` valued in CNY and shared between the partner and the
 owner. The money arithmetic is :mod:`accounting.emc` (pure); this module is the glue.
 
 Reporting period of the contract: the local days from ``max(start_date, intervention)`` to
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from access.errors import ApiError
-from accounts import savings_service as sv
+from ledger import savings_service as sv
 from sitetime import clock
 from sitetime.calendar import site_calendar
 

@@ -1,5 +1,5 @@
 """EMC routes: a line's energy-management contract and its savings in money
-(:mod:`accounts.emc_service`, :mod:`accounting.emc`). Visible to whoever may see the line
+(:mod:`ledger.emc_service`, :mod:`accounting.emc`). Visible to whoever may see the line
 (as ``/v1/lines/{id}/savings``: admins, operators, energy managers of its factory)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 from access.deps import LookupDep, PrincipalDep, RegistryDep, StoreDep
 from access.errors import AUTH_ERRORS, error_responses
 from access.params import EntityId
-from accounts import emc_service, savings_service
-from accounts.routes_common import EndQ, StartQ, window
+from ledger import emc_service, savings_service
+from ledger.routes_common import EndQ, StartQ, window
 from sitetime.calendar import site_calendar
 
 router = APIRouter(responses=AUTH_ERRORS)
@@ -97,7 +97,7 @@ def line_emc(
     """404 ``no_emc_contract``; 409 ``emc_not_started`` and the savings' 409s
     (``insufficient_baseline_data`` …); ``this_month`` and ``to_date`` are null until the
     contract has a reporting day with data."""
-    from accounts.routes_factories import _line
+    from ledger.routes_factories import _line
 
     line = _line(registry, principal, entity_id, lookup)
     st = emc_service.emc_statements(request.app.state, store, registry, line, "month")
@@ -135,7 +135,7 @@ def line_emc_statements(
     """The contract's periods in ``[start, end)`` (default: the whole contract). 409
     ``no_emc_savings_yet`` when the contract has no reporting day with data."""
     from access.errors import ApiError
-    from accounts.routes_factories import _line
+    from ledger.routes_factories import _line
 
     line = _line(registry, principal, entity_id, lookup)
     lo = hi = None

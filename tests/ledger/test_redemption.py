@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import MetaData, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 
-from accounts.db import create_schema, make_engine, make_session_factory
-from accounts.errors import IdempotencyConflict, InsufficientBalance, InvalidAmount
-from accounts.ledger import balance, post_statement
-from accounts.models import REDEMPTION_KEY_CONSTRAINT, Base, LedgerEntry, Redemption
-from accounts.periods import Period
-from accounts.redemption import ExchangeRule, redeem, redeem_once
-from accounts.registry_sync import ensure_accounts
-from tests.accounts.conftest import ENTITIES
+from ledger.book import balance, post_statement
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.errors import IdempotencyConflict, InsufficientBalance, InvalidAmount
+from ledger.models import REDEMPTION_KEY_CONSTRAINT, Base, LedgerEntry, Redemption
+from ledger.periods import Period
+from ledger.redemption import ExchangeRule, redeem, redeem_once
+from ledger.registry_sync import ensure_accounts
+from tests.ledger.conftest import ENTITIES
 
 NOV1 = Period.containing("day", date(2026, 11, 1))
 

@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from accounts.db import write_transaction
-from accounts.errors import InvalidStatement, UnknownAccount
-from accounts.models import (
+from ledger.db import write_transaction
+from ledger.errors import InvalidStatement, UnknownAccount
+from ledger.models import (
     GRAMS_PER_TONNE,
     Account,
     FactorSetRecord,
@@ -35,7 +35,7 @@ from accounts.models import (
     tonnes_to_grams,
     utcnow,
 )
-from accounts.periods import Period, as_period
+from ledger.periods import Period, as_period
 
 #: keys of a statement that don't take part in the "same figures?" comparison
 VOLATILE_KEYS = frozenset({"computed_at", "created_at", "generated_at"})
@@ -333,7 +333,7 @@ def post_statement(
     session : Session
     entity_id : str
     period : Period
-        An :class:`accounts.periods.Period`, or any object with ``kind``, ``start`` and
+        An :class:`ledger.periods.Period`, or any object with ``kind``, ``start`` and
         ``end`` (such as :class:`accounting.periods.Period`) of kind hour/day/month/year.
     statement : mapping (or object with ``to_dict()``)
         Either an :class:`accounting.statements.Statement` (or its ``to_dict()``), whose

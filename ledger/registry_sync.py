@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.db import write_transaction
-from accounts.errors import InvalidEntity, InvalidPeriod, UnknownAccount
-from accounts.models import ENTITY_KINDS, Account
-from accounts.periods import PERIOD_KINDS
+from ledger.db import write_transaction
+from ledger.errors import InvalidEntity, InvalidPeriod, UnknownAccount
+from ledger.models import ENTITY_KINDS, Account
+from ledger.periods import PERIOD_KINDS
 
 
 def _field(entity: Any, name: str, default: Any = None) -> Any:

@@ -15,9 +15,9 @@ from access.deps import (
 )
 from access.errors import AUTH_ERRORS, error_responses
 from access.params import EntityId
-from accounts import ledger
-from accounts.models import Redemption
-from accounts.routes_common import (
+from ledger import book
+from ledger.models import Redemption
+from ledger.routes_common import (
     EndQ,
     PeriodKind,
     StartQ,
@@ -67,7 +67,7 @@ def printable_statement(
 ) -> HTMLResponse:
     acct = _visible_account(session, principal, entity_id, lookup)
     lo, hi = window(period, start, end)
-    bal = ledger.balance(session, entity_id, hi)
+    bal = book.balance(session, entity_id, hi)
     rows = [statement_public(s) for s in _statements(session, entity_id, period, start, end, False)]
     reds = session.scalars(
         select(Redemption)

@@ -1,6 +1,6 @@
 """Scheduled closes: APScheduler 3 ``BackgroundScheduler`` with hour, day, month and year jobs.
 
-Each job is :func:`accounts.closing.catch_up` over the registry's entities, so it is
+Each job is :func:`ledger.closing.catch_up` over the registry's entities, so it is
 idempotent and closes everything missed while the process was down. Jobs run once at start
 (:class:`AtStartThenCron`: APScheduler's own clock picks that first run time, so a shifted
 ``TANZHANG_NOW`` clock never makes it look "missed") and then on their cron schedule in the
@@ -23,7 +23,7 @@ All four are in the default ``kinds`` (:data:`DEFAULT_KINDS`), so a site gets it
 and year statements -- which the labels and the factory benchmarks read -- without cron. The
 month and year jobs read a whole month or year of raw telemetry per entity; they run once a
 month / once a year (plus once at start, where catch-up finds nothing new to close except the
-``lookback`` re-check of the last month, :data:`accounts.closing.DEFAULT_LOOKBACK`). Pass a
+``lookback`` re-check of the last month, :data:`ledger.closing.DEFAULT_LOOKBACK`). Pass a
 narrower ``kinds`` to :func:`make_scheduler` to leave them to another process.
 
 Job options: ``coalesce=True`` (runs missed while the process was suspended collapse into
@@ -49,9 +49,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounting.periods import DEFAULT_TZ
-from accounts.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up
-from accounts.ledger import ensure_accounts, purge_memo_statements
-from accounts.models import utcnow
+from ledger.book import ensure_accounts, purge_memo_statements
+from ledger.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up
+from ledger.models import utcnow
 from telemetry.store import TelemetryStore
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def make_scheduler(
     Parameters
     ----------
     sessions : sessionmaker
-        Of the accounts database (:func:`accounts.db.make_session_factory`).
+        Of the accounts database (:func:`ledger.db.make_session_factory`).
     store : TelemetryStore
     entities : callable
         Returns the entities to close (registry entities or dicts); called on every run, so
@@ -202,7 +202,7 @@ def scheduler_from_settings(
     The registry file is re-read on every run; the store and the accounts database are
     the configured ones unless given.
     """
-    from accounts.db import create_schema, make_engine, make_session_factory
+    from ledger.db import create_schema, make_engine, make_session_factory
     from telemetry.registry import Registry
     from telemetry.stores import open_store_from_settings
 

@@ -11,11 +11,11 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from sqlalchemy import func, select
 
-from accounts.cli import close_main, parse_period
-from accounts.db import make_engine, make_session_factory
-from accounts.ledger import statements
-from accounts.periods import Period
-from accounts.scheduler import AtStartThenCron, make_scheduler, run_close_job
+from ledger.book import statements
+from ledger.cli import close_main, parse_period
+from ledger.db import make_engine, make_session_factory
+from ledger.periods import Period
+from ledger.scheduler import AtStartThenCron, make_scheduler, run_close_job
 from sitetime.clock import FixedClock, OffsetClock, SystemClock, use_clock
 from tanzhang.settings import Settings
 from telemetry.model import Reading
@@ -135,7 +135,7 @@ def test_at_start_then_cron_fires_at_the_given_now_then_on_the_cron():
 @pytest.mark.servers
 def test_a_second_replica_skips_a_running_job(pg_server, tmp_path):
     engine = make_engine(pg_server.create_database())
-    from accounts.db import create_schema
+    from ledger.db import create_schema
 
     create_schema(engine)
     sessions = make_session_factory(engine)
@@ -214,7 +214,7 @@ def test_parse_period():
 
 
 def test_hourly_job_deletes_old_memo_statements(sessions, tmp_path):
-    from accounts.ledger import ensure_accounts, post_statement
+    from ledger.book import ensure_accounts, post_statement
 
     now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
     old = Period.containing("hour", now - timedelta(days=15))
@@ -255,7 +255,7 @@ def test_default_scheduler_closes_months_and_years_on_its_own(november_site):
     factor behind the 960 kWh -> 0.509376 t day above) that is 28,800 x 0.5306 / 1000 =
     15.28128 t CO2 emitted by the line, and the same by its factory.
     """
-    from accounts.scheduler import SCHEDULES, scheduler_from_settings
+    from ledger.scheduler import SCHEDULES, scheduler_from_settings
     from sitetime.clock import use_clock
 
     sched = scheduler_from_settings(november_site)

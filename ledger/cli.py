@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from accounting.periods import DEFAULT_TZ
-from accounts.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up, close_entities
-from accounts.errors import AccountsError
-from accounts.ledger import ensure_accounts, statements
-from accounts.periods import PERIOD_KINDS, Period
+from ledger.book import ensure_accounts, statements
+from ledger.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up, close_entities
+from ledger.errors import AccountsError
+from ledger.periods import PERIOD_KINDS, Period
 
 _FORMATS = {"hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 
@@ -99,7 +99,7 @@ def _print(r: CloseResult, tz: str) -> None:
 
 def close_main(settings: Any, argv: Sequence[str]) -> int:
     """Entry point of ``tanzhang close`` (called by :mod:`tanzhang.cli`)."""
-    from accounts.db import create_schema, make_engine, make_session_factory
+    from ledger.db import create_schema, make_engine, make_session_factory
     from telemetry.registry import Registry
     from telemetry.stores import open_store_from_settings
 

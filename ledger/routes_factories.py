@@ -1,5 +1,5 @@
 """Factory routes: line savings against the baseline (rolling and per period, with
-uncertainty; computed by :mod:`accounts.savings_service`) and benchmarking lists."""
+uncertainty; computed by :mod:`ledger.savings_service`) and benchmarking lists."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from access.deps import (
 from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.params import EntityId
 from access.roles import Principal
-from accounts import savings_service
-from accounts.models import Account
-from accounts.routes_common import (
+from ledger import savings_service
+from ledger.models import Account
+from ledger.routes_common import (
     EndQ,
     PeriodKind,
     StartQ,
@@ -57,7 +57,7 @@ def _model_public(model: Any) -> BaselineModelPublic:
 
 
 def _window_public(w: dict[str, Any], ef: float) -> SavingsWindowPublic:
-    """A rolling window with its uncertainty (:func:`accounts.savings_service.window_uncertainty`)."""
+    """A rolling window with its uncertainty (:func:`ledger.savings_service.window_uncertainty`)."""
     u_kwh = w.get("uncertainty_kwh")
     u_t = None if u_kwh is None else u_kwh * ef / 1000
     t = w["avoided_t_co2"]
@@ -98,7 +98,7 @@ def line_savings(
     lookup: LookupDep,
 ) -> LineSavingsPublic:
     """Windows against the line's CalTRACK baseline (the 365 days before the intervention;
-    :mod:`accounts.savings_service`). ``since_intervention`` only for a line with an
+    :mod:`ledger.savings_service`). ``since_intervention`` only for a line with an
     intervention. 409 ``no_baseline_period`` / ``insufficient_baseline_data`` (details: days
     with data and days required) / ``baseline_model_not_qualified`` say why there is none."""
     line = _line(registry, principal, entity_id, lookup)
@@ -188,7 +188,7 @@ def factory_benchmarks(
     )
 
 
-# -- energy-management contracts (accounts/routes_emc.py) ------------------------------------
-from accounts.routes_emc import router as _emc_router  # noqa: E402
+# -- energy-management contracts (ledger/routes_emc.py) ------------------------------------
+from ledger.routes_emc import router as _emc_router  # noqa: E402
 
 router.include_router(_emc_router)

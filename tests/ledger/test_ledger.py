@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.errors import InvalidEntity, InvalidStatement, UnknownAccount
-from accounts.ledger import (
+from ledger.book import (
     audit_trail,
     balance,
     ensure_accounts,
@@ -21,7 +20,8 @@ from accounts.ledger import (
     post_statement,
     statements,
 )
-from accounts.periods import Period
+from ledger.errors import InvalidEntity, InvalidStatement, UnknownAccount
+from ledger.periods import Period
 
 SITE = ZoneInfo("Asia/Shanghai")  # the default site calendar
 NOV1 = Period.containing("day", date(2026, 11, 1))
@@ -248,7 +248,7 @@ def test_accounting_periods_and_registry_entities_are_accepted(session):
 
 
 def test_purge_memo_statements_keeps_booked_ones(session):
-    from accounts.ledger import purge_memo_statements
+    from ledger.book import purge_memo_statements
 
     hours = [Period.containing("hour", datetime(2026, 11, 1, h, tzinfo=UTC)) for h in (1, 2, 3)]
     for h in hours:
@@ -267,7 +267,7 @@ def test_purge_memo_statements_keeps_booked_ones(session):
 
 
 def test_post_statements_batch_outcomes_and_all_or_nothing(session):
-    from accounts.ledger import post_statements
+    from ledger.book import post_statements
 
     post_statement(session, "orchard-1", NOV1, stmt(2.5, 4.0), reason="close")
     posted = post_statements(

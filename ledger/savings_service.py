@@ -185,7 +185,7 @@ class BaselineWindow:
 
 def baseline_window(line: Any) -> BaselineWindow:
     """The baseline of ``line`` by the rule of the module docstring (CalTRACK 2.0)."""
-    from accounts.closing import profile_of
+    from ledger.closing import profile_of
 
     prof = profile_of(line)
     inter = prof.intervention_date
@@ -288,7 +288,7 @@ def factor_set_ref(line: Any, registry: Any = None) -> str:
 def grid_factor(line: Any, registry: Any = None) -> tuple[str, float]:
     """(factor set reference, grid factor [kg CO2/kWh]) of ``line``."""
     from accounting.factors import load_factor_set
-    from accounts.closing import profile_of
+    from ledger.closing import profile_of
 
     ref = factor_set_ref(line, registry)
     name, _, version = ref.partition("@")

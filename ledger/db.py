@@ -30,7 +30,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 
-from accounts.models import REDEMPTION_KEY_CONSTRAINT, Base, Redemption
+from ledger.models import REDEMPTION_KEY_CONSTRAINT, Base, Redemption
 
 #: seconds a SQLite writer waits for another writer's lock before giving up
 SQLITE_BUSY_TIMEOUT_S = 30.0

@@ -8,7 +8,7 @@ each of its entries (same effective time, opposite amount) and the new version's
 so the audit trail shows both sets of figures and every balance adds up.
 
 Every write function here is one transaction that it commits (see
-:func:`accounts.db.write_transaction`).
+:func:`ledger.db.write_transaction`).
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from accounts.balances import Balance, balance
-from accounts.db import write_transaction
-from accounts.models import (
+from ledger.balances import Balance, balance
+from ledger.db import write_transaction
+from ledger.models import (
     Account,
     PostedStatement,
 )
-from accounts.periods import Period, as_period, as_utc
-from accounts.posting import Posted, factor_set_ref, post_statement, post_statements
-from accounts.registry_sync import ensure_accounts, get_account, list_accounts
+from ledger.periods import Period, as_period, as_utc
+from ledger.posting import Posted, factor_set_ref, post_statement, post_statements
+from ledger.registry_sync import ensure_accounts, get_account, list_accounts
 
 __all__ = [
     "Balance",

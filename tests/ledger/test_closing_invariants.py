@@ -16,9 +16,9 @@ import pytest
 
 from accounting.labels import orchard_label
 from accounting.statements import Statement
-from accounts.closing import catch_up, close_entities
-from accounts.ledger import balance, ensure_accounts, statements
-from accounts.periods import Period
+from ledger.book import balance, ensure_accounts, statements
+from ledger.closing import catch_up, close_entities
+from ledger.periods import Period
 from telemetry.model import Event
 from telemetry.sqlite import SqliteStore
 

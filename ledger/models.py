@@ -238,7 +238,7 @@ class Redemption(Base):
 class LedgerEntry(Base):
     """One signed movement on an account [t CO2e].
 
-    ``effective_at`` places the movement in time for :func:`accounts.ledger.balance`: the
+    ``effective_at`` places the movement in time for :func:`ledger.book.balance`: the
     end of the statement's period (a reversal takes the effective time of the entry it
     reverses), or the time of a redemption. ``posted_at`` is when it was written.
     """

@@ -15,8 +15,8 @@ from access.deps import (
 )
 from access.errors import ApiError
 from access.roles import AGRONOMIST_KINDS, Principal
-from accounts import ledger
-from accounts.models import Account, PostedStatement
+from ledger import book
+from ledger.models import Account, PostedStatement
 from tanzhang.api_schemas import (
     LabelExplanationPublic,
     LabelPublic,
@@ -89,7 +89,7 @@ def statement_public(ps: PostedStatement) -> StatementPublic:
 
 def _visible_account(session: Any, principal: Principal, entity_id: str, lookup: Any) -> Account:
     ensure_visible(principal, entity_id, lookup)
-    return ledger.get_account(session, entity_id)
+    return book.get_account(session, entity_id)
 
 
 StartQ = Annotated[str | None, params.when_query("first period start")]
@@ -105,7 +105,7 @@ def _statements(
     include_superseded: bool,
 ) -> list[PostedStatement]:
     lo, hi = window(period, start, end)
-    return ledger.statements(
+    return book.statements(
         session, entity_id, period, lo, hi, include_superseded=include_superseded
     )
 

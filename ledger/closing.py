@@ -5,7 +5,7 @@
     store ──series/events──▶ activity_from_series ──▶ compute_statement ──▶ post_statement
                                                        (roll_up for factories)
 
-* **Idempotent**: posting identical figures is a no-op (:func:`accounts.ledger.post_statement`),
+* **Idempotent**: posting identical figures is a no-op (:func:`ledger.book.post_statement`),
   so a close can be repeated, by the scheduler on several replicas or by hand.
 * **Catch-up**: :func:`catch_up` closes every period since the last one posted for each
   entity (after downtime, all the missed ones), and re-closes the last ``lookback`` periods,
@@ -33,9 +33,9 @@ from accounting.periods import DEFAULT_TZ
 from accounting.periods import Period as LocalPeriod
 from accounting.profiles import EntityProfile
 from accounting.statements import Statement, compute_statement, roll_up
-from accounts.ledger import last_closed_many, post_statements
-from accounts.models import utcnow
-from accounts.periods import Period, as_utc, periods_between
+from ledger.book import last_closed_many, post_statements
+from ledger.models import utcnow
+from ledger.periods import Period, as_utc, periods_between
 from telemetry.model import Event
 from telemetry.store import TelemetryStore
 
@@ -263,7 +263,7 @@ def close_entities(
 
     Entities are taken in chunks of about :data:`BATCH` (a factory stays with its lines).
     The statements of a chunk are posted in one transaction
-    (:func:`accounts.ledger.post_statements`); when that fails they are posted one by one,
+    (:func:`ledger.book.post_statements`); when that fails they are posted one by one,
     so a failure of one entity is reported in its :class:`CloseResult` and the others are
     posted.
     """

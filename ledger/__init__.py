@@ -1,10 +1,10 @@
-"""accounts: the relational accounts database, the closing jobs and their schedule.
+"""ledger: the relational accounts database (the system of record), the closing jobs and their schedule.
 
 ===================  ===========================================================
 module               holds
 ===================  ===========================================================
 ``db``               engine (SQLite file or PostgreSQL), schema, sessions,
-                     :func:`~accounts.db.write_transaction`
+                     :func:`~ledger.db.write_transaction`
 ``models``           tables: account, posted_statement, ledger_entry, redemption,
                      factor_set
 ``periods``          hour / day / month / year periods as UTC intervals
@@ -19,6 +19,6 @@ module               holds
 ``errors``           named errors
 ===================  ===========================================================
 
-See docs/ledger.md. ``accounts`` may import ``accounting`` (pure computation) and
+See docs/ledger.md. ``ledger`` may import ``accounting`` (pure computation) and
 ``telemetry`` (the stores), never the reverse.
 """

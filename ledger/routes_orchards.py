@@ -19,9 +19,9 @@ from access.deps import (
 from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.params import EntityId, Limit, Offset
 from access.roles import Principal
-from accounts.models import Account, PostedStatement
-from accounts.periods import Period
-from accounts.routes_common import (
+from ledger.models import Account, PostedStatement
+from ledger.periods import Period
+from ledger.routes_common import (
     EndQ,
     PeriodKind,
     StartQ,
@@ -248,7 +248,7 @@ def what_if(
 ) -> list[WhatIfPublic]:
     from accounting.events import PRACTICES
     from accounting.labels import what_if as engine_what_if
-    from accounts.closing import profile_of, read_activities
+    from ledger.closing import profile_of, read_activities
 
     acct = _orchard(session, principal, entity_id, lookup)
     ps = _latest_statement(session, acct, period)

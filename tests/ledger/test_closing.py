@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from accounts.closing import catch_up, close_entities, due_periods
-from accounts.ledger import audit_trail, balance, ensure_accounts, statements
-from accounts.periods import Period
+from ledger.book import audit_trail, balance, ensure_accounts, statements
+from ledger.closing import catch_up, close_entities, due_periods
+from ledger.periods import Period
 from telemetry.model import Event, Reading
 from telemetry.sqlite import SqliteStore
 
@@ -165,8 +165,8 @@ def test_factor_set_sources_are_stored_once(ledger, store):
     from sqlalchemy import func, select
 
     from accounting.factors import load_factor_set
-    from accounts.ledger import factor_set_ref
-    from accounts.models import FactorSetRecord
+    from ledger.book import factor_set_ref
+    from ledger.models import FactorSetRecord
 
     end = DAY.end + timedelta(hours=1)
     store.write(readings=register("line-a1", "meter-a1", DAY.start, end, 10))
@@ -206,7 +206,7 @@ def test_one_bad_entity_does_not_stop_the_others(ledger, store):
 
 
 def test_chunks_keep_factories_with_their_lines(monkeypatch):
-    from accounts import closing
+    from ledger import closing
 
     monkeypatch.setattr(closing, "BATCH", 3)
     ents = [
@@ -222,7 +222,7 @@ def test_chunks_keep_factories_with_their_lines(monkeypatch):
 
 def test_profile_takes_the_registry_species_of_a_forest():
     # the registry (docs/registry.md) names the attribute `species`; the profile `forest_species`
-    from accounts.closing import profile_of
+    from ledger.closing import profile_of
 
     profile = profile_of(
         {"id": "forest-1", "kind": "forest", "area_mu": 300.0, "species": "chinese_fir"}

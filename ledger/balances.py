@@ -13,9 +13,9 @@ from datetime import date, datetime, tzinfo
 from sqlalchemy import BigInteger, func, select
 from sqlalchemy.orm import Session, aliased
 
-from accounts.models import GRAMS_PER_TONNE, LedgerEntry
-from accounts.periods import Period, as_utc
-from accounts.registry_sync import get_account
+from ledger.models import GRAMS_PER_TONNE, LedgerEntry
+from ledger.periods import Period, as_utc
+from ledger.registry_sync import get_account
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """HTTP routes of the accounts: listing, balances, statements (JSON, CSV), audit trail and
 redemptions; the orchard, factory and printable-statement routes of
-:mod:`accounts.routes_orchards`, :mod:`accounts.routes_factories` and
-:mod:`accounts.routes_statement_page` are included in :data:`router`.
+:mod:`ledger.routes_orchards`, :mod:`ledger.routes_factories` and
+:mod:`ledger.routes_statement_page` are included in :data:`router`.
 
 Every route checks the caller's key (:mod:`access.deps`): a listing shows only what the key
 may see, a single account answers 403 when the key may not see it.
@@ -27,11 +27,11 @@ from access.deps import (
 )
 from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.params import ID_PATTERN, EntityId, Limit, Offset, parse_when
-from accounts import ledger
-from accounts.errors import UnknownAccount
-from accounts.models import Account, LedgerEntry, Redemption
-from accounts.periods import Period
-from accounts.routes_common import (
+from ledger import book
+from ledger.errors import UnknownAccount
+from ledger.models import Account, LedgerEntry, Redemption
+from ledger.periods import Period
+from ledger.routes_common import (
     EndQ,
     PeriodKind,
     StartQ,
@@ -136,7 +136,7 @@ _ENTRY = LedgerEntry.__table__
 _REVERSED = _ENTRY.alias("reversed")
 _ACCOUNT = Account.__table__
 _KIND = func.coalesce(_REVERSED.c.kind, _ENTRY.c.kind)
-#: the query of :func:`accounts.balances.sums_by_kind_g`, by entity id, in one round trip,
+#: the query of :func:`ledger.balances.sums_by_kind_g`, by entity id, in one round trip,
 #: built once (a LEFT JOIN from the account, so an account without entries gives one row)
 _BALANCE_SQL = (
     select(_KIND, func.sum(_ENTRY.c.amount_t, type_=BigInteger))
@@ -153,10 +153,10 @@ _FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def fast_balance(session: Any, entity_id: str, cutoff: datetime | None) -> Any:
-    """:func:`accounts.ledger.balance` (entries effective at or before ``cutoff``) in one
+    """:func:`ledger.book.balance` (entries effective at or before ``cutoff``) in one
     query instead of two ORM round trips: the balance lookup is the API's hottest route
     (docs/benchmarks.md). ``tests/api/test_values.py`` checks it equals the ledger's."""
-    from accounts.balances import balance_from_sums
+    from ledger.balances import balance_from_sums
 
     rows = session.execute(
         _BALANCE_SQL, {"entity_id": entity_id, "cutoff": cutoff or _FAR_FUTURE}
@@ -284,7 +284,7 @@ def audit(
 ) -> list[StatementVersionPublic]:
     _visible_account(session, principal, entity_id, lookup)
     when = parse_when(start, "start")
-    versions = ledger.audit_trail(session, entity_id, Period.containing(period, when))
+    versions = book.audit_trail(session, entity_id, Period.containing(period, when))
     return [
         StatementVersionPublic(
             **statement_public(v).model_dump(),
@@ -377,7 +377,7 @@ def create_redemption(
             "may not redeem",
         )
     _visible_account(session, principal, entity_id, lookup)
-    from accounts.redemption import redeem_once
+    from ledger.redemption import redeem_once
 
     done = redeem_once(
         session, entity_id, body.amount_t, key=idempotency_key, reference=body.reference
@@ -387,7 +387,7 @@ def create_redemption(
     return redemption_public(done.redemption)
 
 
-from accounts import routes_factories, routes_orchards, routes_statement_page  # noqa: E402
+from ledger import routes_factories, routes_orchards, routes_statement_page  # noqa: E402
 
 for _sub in (routes_orchards, routes_factories, routes_statement_page):
     router.include_router(_sub.router)

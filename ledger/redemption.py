@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from accounts.balances import balance_from_sums, sums_by_kind_g
-from accounts.db import write_transaction
-from accounts.errors import IdempotencyConflict, InsufficientBalance, InvalidAmount
-from accounts.models import GRAMS_PER_TONNE, LedgerEntry, Redemption, tonnes_to_grams, utcnow
-from accounts.registry_sync import get_account
+from ledger.balances import balance_from_sums, sums_by_kind_g
+from ledger.db import write_transaction
+from ledger.errors import IdempotencyConflict, InsufficientBalance, InvalidAmount
+from ledger.models import GRAMS_PER_TONNE, LedgerEntry, Redemption, tonnes_to_grams, utcnow
+from ledger.registry_sync import get_account
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def redeem_once(
     InvalidAmount
         ``amount_t`` not a positive finite number, or an empty key.
     InsufficientBalance
-        ``amount_t`` exceeds :attr:`accounts.ledger.Balance.available_t`.
+        ``amount_t`` exceeds :attr:`ledger.book.Balance.available_t`.
     IdempotencyConflict
         ``key`` was used before on this account for another amount.
     """

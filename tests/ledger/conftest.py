@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.db import create_schema, make_engine, make_session_factory
-from accounts.registry_sync import ensure_accounts
+from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.registry_sync import ensure_accounts
 from tests.pg import PostgresServer, postgres_server
 
 BACKENDS = [
