@@ -3,8 +3,9 @@ the ``lender`` table (a bank: the keys of role ``lender`` point to one), the con
 an entity gives a lender to read its credit report (``report_consent``) and the log of every
 lender access to a report, granted or refused (``report_access``).
 
-The table lives in the accounts database but has its own :class:`AccessBase` metadata, so
-that :mod:`access` never edits the ledger's models; :func:`create_schema` creates it.
+The tables live in the accounts database and are declared on the ledger's
+:class:`ledger.models.Base`, so the database has one metadata (one set of migrations,
+:mod:`ledger.migrations`); :mod:`access` imports :mod:`ledger.models`, never the reverse.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from ledger.models import Base
 from sitetime import clock
 
 
@@ -49,11 +51,7 @@ class _UTC(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class AccessBase(DeclarativeBase):
-    pass
-
-
-class ApiKey(AccessBase):
+class ApiKey(Base):
     """One API key. Only ``key_hash`` (SHA-256 of the whole key) is stored, never the key.
 
     The key itself is ``tzk_<prefix>_<secret>`` with a 256-bit random secret, so a plain
@@ -83,7 +81,7 @@ class ApiKey(AccessBase):
         return self.revoked_at is not None
 
 
-class Lender(AccessBase):
+class Lender(Base):
     """A lender (a bank): consents name it; its staff hold keys of role ``lender`` that point
     to it, so a grant outlives any one key (a key can be revoked and replaced)."""
 
@@ -94,7 +92,7 @@ class Lender(AccessBase):
     created_at: Mapped[datetime] = mapped_column(_UTC, default=clock.now)
 
 
-class ReportConsent(AccessBase):
+class ReportConsent(Base):
     """An entity's grant to a lender to read its credit report, for a purpose and a period.
 
     Valid at ``t`` when ``valid_from <= t < valid_until`` and it is not revoked (revoked at or
@@ -130,7 +128,7 @@ class ReportConsent(AccessBase):
         return "active"
 
 
-class ReportAccess(AccessBase):
+class ReportAccess(Base):
     """One request by a lender key for an entity's credit report, granted or refused."""
 
     __tablename__ = "report_access"
@@ -161,7 +159,9 @@ def create_schema(engine: Engine) -> None:
     first run by ``tanzhang run`` does not carry an ordinary key into production. One made
     before lenders gets the (empty) ``lender_id`` column.
     """
-    AccessBase.metadata.create_all(engine)
+    Base.metadata.create_all(
+        engine, tables=[m.__table__ for m in (Lender, ApiKey, ReportConsent, ReportAccess)]
+    )
     _add_lender_id(engine)
     columns = {c["name"] for c in inspect(engine).get_columns("api_key")}
     if "development_only" in columns:
