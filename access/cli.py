@@ -20,8 +20,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from access.keys import UnknownKey, create_key, list_keys, revoke_key
-from access.models import create_schema
 from access.roles import ROLES, RoleError
+from ledger.db import upgrade
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None, *, database_url: str) -> int:
         return int(exc.code or 0)
     engine = create_engine(database_url)
     try:
-        create_schema(engine)
+        upgrade(engine)
         with Session(engine) as session:
             if args.command == "create":
                 try:

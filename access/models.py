@@ -4,8 +4,10 @@ an entity gives a lender to read its credit report (``report_consent``) and the 
 lender access to a report, granted or refused (``report_access``).
 
 The tables live in the accounts database and are declared on the ledger's
-:class:`ledger.models.Base`, so the database has one metadata (one set of migrations,
-:mod:`ledger.migrations`); :mod:`access` imports :mod:`ledger.models`, never the reverse.
+:class:`ledger.models.Base`, so the database has one metadata and one set of migrations
+(:mod:`ledger.migrations`, which creates and changes these tables too). This module imports
+:mod:`ledger.models`, never the reverse; only :func:`ledger.migrations.metadata` imports it,
+to compare the whole schema with the database.
 """
 
 from __future__ import annotations
@@ -13,19 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    inspect,
-    text,
-)
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -149,53 +139,3 @@ class ReportAccess(Base):
 
 #: the name :func:`tanzhang.serve.ensure_demo_key` gives the development demo key
 DEMO_KEY_NAME = "demo (development)"
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the access tables that do not exist (idempotent).
-
-    A table made before keys could be development-only gets the ``development_only`` column,
-    and the demo keys it holds (named :data:`DEMO_KEY_NAME`) are marked, so that a data folder
-    first run by ``tanzhang run`` does not carry an ordinary key into production. One made
-    before lenders gets the (empty) ``lender_id`` column.
-    """
-    Base.metadata.create_all(
-        engine, tables=[m.__table__ for m in (Lender, ApiKey, ReportConsent, ReportAccess)]
-    )
-    _add_lender_id(engine)
-    columns = {c["name"] for c in inspect(engine).get_columns("api_key")}
-    if "development_only" in columns:
-        return
-    false = "0" if engine.dialect.name == "sqlite" else "false"
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "ALTER TABLE api_key ADD COLUMN development_only BOOLEAN "
-                    f"NOT NULL DEFAULT {false}"
-                )
-            )
-            conn.execute(
-                text("UPDATE api_key SET development_only = :yes WHERE name = :name"),
-                {"yes": True, "name": DEMO_KEY_NAME},
-            )
-    except DBAPIError:
-        # another process added the column meanwhile; anything else is a real error
-        columns = {c["name"] for c in inspect(engine).get_columns("api_key")}
-        if "development_only" not in columns:
-            raise
-
-
-def _add_lender_id(engine: Engine) -> None:
-    """``api_key.lender_id`` for a table made before lenders (NULL: no key was a lender)."""
-    if "lender_id" in {c["name"] for c in inspect(engine).get_columns("api_key")}:
-        return
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text("ALTER TABLE api_key ADD COLUMN lender_id INTEGER REFERENCES lender(id)")
-            )
-    except DBAPIError:
-        # another process added the column meanwhile; anything else is a real error
-        if "lender_id" not in {c["name"] for c in inspect(engine).get_columns("api_key")}:
-            raise

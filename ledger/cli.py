@@ -99,7 +99,7 @@ def _print(r: CloseResult, tz: str) -> None:
 
 def close_main(settings: Any, argv: Sequence[str]) -> int:
     """Entry point of ``tanzhang close`` (called by :mod:`tanzhang.cli`)."""
-    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.db import make_engine, make_session_factory, upgrade
     from telemetry.registry import Registry
     from telemetry.stores import open_store_from_settings
 
@@ -118,7 +118,7 @@ def close_main(settings: Any, argv: Sequence[str]) -> int:
         print(f"tanzhang close: {exc}", file=sys.stderr)
         return 2
     engine = make_engine(settings.accounts_url)
-    create_schema(engine)
+    upgrade(engine)
     store = open_store_from_settings(settings)
     try:
         with make_session_factory(engine)() as session:

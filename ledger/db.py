@@ -12,10 +12,9 @@ SQLite notes
   balance, and a second writer waits (``busy_timeout``) instead of failing half-way.
 * File databases use WAL journal mode (readers don't block the writer) and foreign keys on.
 
-Schema changes: :func:`create_schema` creates missing tables and makes the one change made
-since (:func:`scope_redemption_keys`: idempotency keys unique per account). Migrations
-(Alembic) are future work; until then a changed model needs a new database, a hand-written
-``ALTER TABLE`` or a function like that one.
+Schema changes: Alembic migrations (:mod:`ledger.migrations`), applied by :func:`upgrade`
+on every start and by ``tanzhang db upgrade``; a changed model needs a revision (see
+docs/ledger.md).
 """
 
 from __future__ import annotations
@@ -24,13 +23,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.schema import AddConstraint, CreateIndex, CreateTable
 
-from ledger.models import REDEMPTION_KEY_CONSTRAINT, Base, Redemption
+if TYPE_CHECKING:
+    from ledger.migrations import Upgrade
 
 #: seconds a SQLite writer waits for another writer's lock before giving up
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -79,103 +78,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create the tables that don't exist yet, and bring an older ``redemption`` table's
-    idempotency keys from unique overall to unique per account
-    (:func:`scope_redemption_keys`). Otherwise no migrations: see the module notes."""
-    Base.metadata.create_all(engine)
-    scope_redemption_keys(engine)
+def upgrade(engine: Engine) -> Upgrade:
+    """Create the accounts database's tables or bring them to the newest revision of the
+    migrations (:func:`ledger.migrations.upgrade`: Alembic); what every start runs.
 
-
-def _global_key_constraint(engine: Engine) -> str | None:
-    """The name of a unique constraint (or index) on ``redemption.key`` alone, or "" when it
-    has no name (SQLite's inline ``UNIQUE``); None when there is none."""
-    insp = inspect(engine)
-    for uc in insp.get_unique_constraints("redemption"):
-        if uc["column_names"] == ["key"]:
-            return uc.get("name") or ""
-    for ix in insp.get_indexes("redemption"):
-        if ix.get("unique") and ix["column_names"] == ["key"]:
-            return ix["name"]
-    return None
-
-
-def scope_redemption_keys(engine: Engine) -> bool:
-    """Replace a unique constraint on ``redemption.key`` (databases made before keys were
-    scoped to the account) by the unique (``account_id``, ``key``) of the model; idempotent.
-
-    PostgreSQL drops and adds the constraint in one transaction; SQLite, which cannot drop
-    a constraint, copies the table into a new one (the procedure of the SQLite manual,
-    "Making Other Kinds Of Table Schema Changes"). Returns True when it changed something.
+    A database at the newest revision costs one read; one made before migrations (release
+    0.1.0) is taken over; two processes starting together take turns.
     """
-    name = _global_key_constraint(engine)
-    if name is None:
-        return False
-    table = Redemption.__table__
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("LOCK TABLE redemption IN ACCESS EXCLUSIVE MODE")
-            if _global_key_constraint(conn) is None:
-                return False  # another process migrated meanwhile
-            conn.exec_driver_sql(f'ALTER TABLE redemption DROP CONSTRAINT IF EXISTS "{name}"')
-            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
-            conn.execute(AddConstraint(_key_constraint(table)))
-        return True
-    if engine.dialect.name != "sqlite":
-        raise RuntimeError(
-            f"redemption.key is unique overall on {engine.dialect.name}: replace constraint "
-            f"{name!r} by UNIQUE (account_id, key) by hand"
-        )
-    copy = MetaData()  # the tables it refers to must be there to compile its foreign keys
-    for other in Base.metadata.sorted_tables:
-        other.to_metadata(copy)
-    staging = table.to_metadata(copy, name="redemption_rescoped")
-    staging.indexes.clear()
-    cols = ", ".join(f'"{c.name}"' for c in table.columns)
-    raw = engine.raw_connection()
-    try:
-        dbapi = raw.driver_connection
-        isolation = dbapi.isolation_level
-        dbapi.isolation_level = None  # the statements below manage the transaction
-        (foreign_keys,) = dbapi.execute("PRAGMA foreign_keys").fetchone()
-        dbapi.execute("PRAGMA foreign_keys=OFF")
-        try:
-            dbapi.execute("BEGIN IMMEDIATE")
-            try:
-                (sql,) = dbapi.execute(
-                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'redemption'"
-                ).fetchone()
-                if REDEMPTION_KEY_CONSTRAINT in sql:  # another process migrated meanwhile
-                    dbapi.execute("COMMIT")
-                    return False
-                dbapi.execute("DROP TABLE IF EXISTS redemption_rescoped")
-                dbapi.execute(str(CreateTable(staging).compile(dialect=engine.dialect)))
-                dbapi.execute(
-                    f"INSERT INTO redemption_rescoped ({cols}) SELECT {cols} FROM redemption"
-                )
-                dbapi.execute("DROP TABLE redemption")
-                dbapi.execute("ALTER TABLE redemption_rescoped RENAME TO redemption")
-                for index in table.indexes:
-                    dbapi.execute(str(CreateIndex(index).compile(dialect=engine.dialect)))
-                problems = dbapi.execute("PRAGMA foreign_key_check").fetchall()
-                if problems:
-                    raise RuntimeError(f"foreign keys broken by the migration: {problems[:5]}")
-                dbapi.execute("COMMIT")
-            except BaseException:
-                dbapi.execute("ROLLBACK")
-                raise
-        finally:
-            dbapi.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-            dbapi.isolation_level = isolation
-    finally:
-        raw.close()
-    return True
+    from ledger.migrations import upgrade as run
 
-
-def _key_constraint(table: Any) -> Any:
-    return next(
-        c for c in table.constraints if getattr(c, "name", None) == REDEMPTION_KEY_CONSTRAINT
-    )
+    return run(engine)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -202,13 +202,13 @@ def scheduler_from_settings(
     The registry file is re-read on every run; the store and the accounts database are
     the configured ones unless given.
     """
-    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.db import make_engine, make_session_factory, upgrade
     from telemetry.registry import Registry
     from telemetry.stores import open_store_from_settings
 
     if sessions is None:
         engine = make_engine(settings.accounts_url)
-        create_schema(engine)
+        upgrade(engine)
         sessions = make_session_factory(engine)
     if store is None:
         store = open_store_from_settings(settings)

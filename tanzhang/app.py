@@ -26,7 +26,6 @@ from sqlalchemy import Engine, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from access.errors import ApiError
-from access.models import create_schema as create_access_schema
 from access.params import single_query_values
 from sitetime.calendar import InvalidPeriodError
 from tanzhang import api_ops
@@ -241,12 +240,12 @@ def create_app(
     registry : telemetry.registry.Registry, optional
         Default: loaded from ``settings.registry_path``.
     engine : sqlalchemy.Engine, optional
-        The accounts database. Default: ``settings.accounts_url``. The ``api_key`` table and
-        the ledger's tables are created when missing.
+        The accounts database. Default: ``settings.accounts_url``. Its tables are created,
+        or upgraded to the newest revision of the migrations (:func:`ledger.db.upgrade`).
     publisher : callable(topic, payload), optional
         Republishes replayed rejects; default: QoS 1 to ``settings.mqtt_url``.
     """
-    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.db import make_engine, make_session_factory, upgrade
     from telemetry.registry import Registry
 
     app = FastAPI(
@@ -263,8 +262,7 @@ def create_app(
     )
     if engine is None:
         engine = make_engine(settings.accounts_url, **POOL)
-    create_schema(engine)
-    create_access_schema(engine)
+    upgrade(engine)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)

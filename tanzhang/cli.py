@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "rejects": "list and replay quarantined messages",
     "keys": "create, list and revoke API keys",
     "report": "verify a carbon credit report (authentic? restated after issue?)",
+    "db": "the accounts database's schema: upgrade it, show its revision",
 }
 
 
@@ -107,6 +108,12 @@ def _report(settings: Settings, argv: list[str]) -> int:
     return main(settings, argv)
 
 
+def _db(settings: Settings, argv: list[str]) -> int:
+    from ledger.db_cli import main
+
+    return main(settings, argv)
+
+
 HANDLERS: dict[str, Callable[[Settings, list[str]], int]] = {
     "run": _run,
     "gateway": _gateway,
@@ -118,6 +125,7 @@ HANDLERS: dict[str, Callable[[Settings, list[str]], int]] = {
     "rejects": _rejects,
     "keys": _keys,
     "report": _report,
+    "db": _db,
 }
 
 

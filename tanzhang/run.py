@@ -170,7 +170,7 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, st
     from gateway.service import build
     from ledger.book import ensure_accounts
     from ledger.closing import catch_up
-    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.db import make_engine, make_session_factory, upgrade
     from ledger.scheduler import make_scheduler
     from tanzhang.app import POOL, create_app
     from tanzhang.serve import ensure_demo_key, make_server, run_in_thread, stop_server
@@ -206,7 +206,7 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, st
     started.append(("gateway", agent.stop))
 
     engine = make_engine(settings.accounts_url, **POOL)
-    create_schema(engine)
+    upgrade(engine)
     sessions = make_session_factory(engine)
     demo_key = ensure_demo_key(settings, engine)
 

@@ -27,9 +27,9 @@ def ensure_demo_key(settings: Settings, engine: Any) -> str | None:
 
     from access.keys import register_key
     from access.models import DEMO_KEY_NAME
-    from access.models import create_schema as create_access_schema
+    from ledger.db import upgrade
 
-    create_access_schema(engine)
+    upgrade(engine)
     if settings.environment != "development":
         refuse_demo_keys(settings, engine)
         return None
@@ -112,7 +112,7 @@ def api_main(settings: Settings, argv: list[str]) -> int:
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.db import make_engine, make_session_factory, upgrade
     from ledger.scheduler import scheduler_from_settings
     from tanzhang.app import POOL, create_app
     from telemetry.redact import redact_url
@@ -126,7 +126,7 @@ def api_main(settings: Settings, argv: list[str]) -> int:
         )
     engine = make_engine(settings.accounts_url, **POOL)
     try:
-        create_schema(engine)
+        upgrade(engine)
         ensure_demo_key(settings, engine)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

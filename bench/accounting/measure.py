@@ -138,12 +138,12 @@ def close(
     store: Any, entities: list[dict], period: Any, ledger_path: Path, profile: Path | None
 ) -> dict:
     import ledger.closing as closing
-    from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.db import make_engine, make_session_factory, upgrade
     from ledger.registry_sync import ensure_accounts
 
     out: dict[str, Any] = {"rss_imports_mb": rss_mb()}
     engine = make_engine(f"sqlite:///{ledger_path}")
-    create_schema(engine)
+    upgrade(engine)
     sessions = make_session_factory(engine)
     timed = TimedStore(store)
     post = {"s": 0.0}

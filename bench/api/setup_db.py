@@ -16,9 +16,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from access.keys import create_key
-from access.models import create_schema as create_access_schema
 from ledger.book import ensure_accounts
-from ledger.db import create_schema, make_engine
+from ledger.db import make_engine, upgrade
 from ledger.periods import Period
 from ledger.posting import post_statements
 from telemetry.registry import Entity, Registry
@@ -48,8 +47,7 @@ def build(data_dir: Path, *, n_accounts: int = 10_000, months: int = 12) -> dict
     )
     registry.save(data_dir / "registry.toml")
     engine = make_engine(f"sqlite:///{data_dir / 'accounts.sqlite3'}")
-    create_schema(engine)
-    create_access_schema(engine)
+    upgrade(engine)
     t0 = time.perf_counter()
     with Session(engine) as session:
         ensure_accounts(session, registry.entities.values(), booking_period="month")

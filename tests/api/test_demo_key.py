@@ -23,7 +23,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from access.keys import find_key, generate_key, hash_key
-from access.models import DEMO_KEY_NAME, create_schema
+from access.models import DEMO_KEY_NAME
+from ledger.db import upgrade
 from tanzhang.run import _demo_key
 from tanzhang.serve import ensure_demo_key
 from tanzhang.settings import Settings
@@ -208,8 +209,8 @@ def test_old_database_gets_its_demo_key_marked(database_url: str) -> None:
                 ),
                 {"name": name, "hash": hash_key(key)},
             )
-    create_schema(engine)
-    create_schema(engine)  # idempotent
+    upgrade(engine)
+    upgrade(engine)  # idempotent
     with Session(engine) as session:
         assert find_key(session, demo).development_only
         assert not find_key(session, ops).development_only

@@ -253,10 +253,10 @@ def test_gateway_health_passthrough_from_a_live_server(world: World) -> None:
 
 def test_register_demo_key_is_idempotent(tmp_path: Path) -> None:
     from access.keys import generate_key, register_key
-    from access.models import create_schema
+    from ledger.db import upgrade
 
     engine = create_engine(f"sqlite:///{tmp_path / 'k.sqlite3'}")
-    create_schema(engine)
+    upgrade(engine)
     key, _ = generate_key()
     with Session(engine) as s:
         a = register_key(s, key, role="operator", name="demo")

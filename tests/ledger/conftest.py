@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory, upgrade
 from ledger.registry_sync import ensure_accounts
 from tests.pg import PostgresServer, postgres_server
 
@@ -43,7 +43,7 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     else:
         url = request.getfixturevalue("pg_server").create_database()
     eng = make_engine(url)
-    create_schema(eng)
+    upgrade(eng)
     yield eng
     eng.dispose()
 

@@ -10,7 +10,7 @@ from sqlalchemy import MetaData, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.book import balance, post_statement
-from ledger.db import create_schema, make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory, upgrade
 from ledger.errors import IdempotencyConflict, InsufficientBalance, InvalidAmount
 from ledger.models import REDEMPTION_KEY_CONSTRAINT, Base, LedgerEntry, Redemption
 from ledger.periods import Period
@@ -220,7 +220,7 @@ def _old_metadata() -> MetaData:
 
 @pytest.mark.servers
 def test_older_database_gets_keys_scoped_to_the_account(request, tmp_path):
-    """A database made with keys unique overall is migrated by create_schema, on SQLite and
+    """A database made with keys unique overall is migrated by upgrade (revision 0001), on SQLite and
     on PostgreSQL: rows and their ledger entries are kept, and another account may then use
     a key already used."""
     for url in _old_database_urls(request, tmp_path):
@@ -245,8 +245,8 @@ def test_older_database_gets_keys_scoped_to_the_account(request, tmp_path):
                 )  # fmt: skip
             s.rollback()
             first = redeem(s, "orchard-1", 1.0, key="k-1")
-        create_schema(eng)
-        create_schema(eng)  # idempotent
+        upgrade(eng)
+        upgrade(eng)  # idempotent
         with make_session_factory(eng)() as s:
             kept = s.get(Redemption, first.id)
             assert (kept.key, kept.amount_t) == ("k-1", 1.0)

@@ -135,9 +135,9 @@ def test_at_start_then_cron_fires_at_the_given_now_then_on_the_cron():
 @pytest.mark.servers
 def test_a_second_replica_skips_a_running_job(pg_server, tmp_path):
     engine = make_engine(pg_server.create_database())
-    from ledger.db import create_schema
+    from ledger.db import upgrade
 
-    create_schema(engine)
+    upgrade(engine)
     sessions = make_session_factory(engine)
     store = SqliteStore(tmp_path / "t.sqlite", retention=None)
     key = zlib.crc32(b"tanzhang.close.day")
