@@ -20,8 +20,11 @@ database as it was.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import logging
+import subprocess
+import sys
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -57,18 +60,10 @@ class MigrationError(RuntimeError):
 def alembic_config(**attributes: Any) -> Config:
     """The Alembic configuration of the accounts database; ``attributes`` (``connection``,
     ``target_metadata``) are handed to env.py."""
-    cfg = Config()
+    cfg = Config(cmd_opts=argparse.Namespace(quiet=True))  # the callers say what was done
     cfg.set_main_option("script_location", str(SCRIPT_LOCATION))
     cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     cfg.set_main_option("truncate_slug_length", "40")
-    if importlib.util.find_spec("ruff") is not None:  # a checkout with the dev tools
-        cfg.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
-        for name, args in (("ruff_fix", "check --fix"), ("ruff_format", "format")):
-            cfg.set_section_option("post_write_hooks", f"{name}.type", "module")
-            cfg.set_section_option("post_write_hooks", f"{name}.module", "ruff")
-            cfg.set_section_option(
-                "post_write_hooks", f"{name}.options", f"{args} REVISION_SCRIPT_FILENAME"
-            )
     cfg.attributes.update(attributes)
     return cfg
 
@@ -279,4 +274,8 @@ def write_revision(message: str, *, url: str | None = None) -> Path:
             engine.dispose()
     if written is None or isinstance(written, list):
         raise MigrationError("Alembic wrote no single revision")
-    return Path(written.path)
+    path = Path(written.path)
+    if importlib.util.find_spec("ruff") is not None:  # a checkout with the dev tools
+        for args in (["check", "--fix"], ["format"]):
+            subprocess.run([sys.executable, "-m", "ruff", *args, "--quiet", str(path)], check=False)
+    return path

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2025-12-03
+Create Date: 2026-12-03
 
 An empty database gets every table. A database made before migrations (release 0.1.0 or an
 older one: tables but no ``alembic_version``) keeps its tables and rows and gets what
