@@ -64,17 +64,21 @@ def main(settings: Any, argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code or 0)
 
-    from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ledger import migrations
+    from ledger import migrations  # before alembic: it quiets alembic's logger
     from ledger.db import make_engine
     from telemetry.redact import redact_url
 
     if args.command == "revision":
         try:
             path = migrations.write_revision(args.message, url=args.url)
-        except (migrations.MigrationError, CommandError, SQLAlchemyError, OSError) as exc:
+        except (
+            migrations.MigrationError,
+            migrations.CommandError,
+            SQLAlchemyError,
+            OSError,
+        ) as exc:
             print(f"tanzhang db revision: {_one_line(exc)}", file=sys.stderr)
             return 2
         print(f"wrote {path}: review it, then commit it")
@@ -97,7 +101,7 @@ def main(settings: Any, argv: Sequence[str] | None = None) -> int:
         else:
             print(f"{where}: {migrations.upgrade(engine).describe()}")
         return 0
-    except (migrations.MigrationError, CommandError, SQLAlchemyError, OSError) as exc:
+    except (migrations.MigrationError, migrations.CommandError, SQLAlchemyError, OSError) as exc:
         print(f"tanzhang db {args.command}: {where}: {_one_line(exc)}", file=sys.stderr)
         return 2
     finally:

@@ -113,6 +113,7 @@ def api_main(settings: Settings, argv: list[str]) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from ledger.db import make_engine, make_session_factory, upgrade
+    from ledger.migrations import MigrationError
     from ledger.scheduler import scheduler_from_settings
     from tanzhang.app import POOL, create_app
     from telemetry.redact import redact_url
@@ -128,7 +129,7 @@ def api_main(settings: Settings, argv: list[str]) -> int:
     try:
         upgrade(engine)
         ensure_demo_key(settings, engine)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, MigrationError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return _fail(
             f"cannot open the accounts database {redact_url(settings.accounts_url)}: {reason}"

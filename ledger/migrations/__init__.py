@@ -33,18 +33,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, func, inspect, select
 
-log = logging.getLogger(__name__)
-# Alembic narrates every context it opens at INFO ("Context impl SQLiteImpl."); the upgrade
-# logs one line of its own instead (event=accounts_db_upgraded).
+# Alembic narrates at INFO its plugins (when imported) and every context it opens ("Context
+# impl SQLiteImpl."); the upgrade logs one line of its own instead (event=accounts_db_upgraded).
 if logging.getLogger("alembic").level == logging.NOTSET:
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command  # noqa: E402  (after the logger's level is set)
+from alembic.autogenerate import compare_metadata  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from alembic.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
+from alembic.util import CommandError  # noqa: E402,F401  (for callers: ledger.db_cli)
+
+log = logging.getLogger(__name__)
 
 #: the folder of env.py, script.py.mako and versions/ (shipped in the wheel)
 SCRIPT_LOCATION = Path(__file__).resolve().parent
