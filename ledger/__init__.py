@@ -3,8 +3,9 @@
 ===================  ===========================================================
 module               holds
 ===================  ===========================================================
-``db``               engine (SQLite file or PostgreSQL), schema, sessions,
-                     :func:`~ledger.db.write_transaction`
+``db``               engine (SQLite file or PostgreSQL), sessions,
+                     :func:`~ledger.db.write_transaction`, :func:`~ledger.db.upgrade`
+``migrations``       Alembic migrations of the accounts database (``versions/``)
 ``models``           tables: account, posted_statement, ledger_entry, redemption,
                      factor_set
 ``periods``          hour / day / month / year periods as UTC intervals
@@ -16,6 +17,7 @@ module               holds
 ``closing``          telemetry store → accounting statements → ledger; catch-up
 ``scheduler``        APScheduler jobs (hourly, daily)
 ``cli``              ``tanzhang close``
+``db_cli``           ``tanzhang db``: upgrade, current, revision
 ``errors``           named errors
 ===================  ===========================================================
 
