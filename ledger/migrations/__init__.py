@@ -189,7 +189,7 @@ def _sqlite_write_transaction(conn: Connection) -> Iterator[None]:
     copied into a new one (batch mode); the foreign keys are checked before the commit."""
     from ledger.db import _sqlite_begin_mode
 
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection  # the sqlite3 connection
     (foreign_keys,) = raw.execute("PRAGMA foreign_keys").fetchone()
     raw.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: before BEGIN
     try:
@@ -257,13 +257,20 @@ def differences(engine: Engine) -> list[Any]:
 def write_revision(message: str, *, url: str | None = None) -> Path:
     """Write the next revision (``versions/NNNN_<message>.py``) from the difference between
     the models and a database at the newest revision: a scratch SQLite file upgraded for the
-    occasion, or the database at ``url``. Review the file before committing it."""
+    occasion, or the database at ``url`` (left as it is: it must be at the newest revision
+    already). Review the file before committing it."""
     from ledger.db import make_engine
 
     with tempfile.TemporaryDirectory(prefix="tanzhang-revision-") as tmp:
         engine = make_engine(url or f"sqlite:///{Path(tmp) / 'scratch.db'}")
         try:
-            upgrade(engine)
+            if url is None:
+                upgrade(engine)
+            elif (at := state(engine)).revision != at.head:
+                raise MigrationError(
+                    f"the database is at {at.revision or 'no revision'}, not at the newest "
+                    f"revision {at.head}: upgrade it first (or leave out --url)"
+                )
             if not differences(engine):
                 raise MigrationError(
                     f"the models match revision {head()}: there is no change to write"

@@ -10,7 +10,7 @@ it upgrades.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.types import TypeDecorator
@@ -18,7 +18,7 @@ from sqlalchemy.types import TypeDecorator
 config = context.config
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Write a model's own column type (``Tonnes``, ``UTCDateTime``) as the SQLAlchemy type
     it stores (``sa.BigInteger()``, ``sa.DateTime(timezone=True)``), so that a revision
     does not import the models."""

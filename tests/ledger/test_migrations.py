@@ -368,6 +368,14 @@ def test_db_revision_with_no_model_change_writes_nothing(env: Path, capsys) -> N
     assert tanzhang(["db", "revision", "-m", "nothing"]) == 2
     err = capsys.readouterr().err
     assert "models match revision" in err and len(err.strip().splitlines()) == 1
+    # a database given with --url is compared as it is, never upgraded for the occasion
+    empty = env / "other.db"
+    assert tanzhang(["db", "revision", "-m", "x", "--url", f"sqlite:///{empty}"]) == 2
+    err = capsys.readouterr().err
+    assert "not at the newest revision" in err and len(err.strip().splitlines()) == 1
+    engine = make_engine(f"sqlite:///{empty}")
+    assert migrations.state(engine).revision is None
+    engine.dispose()
 
 
 def test_db_revision_writes_the_change_of_a_model(env, tmp_path, monkeypatch, capsys) -> None:

@@ -23,6 +23,7 @@ which go on changing in later revisions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -39,7 +40,7 @@ DEMO_KEY_NAME = "demo (development)"
 REDEMPTION_KEY_CONSTRAINT = "uq_redemption_account_key"
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
