@@ -6,8 +6,8 @@ lender access to a report, granted or refused (``report_access``).
 The tables live in the accounts database and are declared on the ledger's
 :class:`ledger.models.Base`, so the database has one metadata and one set of migrations
 (:mod:`ledger.migrations`, which creates and changes these tables too). This module imports
-:mod:`ledger.models`, never the reverse; only :func:`ledger.migrations.metadata` imports it,
-to compare the whole schema with the database.
+:mod:`ledger.models`, never the reverse; :func:`tanzhang.db_cli.accounts_metadata` gathers
+both to compare the whole schema with a database.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ module               holds
 ``closing``          telemetry store → accounting statements → ledger; catch-up
 ``scheduler``        APScheduler jobs (hourly, daily)
 ``cli``              ``tanzhang close``
-``db_cli``           ``tanzhang db``: upgrade, current, revision
 ``errors``           named errors
 ===================  ===========================================================
 

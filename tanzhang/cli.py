@@ -109,7 +109,7 @@ def _report(settings: Settings, argv: list[str]) -> int:
 
 
 def _db(settings: Settings, argv: list[str]) -> int:
-    from ledger.db_cli import main
+    from tanzhang.db_cli import main
 
     return main(settings, argv)
 

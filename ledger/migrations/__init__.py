@@ -1,9 +1,12 @@
 """Migrations of the accounts database (Alembic, configured here: no ``alembic.ini``).
 
 The schema is one metadata, :data:`ledger.models.Base.metadata`: the ledger's tables and the
-access tables (:mod:`access.models` declares them on the same ``Base``). Every change of a
-model comes with a revision in ``versions/`` (``tanzhang db revision -m "..."`` writes it;
-see docs/ledger.md), and :func:`upgrade` brings a database to the newest one:
+access tables (:mod:`access.models` declares them on the same ``Base``; this package, below
+``access`` in the layers, never imports it: the functions that compare the models with a
+database take the metadata from their caller, :func:`tanzhang.db_cli.accounts_metadata`).
+Every change of a model comes with a revision in ``versions/`` (``tanzhang db revision -m
+"..."`` writes it; see docs/ledger.md), and :func:`upgrade` brings a database to the newest
+one:
 
 * an empty database gets every table (revision 0001 onwards);
 * a database made before migrations (release 0.1.0 or older: tables, no ``alembic_version``)
@@ -45,7 +48,7 @@ from alembic.autogenerate import compare_metadata  # noqa: E402
 from alembic.config import Config  # noqa: E402
 from alembic.migration import MigrationContext  # noqa: E402
 from alembic.script import ScriptDirectory  # noqa: E402
-from alembic.util import CommandError  # noqa: E402,F401  (for callers: ledger.db_cli)
+from alembic.util import CommandError  # noqa: E402,F401  (for callers: tanzhang.db_cli)
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +92,6 @@ def head() -> str:
             "a revision whose down_revision names all of them"
         )
     return found[0]
-
-
-def metadata() -> MetaData:
-    """Every table of the accounts database: :data:`ledger.models.Base.metadata` once
-    :mod:`access.models` has declared its tables on it (imported here for that reason
-    only; the ledger's code never uses them)."""
-    import access.models  # noqa: F401  (registers api_key, lender, report_* on Base)
-    from ledger.models import Base
-
-    return Base.metadata
 
 
 @dataclass(frozen=True)
@@ -246,17 +239,17 @@ def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
     return Upgrade(before, after, unversioned)
 
 
-def differences(engine: Engine) -> list[Any]:
-    """How the database differs from the models (Alembic's autogenerate comparison); empty
-    when every model change has its revision."""
+def differences(engine: Engine, metadata: MetaData) -> list[Any]:
+    """How the database differs from ``metadata`` (every table of the accounts database:
+    Alembic's autogenerate comparison); empty when every model change has its revision."""
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        return list(compare_metadata(ctx, metadata()))
+        return list(compare_metadata(ctx, metadata))
 
 
-def write_revision(message: str, *, url: str | None = None) -> Path:
+def write_revision(message: str, metadata: MetaData, *, url: str | None = None) -> Path:
     """Write the next revision (``versions/NNNN_<message>.py``) from the difference between
-    the models and a database at the newest revision: a scratch SQLite file upgraded for the
+    ``metadata`` (every table of the accounts database) and a database at the newest revision: a scratch SQLite file upgraded for the
     occasion, or the database at ``url`` (left as it is: it must be at the newest revision
     already). Review the file before committing it."""
     from ledger.db import make_engine
@@ -271,13 +264,13 @@ def write_revision(message: str, *, url: str | None = None) -> Path:
                     f"the database is at {at.revision or 'no revision'}, not at the newest "
                     f"revision {at.head}: upgrade it first (or leave out --url)"
                 )
-            if not differences(engine):
+            if not differences(engine, metadata):
                 raise MigrationError(
                     f"the models match revision {head()}: there is no change to write"
                 )
             rev_id = f"{len(list(script_directory().walk_revisions())) + 1:04d}"
             with engine.connect() as conn:
-                cfg = alembic_config(connection=conn, target_metadata=metadata())
+                cfg = alembic_config(connection=conn, target_metadata=metadata)
                 written = command.revision(cfg, message=message, autogenerate=True, rev_id=rev_id)
                 conn.rollback()
         finally:

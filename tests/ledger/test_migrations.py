@@ -37,7 +37,9 @@ from ledger.db import make_engine, upgrade
 from ledger.models import Base, Redemption
 from ledger.redemption import redeem_once
 from sitetime.clock import use_clock
+from tanzhang import db_cli
 from tanzhang.cli import main as tanzhang
+from tanzhang.db_cli import accounts_metadata
 from tests.ledger.conftest import BACKENDS
 from tests.pg import PostgresServer, _bindir
 
@@ -53,7 +55,7 @@ def _schema_differences(engine: Engine) -> list:
     """What Alembic's autogenerate would write to make the database match the models."""
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        return compare_metadata(ctx, migrations.metadata())
+        return compare_metadata(ctx, accounts_metadata())
 
 
 def _empty_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -387,12 +389,12 @@ def test_db_revision_writes_the_change_of_a_model(env, tmp_path, monkeypatch, ca
         migrations.SCRIPT_LOCATION, scripts, ignore=shutil.ignore_patterns("__pycache__")
     )
     changed = sa.MetaData()
-    for table in migrations.metadata().sorted_tables:
+    for table in accounts_metadata().sorted_tables:
         table.to_metadata(changed)
     tonnes = Base.metadata.tables["posted_statement"].c.emissions_t.type  # ledger.models.Tonnes
     changed.tables["account"].append_column(sa.Column("note", tonnes, nullable=True))
     monkeypatch.setattr(migrations, "SCRIPT_LOCATION", scripts)
-    monkeypatch.setattr(migrations, "metadata", lambda: changed)
+    monkeypatch.setattr(db_cli, "accounts_metadata", lambda: changed)
 
     assert tanzhang(["db", "revision", "-m", "account note"]) == 0
     out = capsys.readouterr().out

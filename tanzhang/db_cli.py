@@ -15,7 +15,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+
+def accounts_metadata() -> MetaData:
+    """Every table of the accounts database: :data:`ledger.models.Base.metadata`, on which
+    :mod:`access.models` declares its tables too (imported here, above both in the layers,
+    so that they are registered)."""
+    import access.models  # noqa: F401  (api_key, lender, report_consent, report_access)
+    from ledger.models import Base
+
+    return Base.metadata
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,7 +85,7 @@ def main(settings: Any, argv: Sequence[str] | None = None) -> int:
 
     if args.command == "revision":
         try:
-            path = migrations.write_revision(args.message, url=args.url)
+            path = migrations.write_revision(args.message, accounts_metadata(), url=args.url)
         except (
             migrations.MigrationError,
             migrations.CommandError,
