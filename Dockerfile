@@ -10,6 +10,8 @@ COPY telemetry ./telemetry
 COPY accounting ./accounting
 COPY ledger ./ledger
 COPY access ./access
+COPY api ./api
+COPY sitetime ./sitetime
 COPY dashboards ./dashboards
 COPY reports ./reports
 COPY simulators ./simulators

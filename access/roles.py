@@ -13,7 +13,7 @@ role                      sees                                            writes
 ========================  ==============================================  ===============
 
 A ``lender`` key belongs to a lender (a bank, :class:`access.models.Lender`); it passes no
-route but the credit report's (:func:`access.deps.authenticate` refuses it everywhere else),
+route but the credit report's (:func:`api.deps.authenticate` refuses it everywhere else),
 and there only with a valid consent of the entity, checked in the database on each request
 (:mod:`access.consent`).
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import HTTPException, Query, Request
 
+from api import deps
 from dashboards.stream import MAX_ENTITIES
 
 _ID = re.compile(r"^[a-z0-9_-]{1,64}$")
@@ -32,9 +33,7 @@ def parse_entities(raw: str) -> list[str]:
 
 
 def _authorize(request: Request, ids: list[str]) -> None:
-    """Authenticate the caller with access/ and check that it may see every id."""
-    from access import deps  # imported late: access/ assembles its own dependencies
-
+    """Authenticate the caller (:mod:`api.deps`) and check that it may see every id."""
     principal = deps.principal_from_request(request)
     lookup = deps.entity_lookup(request)
     hidden = [i for i in ids if not principal.can_see(i, lookup)]

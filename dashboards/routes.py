@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from access.deps import ensure_visible, entity_lookup, principal_from_request
+from api.deps import ensure_visible, entity_lookup, principal_from_request
 from dashboards.auth import stream_entities
 from dashboards.factory_data import factory_summary
 from dashboards.stream import latest_stream

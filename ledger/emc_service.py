@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from access.errors import ApiError
+from api.errors import ApiError
 from ledger import savings_service as sv
 from sitetime import clock
 from sitetime.calendar import site_calendar

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from access.errors import ApiError
+from api.errors import ApiError
 from sitetime import clock
 from sitetime.calendar import site_calendar
 

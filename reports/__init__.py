@@ -12,7 +12,7 @@ module               holds
 ``page``             the printable HTML page (zh / en)
 ``pdf``              the PDF, printed from that page by Debian's chromium
 ``routes``           HTTP routes; who may read a report is the dependency
-                     :data:`reports.routes.ReportReaderDep`
+                     :data:`api.routes.reports.ReportReaderDep`
 ``cli``              ``tanzhang report verify FILE``
 ===================  ===========================================================
 

@@ -207,7 +207,7 @@ def _trend(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list[dict]:
     from accounting.benchmarking import benchmark_factories, load_industry_benchmarks
-    from ledger.routes_common import _engine_statement
+    from api.routes.common import _engine_statement
 
     ent = registry.entities.get(eid) if registry is not None else None
     attrs = ent.attrs if ent is not None else {}
@@ -242,7 +242,7 @@ def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list
 
 
 def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
-    from ledger.routes_common import label_public
+    from api.routes.common import label_public
 
     out = []
     for year, ps in sorted(ystmts.items()):
@@ -306,9 +306,9 @@ def _rating(kind: str, bench: list[dict], labels: list[dict]) -> dict[str, Any]:
 
 def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: list[int]) -> dict:
     """Per year: CalTRACK avoided energy and CO2 with its ASHRAE G14 uncertainty (90 %)."""
-    from access.errors import ApiError
     from accounting.errors import AccountingError
     from accounting.savings import compute_savings
+    from api.errors import ApiError
     from ledger import savings_service as sv
 
     cal = site_calendar()
@@ -383,7 +383,7 @@ def _figures(r: Any) -> dict[str, Any]:
 def _line_emc(app_state: Any, store: Any, registry: Any, line: Any) -> dict | None:
     """The line's EMC contract and its savings in money over the whole contract to date
     (:func:`ledger.emc_service.emc_statements`, as ``GET /v1/lines/{id}/emc``)."""
-    from access.errors import ApiError
+    from api.errors import ApiError
     from ledger import emc_service
 
     if not (getattr(line, "attrs", None) or {}).get("emc"):

@@ -31,4 +31,6 @@ done
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The dependency rules of docs/architecture.md (import-linter contracts in pyproject.toml).
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest "$@"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from api.routes.accounts import fast_balance, parse_when
 from ledger.book import balance
-from ledger.routes import fast_balance, parse_when
 from tests.api.conftest import ROLES, VISIBLE, World, build_world
 from tests.pg import postgres_server
 

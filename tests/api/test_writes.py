@@ -158,8 +158,8 @@ def test_redemption_by_holder_is_idempotent_and_never_overdraws(world: World) ->
         "/v1/accounts/orchard-1/redemptions", headers=world.h("holder")
     ).json()
     assert [x["key"] for x in listed["items"]] == ["voucher-0001"]
+    from api.routes.accounts import fast_balance
     from ledger.book import balance
-    from ledger.routes import fast_balance
 
     with world.app.state.sessions() as s:
         assert fast_balance(s, "orchard-1", None) == balance(s, "orchard-1")

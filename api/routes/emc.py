@@ -10,14 +10,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from access.deps import LookupDep, PrincipalDep, RegistryDep, StoreDep
-from access.errors import AUTH_ERRORS, error_responses
-from access.params import EntityId
+from api.deps import LookupDep, PrincipalDep, RegistryDep, StoreDep
+from api.errors import AUTH_ERRORS, error_responses
+from api.params import EntityId
+from api.routes.common import EndQ, StartQ, window
 from ledger import emc_service, savings_service
-from ledger.routes_common import EndQ, StartQ, window
 from sitetime.calendar import site_calendar
 
-router = APIRouter(responses=AUTH_ERRORS)
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
 
 class EmcStatementPublic(BaseModel):
@@ -97,7 +97,7 @@ def line_emc(
     """404 ``no_emc_contract``; 409 ``emc_not_started`` and the savings' 409s
     (``insufficient_baseline_data`` …); ``this_month`` and ``to_date`` are null until the
     contract has a reporting day with data."""
-    from ledger.routes_factories import _line
+    from api.routes.factories import _line
 
     line = _line(registry, principal, entity_id, lookup)
     st = emc_service.emc_statements(request.app.state, store, registry, line, "month")
@@ -134,8 +134,8 @@ def line_emc_statements(
 ) -> list[EmcStatementPublic]:
     """The contract's periods in ``[start, end)`` (default: the whole contract). 409
     ``no_emc_savings_yet`` when the contract has no reporting day with data."""
-    from access.errors import ApiError
-    from ledger.routes_factories import _line
+    from api.errors import ApiError
+    from api.routes.factories import _line
 
     line = _line(registry, principal, entity_id, lookup)
     lo = hi = None

@@ -9,19 +9,19 @@ from typing import Annotated, Any, Literal
 
 from sqlalchemy import or_, select
 
-from access import params
-from access.deps import (
+from access.roles import AGRONOMIST_KINDS, Principal
+from api import params
+from api.deps import (
     ensure_visible,
 )
-from access.errors import ApiError
-from access.roles import AGRONOMIST_KINDS, Principal
-from ledger import book
-from ledger.models import Account, PostedStatement
-from tanzhang.api_schemas import (
+from api.errors import ApiError
+from api.schemas import (
     LabelExplanationPublic,
     LabelPublic,
     StatementPublic,
 )
+from ledger import book
+from ledger.models import Account, PostedStatement
 
 PeriodKind = Literal["hour", "day", "month", "year"]
 #: default listing window when no start is given, per period kind

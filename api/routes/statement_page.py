@@ -8,16 +8,14 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from access.deps import (
+from api.deps import (
     LookupDep,
     PrincipalDep,
     SessionDep,
 )
-from access.errors import AUTH_ERRORS, error_responses
-from access.params import EntityId
-from ledger import book
-from ledger.models import Redemption
-from ledger.routes_common import (
+from api.errors import AUTH_ERRORS, error_responses
+from api.params import EntityId
+from api.routes.common import (
     EndQ,
     PeriodKind,
     StartQ,
@@ -26,9 +24,11 @@ from ledger.routes_common import (
     statement_public,
     window,
 )
+from ledger import book
+from ledger.models import Redemption
 from sitetime import clock
 
-router = APIRouter(responses=AUTH_ERRORS)
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
 
 _PAGE_CSS = """

@@ -9,19 +9,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 
-from access.deps import (
+from access.roles import Principal
+from api.deps import (
     LookupDep,
     PrincipalDep,
     RegistryDep,
     SessionDep,
     StoreDep,
 )
-from access.errors import AUTH_ERRORS, ApiError, error_responses
-from access.params import EntityId, Limit, Offset
-from access.roles import Principal
-from ledger.models import Account, PostedStatement
-from ledger.periods import Period
-from ledger.routes_common import (
+from api.errors import AUTH_ERRORS, ApiError, error_responses
+from api.params import EntityId, Limit, Offset
+from api.routes.common import (
     EndQ,
     PeriodKind,
     StartQ,
@@ -35,13 +33,15 @@ from ledger.routes_common import (
     label_public,
     visible_clause,
 )
-from tanzhang.api_schemas import (
+from api.schemas import (
     LabelPublic,
     Page,
     WhatIfPublic,
 )
+from ledger.models import Account, PostedStatement
+from ledger.periods import Period
 
-router = APIRouter(responses=AUTH_ERRORS)
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
 
 #: most rows a CSV export holds

@@ -1,9 +1,9 @@
 """HTTP routes of the accounts: listing, balances, statements (JSON, CSV), audit trail and
 redemptions; the orchard, factory and printable-statement routes of
-:mod:`ledger.routes_orchards`, :mod:`ledger.routes_factories` and
-:mod:`ledger.routes_statement_page` are included in :data:`router`.
+:mod:`api.routes.orchards`, :mod:`api.routes.factories` and
+:mod:`api.routes.statement_page` are included in :data:`router`.
 
-Every route checks the caller's key (:mod:`access.deps`): a listing shows only what the key
+Every route checks the caller's key (:mod:`api.deps`): a listing shows only what the key
 may see, a single account answers 403 when the key may not see it.
 """
 
@@ -17,21 +17,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import BigInteger, bindparam, func, select
 
-from access import params
-from access.deps import (
+from api import params
+from api.deps import (
     LookupDep,
     PrincipalDep,
     SessionDep,
     WriterDep,
     ensure_visible,
 )
-from access.errors import AUTH_ERRORS, ApiError, error_responses
-from access.params import ID_PATTERN, EntityId, Limit, Offset, parse_when
-from ledger import book
-from ledger.errors import UnknownAccount
-from ledger.models import Account, LedgerEntry, Redemption
-from ledger.periods import Period
-from ledger.routes_common import (
+from api.errors import AUTH_ERRORS, ApiError, error_responses
+from api.params import ID_PATTERN, EntityId, Limit, Offset, parse_when
+from api.routes.common import (
     EndQ,
     PeriodKind,
     StartQ,
@@ -40,7 +36,7 @@ from ledger.routes_common import (
     statement_public,
     visible_clause,
 )
-from tanzhang.api_schemas import (
+from api.schemas import (
     AccountPublic,
     BalancePublic,
     LedgerEntryPublic,
@@ -50,6 +46,10 @@ from tanzhang.api_schemas import (
     StatementPublic,
     StatementVersionPublic,
 )
+from ledger import book
+from ledger.errors import UnknownAccount
+from ledger.models import Account, LedgerEntry, Redemption
+from ledger.periods import Period
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
@@ -385,9 +385,3 @@ def create_redemption(
     if not done.created:  # decided by the database's unique (account, key), not by clocks
         response.status_code = 200
     return redemption_public(done.redemption)
-
-
-from ledger import routes_factories, routes_orchards, routes_statement_page  # noqa: E402
-
-for _sub in (routes_orchards, routes_factories, routes_statement_page):
-    router.include_router(_sub.router)

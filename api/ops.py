@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from access.errors import error_responses
+from api.errors import error_responses
 from telemetry.redact import redact_url
 
 router = APIRouter(tags=["health"])

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from access.deps import (
+from access.roles import Principal
+from api.deps import (
     LookupDep,
     PrincipalDep,
     RegistryDep,
@@ -16,12 +17,9 @@ from access.deps import (
     StoreDep,
     ensure_visible,
 )
-from access.errors import AUTH_ERRORS, ApiError, error_responses
-from access.params import EntityId
-from access.roles import Principal
-from ledger import savings_service
-from ledger.models import Account
-from ledger.routes_common import (
+from api.errors import AUTH_ERRORS, ApiError, error_responses
+from api.params import EntityId
+from api.routes.common import (
     EndQ,
     PeriodKind,
     StartQ,
@@ -30,7 +28,7 @@ from ledger.routes_common import (
     visible_clause,
     window,
 )
-from tanzhang.api_schemas import (
+from api.schemas import (
     BaselineModelPublic,
     BenchmarksPublic,
     FactoryBenchmarkPublic,
@@ -38,8 +36,10 @@ from tanzhang.api_schemas import (
     PeriodSavingsPublic,
     SavingsWindowPublic,
 )
+from ledger import savings_service
+from ledger.models import Account
 
-router = APIRouter(responses=AUTH_ERRORS)
+router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
 
 def _model_public(model: Any) -> BaselineModelPublic:
@@ -186,9 +186,3 @@ def factory_benchmarks(
         poor_performers=doc["poor_performers"],
         low_green_share=doc["low_green_share"],
     )
-
-
-# -- energy-management contracts (ledger/routes_emc.py) ------------------------------------
-from ledger.routes_emc import router as _emc_router  # noqa: E402
-
-router.include_router(_emc_router)

@@ -2,9 +2,9 @@
 
 Who may read an entity's report is one dependency, :data:`ReportReaderDep`
 (:func:`report_reader`): the admin, the operator and the entity's own account holder (as the
-other account routes, :func:`access.deps.ensure_visible`), and a ``lender`` key only with a
+other account routes, :func:`api.deps.ensure_visible`), and a ``lender`` key only with a
 valid consent of that entity at the current time, read from the database on every request
-and logged granted or refused (:mod:`access.consent`; grants: :mod:`reports.consent_routes`).
+and logged granted or refused (:mod:`access.consent`; grants: :mod:`api.routes.consent`).
 ``/v1/reports/public-key`` and ``/v1/reports/verify`` are public: a lender needs no key.
 """
 
@@ -18,10 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from access import consent
-from access.deps import LookupDep, authenticate_lender_too, ensure_visible
-from access.errors import AUTH_ERRORS, ApiError, error_responses
-from access.params import EntityId
 from access.roles import Principal
+from api.deps import LookupDep, authenticate_lender_too, ensure_visible
+from api.errors import AUTH_ERRORS, ApiError, error_responses
+from api.params import EntityId
 from reports import signing
 from reports.credit_report import DEFAULT_YEARS, MAX_YEARS, build_report
 from reports.page import HEADERS, render_page
@@ -104,7 +104,7 @@ class _Unavailable(Exception):
 
 
 def _unavailable(exc: _Unavailable) -> Response:
-    from tanzhang.app import error_json
+    from api.errors import error_json
 
     return error_json(503, exc.code, exc.message)
 

@@ -26,7 +26,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from access.deps import (
+from api.deps import (
     AdminDep,
     LookupDep,
     PrincipalDep,
@@ -36,10 +36,9 @@ from access.deps import (
     WriterDep,
     ensure_visible,
 )
-from access.errors import AUTH_ERRORS, ApiError, error_responses
-from access.params import ID_PATTERN, EntityId, Limit, Offset, parse_when, when_query
-from sitetime import clock
-from tanzhang.api_schemas import (
+from api.errors import AUTH_ERRORS, ApiError, error_responses
+from api.params import ID_PATTERN, EntityId, Limit, Offset, parse_when, when_query
+from api.schemas import (
     DevicePublic,
     EntityDetailPublic,
     EntityPublic,
@@ -52,6 +51,7 @@ from tanzhang.api_schemas import (
     ReplayCreate,
     ReplayResultPublic,
 )
+from sitetime import clock
 from telemetry.contract import ContractError, age_limit_of, decode_event
 from telemetry.model import Event, Reject, RejectStamper
 from telemetry.store import StoreError, StoreUnavailable

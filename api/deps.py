@@ -11,7 +11,7 @@ or revoked key is a 401, and so is the development demo key outside development;
 A ``lender`` key is refused (403 ``role_not_allowed``) by :func:`authenticate` and
 :func:`principal_from_request`, so by every route and page, except those that take the
 caller from :func:`authenticate_lender_too` (the credit report's
-``reports.routes.ReportReaderDep``, which then asks for a valid consent).
+``api.routes.reports.ReportReaderDep``, which then asks for a valid consent).
 Keys are never logged, echoed or accepted in a query string.
 """
 
@@ -26,9 +26,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from access.errors import ApiError
 from access.keys import find_key, hash_key, principal_of
 from access.roles import EntityLookup, Principal
+from api.errors import ApiError
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key")
@@ -204,7 +204,7 @@ async def authenticate_lender_too(
     header: Annotated[str | None, Security(_header)],
 ) -> Principal:
     """The caller of this request, a ``lender`` key included: only for a dependency that
-    then checks the lender's consent (``reports.routes.report_reader``)."""
+    then checks the lender's consent (``api.routes.reports.report_reader``)."""
     keys = {k.strip() for k in (header, bearer.credentials if bearer else None) if k}
     if len(keys) > 1:
         raise ApiError(

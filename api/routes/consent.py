@@ -3,7 +3,7 @@ grants, and lists every lender access (granted or refused).
 
 Each route is for the entity's account holder, an admin or an operator (programme staff
 acting on the entity's behalf); other roles get 403 ``role_not_allowed``, a key that cannot
-see the entity 403 ``entity_not_allowed`` and lender keys 403 (``access.deps.authenticate``).
+see the entity 403 ``entity_not_allowed`` and lender keys 403 (``api.deps.authenticate``).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from access import consent
-from access.deps import LookupDep, SessionDep, ensure_visible, require_roles
-from access.errors import AUTH_ERRORS, ApiError, error_responses
 from access.models import ReportAccess, ReportConsent
-from access.params import EntityId, Limit, Offset
 from access.roles import Principal
+from api.deps import LookupDep, SessionDep, ensure_visible, require_roles
+from api.errors import AUTH_ERRORS, ApiError, error_responses
+from api.params import EntityId, Limit, Offset
 from sitetime import clock
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS, tags=["consent"])

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from access.params import ID_PATTERN, MAX_LIMIT  # noqa: F401  (re-exported)
+from api.params import ID_PATTERN, MAX_LIMIT  # noqa: F401  (re-exported)
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Path, Query, Request
 
-from access.errors import ApiError
+from api.errors import ApiError
 from sitetime import clock
 from sitetime.calendar import site_calendar
 

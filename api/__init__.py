@@ -1,0 +1,19 @@
+"""api: the one HTTP layer of tanzhang (FastAPI).
+
+=================  ================================================================
+module             holds
+=================  ================================================================
+``deps``           dependencies: the caller's key and role, sessions, store, registry,
+                   the visible account
+``errors``         :class:`~api.errors.ApiError`, the error body, the mapping of the
+                   services' named errors to HTTP answers
+``params``         query parameters (dates, windows, limits, ids)
+``schemas``        request and response models (pydantic)
+``ops``            health, gateway health and Prometheus metrics
+``routes/``        one router per concern; each parses, authorises, calls one service
+                   and shapes the answer
+=================  ================================================================
+
+``api`` may import the services (``ledger``, ``reports``, ``access``, ``telemetry``,
+``accounting``); nothing below it imports ``api``. ``tanzhang.app`` lists the routers.
+"""
