@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mqttlink import MqttUrlError, parse_mqtt_url
 from sitetime.calendar import SiteCalendar, set_site_calendar
 from sitetime.clock import OffsetClock, parse_instant, set_clock
 from telemetry.redact import redact_url
@@ -32,7 +33,11 @@ SECRET_FIELDS = ("secret_key", "influx_token", "influx_password", "demo_api_key"
 class Settings(BaseSettings):
     """Everything the processes of tanzhang read at start."""
 
-    model_config = SettingsConfigDict(env_prefix="TANZHANG_", extra="ignore")
+    # hide_input_in_errors: a ValidationError's text would otherwise quote the refused value,
+    # which may be a URL with its password
+    model_config = SettingsConfigDict(
+        env_prefix="TANZHANG_", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = "development"
     # the site calendar: IANA zone of every local day, month and year (sitetime.calendar)
@@ -43,7 +48,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     registry: Path | None = None  # default: {data_dir}/registry.toml
 
-    mqtt_url: str | None = None  # mqtt://user:pass@host:port ; None = embedded amqtt broker
+    # mqtt://user:pass@host:port, or mqtts://...[?cafile=PEM] for TLS (mqttlink); None =
+    # embedded amqtt broker
+    mqtt_url: str | None = None
     mqtt_prefix: str = "tanzhang/v1"
     mqtt_client_id: str = "tanzhang-gateway-1"
     mqtt_share_group: str | None = None  # e.g. "gateways" for $share/gateways/...
@@ -102,9 +109,12 @@ class Settings(BaseSettings):
 
     @field_validator("mqtt_url")
     @classmethod
-    def _mqtt_scheme(cls, v: str | None) -> str | None:
-        if v and not v.startswith(("mqtt://", "mqtts://")):
-            raise ValueError("TANZHANG_MQTT_URL must look like mqtt://user:pass@host:port")
+    def _mqtt_url(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                parse_mqtt_url(v)  # the one parser the gateway, API and simulators use
+            except MqttUrlError as exc:
+                raise ValueError(f"TANZHANG_MQTT_URL: {exc}") from None
         return v
 
     @field_validator("influx_url")
