@@ -222,9 +222,17 @@ def scheduler_from_settings(
 
 def scheduler_main(settings: Any, argv: Sequence[str] = ()) -> int:
     """``tanzhang scheduler``: run the close jobs until interrupted (SIGINT/SIGTERM)."""
+    import argparse
     import signal
     import threading
 
+    argparse.ArgumentParser(
+        prog="tanzhang scheduler",
+        description="Run the scheduled accounting closes (hour, day, month and year jobs, "
+        "each a catch-up at start and then on its cron schedule) until SIGINT or SIGTERM; "
+        "for a site whose API runs with --no-scheduler. Settings: TANZHANG_DATABASE_URL, "
+        "TANZHANG_INFLUX_*, TANZHANG_REGISTRY.",
+    ).parse_args(list(argv))
     sched = scheduler_from_settings(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

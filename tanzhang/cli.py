@@ -125,8 +125,9 @@ def _commands_help() -> str:
     return "; ".join(f"{name}: {text}" for name, text in COMMANDS.items())
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: options and the COMMAND; each command parses the rest itself
+    (``tanzhang COMMAND --help`` prints that command's usage without opening anything)."""
     parser = argparse.ArgumentParser(
         prog="tanzhang",
         description="碳账 tanzhang — telemetry and carbon accounts for farms and factories.",
@@ -135,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND", help=_commands_help())
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     # Everything after the command belongs to the command's own parser (options included).
     split = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))
     ns = parser.parse_args(argv[: split + 1])
