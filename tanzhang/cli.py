@@ -96,9 +96,16 @@ def _rejects(settings: Settings, argv: list[str]) -> int:
 
 
 def _keys(settings: Settings, argv: list[str]) -> int:
-    from access.cli import main
+    from sqlalchemy.exc import SQLAlchemyError
 
-    return main(argv, database_url=settings.accounts_url)
+    from access.cli import main
+    from ledger.errors import database_problem
+
+    try:
+        return main(argv, database_url=settings.accounts_url)
+    except SQLAlchemyError as exc:  # one line, the password masked; no traceback
+        print(f"tanzhang keys: {database_problem(settings.accounts_url, exc)}", file=sys.stderr)
+        return 2
 
 
 def _report(settings: Settings, argv: list[str]) -> int:

@@ -113,9 +113,9 @@ def api_main(settings: Settings, argv: list[str]) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from ledger.db import create_schema, make_engine, make_session_factory
+    from ledger.errors import database_problem
     from ledger.scheduler import scheduler_from_settings
     from tanzhang.app import POOL, create_app
-    from telemetry.redact import redact_url
     from telemetry.stores import open_store_from_settings
 
     data_dir = Path(settings.data_dir).resolve()
@@ -129,10 +129,8 @@ def api_main(settings: Settings, argv: list[str]) -> int:
         create_schema(engine)
         ensure_demo_key(settings, engine)
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return _fail(
-            f"cannot open the accounts database {redact_url(settings.accounts_url)}: {reason}"
-        )
+        return _fail(database_problem(settings.accounts_url, exc))
+    log.info("event=api_settings %s", settings.describe_text())
     store = open_store_from_settings(settings)
     app = create_app(settings, store=store, engine=engine)
     scheduler = None

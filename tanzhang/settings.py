@@ -24,10 +24,8 @@ from sitetime.calendar import SiteCalendar, set_site_calendar
 from sitetime.clock import OffsetClock, parse_instant, set_clock
 from telemetry.redact import redact_url
 
-DEV_SECRET = "change-me-dev-only"
-
 #: settings never logged or shown (describe() says only whether each is set)
-SECRET_FIELDS = ("secret_key", "influx_token", "influx_password", "demo_api_key")
+SECRET_FIELDS = ("influx_token", "influx_password", "demo_api_key")
 
 
 class Settings(BaseSettings):
@@ -74,7 +72,6 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
-    secret_key: str = DEV_SECRET
     demo_api_key: str | None = None
     # the programme's Ed25519 key (PKCS#8 PEM) that signs carbon credit reports; required in
     # production, generated on first use at {data_dir}/report-signing-key.pem in development
@@ -162,12 +159,6 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("TANZHANG_SECRET_KEY must be set to a real secret in production")
-        return self
-
-    @model_validator(mode="after")
     def _report_key_in_production(self) -> Settings:
         if self.environment == "production" and not self.report_signing_key:
             raise ValueError(
@@ -192,6 +183,10 @@ class Settings(BaseSettings):
     @property
     def embedded_store_path(self) -> Path:
         return self.data_dir / "telemetry.sqlite"
+
+    def describe_text(self) -> str:
+        """:meth:`describe` as ``name=value`` pairs on one line (the start-up log line)."""
+        return " ".join(f"{k}={v}" for k, v in self.describe().items())
 
     def describe(self) -> dict[str, Any]:
         """Settings safe to log: no password, token or key, and every URL masked.

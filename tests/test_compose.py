@@ -86,7 +86,6 @@ def test_required_secrets_fail_loudly() -> None:
     for secret in (
         "POSTGRES_PASSWORD",
         "INFLUXDB_PASSWORD",
-        "TANZHANG_SECRET_KEY",
         "GRAFANA_ADMIN_PASSWORD",
         "MQTT_GATEWAY_PASSWORD",
         "MQTT_REPLAY_PASSWORD",
