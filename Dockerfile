@@ -5,6 +5,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY tanzhang ./tanzhang
+COPY sitetime ./sitetime
+COPY mqttlink ./mqttlink
 COPY gateway ./gateway
 COPY telemetry ./telemetry
 COPY accounting ./accounting

@@ -1,4 +1,4 @@
-"""The one module that touches paho-mqtt: :class:`MqttSource`.
+"""The gateway's one module that touches paho-mqtt: :class:`MqttSource`.
 
 - MQTT 5, ``CallbackAPIVersion.VERSION2``, a stable client id, ``clean_start=False`` with a
   ``SessionExpiryInterval``: the broker keeps the subscription and every unacknowledged
@@ -11,8 +11,8 @@
   id, because messages in flight to a dead replica stay in its session (docs/design-notes.md trap 3).
 - ``$SYS/broker/publish/messages/dropped`` (QoS 0) reports the broker's silent drops
   (docs/design-notes.md trap 2).
-- :func:`publish_confirmed` (reject replay) publishes over MQTT 5 and checks each PUBACK's
-  reason code.
+- The broker URL (``mqtt://`` or ``mqtts://``) and the client's credentials and TLS come from
+  :mod:`mqttlink`, which also holds the one confirmed publisher (reject replay).
 
 paho's callbacks stay private; the pipeline sees :class:`gateway.source.Source`.
 """
@@ -22,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -35,8 +33,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.message import Message
 from gateway.source import Deliver
+from mqttlink import MqttUrlError, configure_client, parse_mqtt_url
 from sitetime import clock
-from telemetry.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -79,26 +77,9 @@ def _speed_up_property_clear() -> bool:
 PROPERTY_CLEAR_PATCHED = _speed_up_property_clear()
 
 
-class PublishRefused(RuntimeError):
-    """The broker did not confirm a publish with reason code Success; the message says why."""
-
-
-class MqttConfigError(ValueError):
-    """The MQTT URL or options cannot work; the message says what to change."""
-
-
-def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None, bool]:
-    """``mqtt[s]://user:pass@host:port`` -> ``(host, port, user, password, tls)``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts"):
-        shown = redact_url(url)  # the message may be logged: never with the password
-        raise MqttConfigError(f"MQTT URL {shown!r} must start with mqtt:// or mqtts://")
-    tls = parts.scheme == "mqtts"
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or (8883 if tls else 1883)
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return host, port, user, password, tls
+class MqttConfigError(MqttUrlError):
+    """The source's options cannot work; the message says what to change (a bad URL raises
+    :class:`mqttlink.MqttUrlError`, of which this is a kind)."""
 
 
 def subscription_topic(prefix: str, share_group: str | None) -> str:
@@ -137,14 +118,13 @@ class MqttSource:
             raise MqttConfigError(f"receive_maximum {receive_maximum} must be in 1..65535")
         if protocol not in ("5", "3.1.1"):
             raise MqttConfigError(f"MQTT protocol {protocol!r} must be '5' or '3.1.1'")
-        self._host, self._port, user, password, tls = parse_mqtt_url(url)
+        self._target = parse_mqtt_url(url)
         self.client_id = client_id
         self.topic = subscription_topic(prefix, share_group)
         self.receive_maximum = receive_maximum
         self._v5 = protocol == "5"
         self._keepalive = keepalive_s
         self._watch_drops = watch_broker_drops
-        self._user, self._password, self._tls = user, password, tls
         self._client = self._make_client()
         self._deliver: Deliver | None = None
         self._paused = False
@@ -163,10 +143,7 @@ class MqttSource:
             clean_session=None if self._v5 else False,
             manual_ack=True,
         )
-        if self._user:
-            client.username_pw_set(self._user, self._password)
-        if self._tls:
-            client.tls_set()
+        configure_client(client, self._target)
         client.max_inflight_messages_set(1000)  # our own publishes (dead letters)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
@@ -191,7 +168,7 @@ class MqttSource:
             props.SessionExpiryInterval = SESSION_EXPIRY_S
             props.ReceiveMaximum = self.receive_maximum
             kwargs.update(clean_start=False, properties=props)
-        self._client.connect_async(self._host, self._port, **kwargs)
+        self._client.connect_async(self._target.host, self._target.port, **kwargs)
         self._client.loop_start()
 
     def wait_connected(self, timeout_s: float) -> bool:
@@ -293,93 +270,3 @@ class MqttSource:
             return
         token = (self._generation, msg.mid) if msg.qos else None
         self._deliver(Message(topic, msg.payload, clock.now_ms(), token))  # type: ignore[misc]
-
-
-#: PUBACK reason codes that confirm a publish [MQTT 5, 3.4.2.1]: only 0 "Success". 16 "No
-#: matching subscribers" is a success class code too, but nobody (no gateway session) got the
-#: message, so a replay must not count it as delivered.
-CONFIRMED = (0,)
-#: Publishes in flight at once (packet ids are reused past 65,535).
-PUBLISH_WINDOW = 500
-
-
-def publish_confirmed(
-    url: str,
-    messages: Sequence[tuple[str, bytes]],
-    *,
-    client_id: str,
-    timeout_s: float = 30.0,
-) -> list[str | None]:
-    """Publish ``(topic, payload)`` pairs over MQTT 5 at QoS 1 and check every PUBACK.
-
-    Used by reject replay, which may delete a quarantined message only once the broker took
-    it: MQTT 3.1.1's PUBACK cannot refuse (docs/design-notes.md trap 7), MQTT 5's carries a reason code
-    (135 "Not authorized" for a publish the ACL denies). Returns, per message in order, None
-    when the broker answered Success, else why not (the reason code, or no PUBACK within
-    ``timeout_s`` [s]). Raises :class:`ConnectionError` when the broker cannot be reached or
-    refuses the client.
-    """
-    host, port, user, password, tls = parse_mqtt_url(url)
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
-    if user:
-        client.username_pw_set(user, password)
-    if tls:
-        client.tls_set()
-    client.max_inflight_messages_set(PUBLISH_WINDOW)
-    connected = threading.Event()
-    refused: list[str] = []
-    acks: dict[int, Any] = {}
-    lock = threading.Condition()
-
-    def on_connect(_c: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        if reason.is_failure:
-            refused.append(f"{reason} ({reason.value})")
-        connected.set()
-
-    def on_publish(_c: paho.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
-        with lock:
-            acks[mid] = reason
-            lock.notify_all()
-
-    client.on_connect = on_connect
-    client.on_publish = on_publish
-    try:
-        client.connect(host, port, keepalive=30, clean_start=True)
-    except OSError as exc:
-        raise ConnectionError(f"MQTT broker at {host}:{port} unreachable: {exc}") from exc
-    client.loop_start()
-    out: list[str | None] = []
-    try:
-        if not connected.wait(timeout_s) or refused:
-            raise ConnectionError(
-                f"MQTT broker at {host}:{port} refused the connection: {refused or 'timeout'}"
-            )
-        deadline = time.monotonic() + timeout_s
-        for start in range(0, len(messages), PUBLISH_WINDOW):
-            with lock:
-                acks.clear()
-            infos = [
-                client.publish(topic, payload, qos=1)
-                for topic, payload in messages[start : start + PUBLISH_WINDOW]
-            ]
-            sent = {i.mid for i in infos if i.rc == paho.MQTT_ERR_SUCCESS}
-            with lock:
-                lock.wait_for(
-                    lambda sent=sent: sent <= acks.keys(),
-                    max(0.0, deadline - time.monotonic()),
-                )
-                got = dict(acks)
-            for info in infos:
-                reason = got.get(info.mid)
-                if info.rc != paho.MQTT_ERR_SUCCESS:
-                    out.append(f"not sent: {paho.error_string(info.rc)}")
-                elif reason is None:
-                    out.append(f"no PUBACK within {timeout_s:g} s")
-                elif reason.value not in CONFIRMED:
-                    out.append(f"broker answered {reason} (reason code {reason.value})")
-                else:
-                    out.append(None)
-        return out
-    finally:
-        client.disconnect()
-        client.loop_stop()

@@ -138,7 +138,7 @@ def replay_rejects(
                 file=sys.stderr,
             )
             return 2
-        from gateway.mqtt import publish_confirmed
+        from mqttlink import publish_confirmed
 
         results = publish_confirmed(
             ns.mqtt_url,
@@ -187,7 +187,7 @@ def main(settings: Any, argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"tanzhang rejects: store: {exc}", file=sys.stderr)
         return 1
-    except ConnectionError as exc:
+    except (ConnectionError, ValueError) as exc:  # broker down or refusing; bad MQTT URL
         print(f"tanzhang rejects: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -11,7 +11,13 @@ with it the statement is recomputed from the store and posted: unchanged figures
 no-op, changed ones a restatement that keeps the earlier version in the audit trail.
 A factory is closed with its lines (its statement is their roll-up).
 
-Exit status: 0 when every close succeeded, 1 when one failed, 2 for a usage error.
+The telemetry store is made ready first, as the gateway does (InfluxDB 1.x: ``CREATE
+DATABASE``, idempotent, and the retention policy), so a close before any gateway ran finds an
+empty database rather than none. When the store is unreachable, or the database is missing
+and the user may not create it, one line on standard error says so.
+
+Exit status: 0 when every close succeeded, 1 when one failed (or the store failed during the
+closes), 2 for a usage error or an accounts database or telemetry store that cannot be used.
 """
 
 from __future__ import annotations
@@ -97,10 +103,20 @@ def _print(r: CloseResult, tz: str) -> None:
         print(f"{where}: {r.outcome} v{r.version} net {r.net_t:+.6f} t CO2e")
 
 
+def _line(exc: BaseException) -> str:
+    """An error's message on one line."""
+    return " ".join(str(exc).split()) or repr(exc)
+
+
 def close_main(settings: Any, argv: Sequence[str]) -> int:
     """Entry point of ``tanzhang close`` (called by :mod:`tanzhang.cli`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ledger.db import make_engine, make_session_factory, upgrade
+    from ledger.errors import database_problem
+    from ledger.migrations import MigrationError
     from telemetry.registry import Registry
+    from telemetry.store import StoreError
     from telemetry.stores import open_store_from_settings
 
     argv = list(argv)
@@ -117,9 +133,22 @@ def close_main(settings: Any, argv: Sequence[str]) -> int:
     except (ValueError, OSError) as exc:
         print(f"tanzhang close: {exc}", file=sys.stderr)
         return 2
-    engine = make_engine(settings.accounts_url)
-    upgrade(engine)
+    # the store first: a close that cannot read telemetry creates no accounts database
     store = open_store_from_settings(settings)
+    try:
+        store.ensure_ready()  # what the gateway does at start: creates the database
+    except StoreError as exc:
+        store.close()
+        print(f"tanzhang close: the telemetry store cannot be used: {_line(exc)}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.accounts_url)
+    try:
+        upgrade(engine)
+    except (SQLAlchemyError, MigrationError) as exc:
+        engine.dispose()
+        store.close()
+        print(f"tanzhang close: {database_problem(settings.accounts_url, exc)}", file=sys.stderr)
+        return 2
     try:
         with make_session_factory(engine)() as session:
             ensure_accounts(session, list(registry.entities.values()))
@@ -157,8 +186,8 @@ def close_main(settings: Any, argv: Sequence[str]) -> int:
                     if todo
                     else []
                 )
-    except AccountsError as exc:
-        print(f"tanzhang close: {exc}", file=sys.stderr)
+    except (AccountsError, StoreError) as exc:
+        print(f"tanzhang close: {_line(exc)}", file=sys.stderr)
         return 1
     finally:
         store.close()

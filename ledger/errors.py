@@ -65,3 +65,13 @@ class InvalidAmount(AccountsError, ValueError):
 
 class InvalidEntity(AccountsError, ValueError):
     """An entity handed to ``ensure_accounts`` lacks an id or kind, or names an unknown parent."""
+
+
+def database_problem(url: str, exc: BaseException) -> str:
+    """One line on why the accounts database at ``url`` cannot be used, its password masked:
+    the driver's own first line (``connection refused``, ``password authentication failed``)
+    without SQLAlchemy's statement and background link."""
+    from telemetry.redact import redact_url
+
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"cannot open the accounts database {redact_url(url)}: {reason[0] if reason else exc!r}"

@@ -52,7 +52,7 @@ from accounting.periods import DEFAULT_TZ
 from ledger.book import ensure_accounts, purge_memo_statements
 from ledger.closing import DEFAULT_FACTOR_SET, CloseResult, catch_up
 from ledger.models import utcnow
-from telemetry.store import TelemetryStore
+from telemetry.store import StoreError, TelemetryStore
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ def run_close_job(
     """One scheduled close: sync accounts with the registry, then catch up ``kind``.
 
     Returns the results, or None when another process holds this job's lock (PostgreSQL).
+    A telemetry store that fails (InfluxDB down) stops the run with one warning line (no
+    traceback); the next run catches up.
     """
     ents = list(entities())
     engine = sessions.kw["bind"]
@@ -125,7 +127,17 @@ def run_close_job(
         with sessions() as session:
             if ents:
                 ensure_accounts(session, ents)
-            results = catch_up(session, store, ents, kind, now=now, tz=tz, factor_set=factor_set)
+            try:
+                results = catch_up(
+                    session, store, ents, kind, now=now, tz=tz, factor_set=factor_set
+                )
+            except StoreError as exc:
+                log.warning(
+                    "close-%s stopped: the telemetry store failed (the next run catches up): %s",
+                    kind,
+                    exc,
+                )
+                return []
             if kind in MEMO_RETENTION:
                 cutoff = (now or utcnow()) - MEMO_RETENTION[kind]
                 n = purge_memo_statements(session, kind, cutoff)
@@ -221,11 +233,38 @@ def scheduler_from_settings(
 
 
 def scheduler_main(settings: Any, argv: Sequence[str] = ()) -> int:
-    """``tanzhang scheduler``: run the close jobs until interrupted (SIGINT/SIGTERM)."""
+    """``tanzhang scheduler``: run the close jobs until interrupted (SIGINT/SIGTERM).
+
+    Exit status 0 when stopped, 2 when the accounts database cannot be opened (one line on
+    standard error, its password masked).
+    """
+    import argparse
     import signal
+    import sys
     import threading
 
-    sched = scheduler_from_settings(settings)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ledger.errors import database_problem
+
+    argparse.ArgumentParser(
+        prog="tanzhang scheduler",
+        description="Run the scheduled accounting closes (hour, day, month and year jobs, "
+        "each a catch-up at start and then on its cron schedule) until SIGINT or SIGTERM; "
+        "for a site whose API runs with --no-scheduler. Settings: TANZHANG_DATABASE_URL, "
+        "TANZHANG_INFLUX_*, TANZHANG_REGISTRY.",
+    ).parse_args(list(argv))
+    try:
+        sched = scheduler_from_settings(settings)
+    except SQLAlchemyError as exc:
+        print(
+            f"tanzhang scheduler: {database_problem(settings.accounts_url, exc)}", file=sys.stderr
+        )
+        return 2
+    log.info(
+        "event=scheduler_settings %s",
+        " ".join(f"{k}={v}" for k, v in settings.describe().items()),
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sched.start()

@@ -1,6 +1,7 @@
 """Simulated factories, huyou orchards and a forest plot publishing the wire contract over MQTT.
 
-Imports only the standard library, numpy and paho-mqtt (never ``gateway`` or ``telemetry``).
+Imports only the standard library, numpy, paho-mqtt and the leaf packages ``sitetime`` (the
+clock) and ``mqttlink`` (the MQTT URL and client set-up); never ``gateway`` or ``telemetry``.
 Entry points (docs/simulators.md):
 
 - :func:`simulators.fleet.demo_fleet` -> :class:`simulators.fleet.Fleet`

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from mqttlink import parse_mqtt_url
 from simulators.messages import (
     DEFAULT_PREFIX,
     Message,
@@ -31,7 +32,7 @@ from simulators.messages import (
     now_ms,
     split_batch,
 )
-from simulators.publisher import parse_mqtt_url, publish
+from simulators.publisher import publish
 
 LOAD_FACTORY = "load-factory"
 LOAD_ENTITY = "load-line"
@@ -156,6 +157,8 @@ def _mosquitto_pub_jobs(
                 cmd += ["-u", target.username]
             if target.password:
                 cmd += ["-P", target.password]
+            if target.tls:  # mosquitto_pub verifies the broker like mqttlink does
+                cmd += ["--cafile", target.cafile] if target.cafile else ["--tls-use-os-certs"]
             yield cmd, b"\n".join(chunk) + b"\n", len(chunk)
 
 

@@ -23,41 +23,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
-from urllib.parse import unquote, urlsplit
+from dataclasses import dataclass, replace
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from mqttlink import MqttUrlError, configure_client, parse_mqtt_url
 from simulators.messages import Message, encode, message_due_ms, now_ms
 
 
 class PublishError(RuntimeError):
     """Connecting or publishing failed; the message says what to check."""
-
-
-class MqttTarget(NamedTuple):
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    tls: bool
-
-
-def parse_mqtt_url(url: str) -> MqttTarget:
-    """``mqtt://user:pass@host:port`` (or ``mqtts://``) -> :class:`MqttTarget`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts", "tcp"):
-        raise PublishError(f"MQTT URL {url!r}: scheme must be mqtt:// or mqtts://")
-    tls = parts.scheme == "mqtts"
-    return MqttTarget(
-        parts.hostname or "127.0.0.1",
-        parts.port or (8883 if tls else 1883),
-        unquote(parts.username) if parts.username else None,
-        unquote(parts.password) if parts.password else None,
-        tls,
-    )
 
 
 @dataclass
@@ -90,19 +66,21 @@ class _Client:
         will: Message | None = None,
         timeout: float = 10.0,
     ) -> None:
-        target = parse_mqtt_url(url)
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv311,
             clean_session=True,
         )
-        user = username if username is not None else target.username
-        pw = password if password is not None else target.password
-        if user is not None:
-            self.client.username_pw_set(user, pw)
-        if target.tls:
-            self.client.tls_set()
+        try:
+            target = parse_mqtt_url(url)
+            if username is not None:
+                target = replace(target, username=username)
+            if password is not None:
+                target = replace(target, password=password)
+            configure_client(self.client, target)
+        except MqttUrlError as exc:
+            raise PublishError(str(exc)) from None
         if will is not None:
             self.client.will_set(will.topic, encode(will.payload), qos=1, retain=will.retain)
         self.cond = threading.Condition()
@@ -116,14 +94,14 @@ class _Client:
             self.client.connect(target.host, target.port, keepalive=30)
         except OSError as exc:
             raise PublishError(
-                f"cannot reach the MQTT broker at {target.host}:{target.port}: {exc}; "
+                f"cannot reach the MQTT broker {target.shown}: {exc}; "
                 "is it running (check --mqtt-url / TANZHANG_MQTT_URL)?"
             ) from None
         self.client.loop_start()
         if not self.connected.wait(timeout) or self.refused:
             self.close()
             raise PublishError(
-                f"MQTT broker at {target.host}:{target.port} refused the connection: "
+                f"MQTT broker {target.shown} refused the connection: "
                 f"{self.refused or 'no CONNACK within ' + str(timeout) + ' s'} "
                 "(check the user name and password in the URL)"
             )

@@ -102,18 +102,16 @@ def mqtt_publisher(settings: Settings) -> Callable[[str, bytes], None]:
     """Publish one message over MQTT 5 at QoS 1 to the configured broker (reject replay).
 
     Returns only once the broker answered the PUBACK with reason code 0 (Success); raises
-    :class:`gateway.mqtt.PublishRefused` with the broker's reason otherwise (135 "Not
+    :class:`mqttlink.PublishRefused` with the broker's reason otherwise (135 "Not
     authorized" when the configured MQTT user may not write device topics), and
-    ConnectionError when the broker cannot be reached.
+    ConnectionError when the broker cannot be reached (:func:`mqttlink.publish_one`).
     """
-    from gateway.mqtt import PublishRefused, publish_confirmed
+    from mqttlink import parse_mqtt_url, publish_one
 
-    url = settings.mqtt_url or "mqtt://127.0.0.1:1883"
+    target = parse_mqtt_url(settings.mqtt_url or "mqtt://127.0.0.1:1883")
 
     def publisher(topic: str, payload: bytes) -> None:
-        (why,) = publish_confirmed(url, [(topic, payload)], client_id="", timeout_s=10.0)
-        if why is not None:
-            raise PublishRefused(why)
+        publish_one(target, topic, payload, timeout_s=10.0)
 
     return publisher
 

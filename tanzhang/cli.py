@@ -97,9 +97,16 @@ def _rejects(settings: Settings, argv: list[str]) -> int:
 
 
 def _keys(settings: Settings, argv: list[str]) -> int:
-    from access.cli import main
+    from sqlalchemy.exc import SQLAlchemyError
 
-    return main(argv, database_url=settings.accounts_url)
+    from access.cli import main
+    from ledger.errors import database_problem
+
+    try:
+        return main(argv, database_url=settings.accounts_url)
+    except SQLAlchemyError as exc:  # one line, the password masked; no traceback
+        print(f"tanzhang keys: {database_problem(settings.accounts_url, exc)}", file=sys.stderr)
+        return 2
 
 
 def _report(settings: Settings, argv: list[str]) -> int:
@@ -133,8 +140,9 @@ def _commands_help() -> str:
     return "; ".join(f"{name}: {text}" for name, text in COMMANDS.items())
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: options and the COMMAND; each command parses the rest itself
+    (``tanzhang COMMAND --help`` prints that command's usage without opening anything)."""
     parser = argparse.ArgumentParser(
         prog="tanzhang",
         description="碳账 tanzhang — telemetry and carbon accounts for farms and factories.",
@@ -143,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND", help=_commands_help())
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     # Everything after the command belongs to the command's own parser (options included).
     split = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))
     ns = parser.parse_args(argv[: split + 1])

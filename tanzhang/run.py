@@ -155,8 +155,19 @@ def main(settings: Settings, argv: list[str]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     started: list[tuple[str, Any]] = []  # (name, stop callable), stopped in reverse
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ledger.errors import database_problem
+    from telemetry.store import StoreError
+
     try:
         return _run(settings, args, stop, started)
+    except StoreError as exc:  # InfluxDB unreachable or refusing (its URL masked)
+        print(f"tanzhang run: the telemetry store cannot be used: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"tanzhang run: {database_problem(settings.accounts_url, exc)}", file=sys.stderr)
+        return 2
     finally:
         for name, stopper in reversed(started):
             try:

@@ -113,10 +113,10 @@ def api_main(settings: Settings, argv: list[str]) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from ledger.db import make_engine, make_session_factory, upgrade
+    from ledger.errors import database_problem
     from ledger.migrations import MigrationError
     from ledger.scheduler import scheduler_from_settings
     from tanzhang.app import POOL, create_app
-    from telemetry.redact import redact_url
     from telemetry.stores import open_store_from_settings
 
     data_dir = Path(settings.data_dir).resolve()
@@ -130,10 +130,8 @@ def api_main(settings: Settings, argv: list[str]) -> int:
         upgrade(engine)
         ensure_demo_key(settings, engine)
     except (SQLAlchemyError, MigrationError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return _fail(
-            f"cannot open the accounts database {redact_url(settings.accounts_url)}: {reason}"
-        )
+        return _fail(database_problem(settings.accounts_url, exc))
+    log.info("event=api_settings %s", settings.describe_text())
     store = open_store_from_settings(settings)
     app = create_app(settings, store=store, engine=engine)
     scheduler = None

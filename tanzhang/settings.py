@@ -19,20 +19,23 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mqttlink import MqttUrlError, parse_mqtt_url
 from sitetime.calendar import SiteCalendar, set_site_calendar
 from sitetime.clock import OffsetClock, parse_instant, set_clock
 from telemetry.redact import redact_url
 
-DEV_SECRET = "change-me-dev-only"
-
 #: settings never logged or shown (describe() says only whether each is set)
-SECRET_FIELDS = ("secret_key", "influx_token", "influx_password", "demo_api_key")
+SECRET_FIELDS = ("influx_token", "influx_password", "demo_api_key")
 
 
 class Settings(BaseSettings):
     """Everything the processes of tanzhang read at start."""
 
-    model_config = SettingsConfigDict(env_prefix="TANZHANG_", extra="ignore")
+    # hide_input_in_errors: a ValidationError's text would otherwise quote the refused value,
+    # which may be a URL with its password
+    model_config = SettingsConfigDict(
+        env_prefix="TANZHANG_", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "production"] = "development"
     # the site calendar: IANA zone of every local day, month and year (sitetime.calendar)
@@ -43,7 +46,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     registry: Path | None = None  # default: {data_dir}/registry.toml
 
-    mqtt_url: str | None = None  # mqtt://user:pass@host:port ; None = embedded amqtt broker
+    # mqtt://user:pass@host:port, or mqtts://...[?cafile=PEM] for TLS (mqttlink); None =
+    # embedded amqtt broker
+    mqtt_url: str | None = None
     mqtt_prefix: str = "tanzhang/v1"
     mqtt_client_id: str = "tanzhang-gateway-1"
     mqtt_share_group: str | None = None  # e.g. "gateways" for $share/gateways/...
@@ -67,7 +72,6 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
-    secret_key: str = DEV_SECRET
     demo_api_key: str | None = None
     # the programme's Ed25519 key (PKCS#8 PEM) that signs carbon credit reports; required in
     # production, generated on first use at {data_dir}/report-signing-key.pem in development
@@ -102,9 +106,12 @@ class Settings(BaseSettings):
 
     @field_validator("mqtt_url")
     @classmethod
-    def _mqtt_scheme(cls, v: str | None) -> str | None:
-        if v and not v.startswith(("mqtt://", "mqtts://")):
-            raise ValueError("TANZHANG_MQTT_URL must look like mqtt://user:pass@host:port")
+    def _mqtt_url(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                parse_mqtt_url(v)  # the one parser the gateway, API and simulators use
+            except MqttUrlError as exc:
+                raise ValueError(f"TANZHANG_MQTT_URL: {exc}") from None
         return v
 
     @field_validator("influx_url")
@@ -152,12 +159,6 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("TANZHANG_SECRET_KEY must be set to a real secret in production")
-        return self
-
-    @model_validator(mode="after")
     def _report_key_in_production(self) -> Settings:
         if self.environment == "production" and not self.report_signing_key:
             raise ValueError(
@@ -182,6 +183,10 @@ class Settings(BaseSettings):
     @property
     def embedded_store_path(self) -> Path:
         return self.data_dir / "telemetry.sqlite"
+
+    def describe_text(self) -> str:
+        """:meth:`describe` as ``name=value`` pairs on one line (the start-up log line)."""
+        return " ".join(f"{k}={v}" for k, v in self.describe().items())
 
     def describe(self) -> dict[str, Any]:
         """Settings safe to log: no password, token or key, and every URL masked.

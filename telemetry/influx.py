@@ -293,12 +293,25 @@ class InfluxStore:
         Idempotent: creating an existing database is a no-op, and an existing policy is
         altered to the configured duration. With ``manage_schema=False`` only checks that
         the server answers.
+
+        InfluxDB 1.x lets only an admin run ``CREATE DATABASE`` and change retention
+        policies, even for a database that exists. A user with rights on one database only
+        (docker-compose.yml's ``INFLUXDB_USER``, whose database the server made at its
+        first start) uses that database as it is, and a warning says when its default
+        policy is not ``tanzhang``. When the database is missing (or the user may not read
+        it) and the user may not create it, :class:`StoreError` says what to do.
         """
         self._request("GET", "/ping")
         if not self.manage_schema:
             return
         db = quote_ident(self.db)
-        self.query(f"CREATE DATABASE {db}")
+        try:
+            self.query(f"CREATE DATABASE {db}")
+        except StoreError as exc:
+            if "requires admin privilege" not in str(exc):
+                raise
+            self._use_existing_database()
+            return
         if self.retention is None:
             return
         rp = quote_ident(RP_NAME)
@@ -309,6 +322,28 @@ class InfluxStore:
         verb = "ALTER" if RP_NAME in existing else "CREATE"
         repl = "" if verb == "ALTER" else " REPLICATION 1"
         self.query(f"{verb} RETENTION POLICY {rp} ON {db} DURATION {dur}{repl} DEFAULT")
+
+    def _use_existing_database(self) -> None:
+        """Without admin rights: go on when the database exists and this user may read it."""
+        try:
+            policies = self.retention_policies()
+        except StoreError as exc:
+            db = quote_ident(self.db)
+            raise StoreError(
+                f"InfluxDB database {self.db!r} at {self.shown_url} is missing or this user "
+                "may not read it, and only an InfluxDB admin may create it: as an admin run "
+                f"CREATE DATABASE {db} and GRANT ALL ON {db} TO the user of "
+                "TANZHANG_INFLUX_USER (or give that user admin rights)"
+            ) from exc
+        default = next((p for p in policies if p.get("default")), None)
+        if self.retention is not None and (default or {}).get("name") != RP_NAME:
+            log.warning(
+                "event=retention_not_managed db=%s default_policy=%s wanted=%s (changing "
+                "retention policies needs an InfluxDB admin; data is kept as that policy says)",
+                self.db,
+                (default or {}).get("name"),
+                self.retention,
+            )
 
     def retention_policies(self) -> list[dict[str, Any]]:
         """``SHOW RETENTION POLICIES`` as dicts (name, duration, default ...)."""

@@ -40,8 +40,8 @@ def redact_url(url: str | None) -> str | None:
             user, has_password, _ = userinfo.partition(":")
             netloc = f"{user}:{MASK}@{host}" if has_password else f"{userinfo}@{host}"
         query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() in SECRET_PARAMS for k, _ in pairs):  # else kept as written
             query = urlencode(
                 [(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in pairs], safe="*"
             )

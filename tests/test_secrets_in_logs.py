@@ -45,7 +45,6 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SECRET_VARS = (
     "INFLUXDB_PASSWORD",
     "POSTGRES_PASSWORD",
-    "TANZHANG_SECRET_KEY",
     "MQTT_GATEWAY_PASSWORD",
     "MQTT_REPLAY_PASSWORD",
 )

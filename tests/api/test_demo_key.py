@@ -32,7 +32,6 @@ from tests.pg import postgres_server
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "a-production-secret-for-this-test"
 
 
 def _env(data: Path, **extra: str) -> dict[str, str]:
@@ -109,7 +108,6 @@ def test_demo_key_of_a_run_folder_is_refused_in_production(tmp_path: Path) -> No
     prod = _env(
         data,
         TANZHANG_ENVIRONMENT="production",
-        TANZHANG_SECRET_KEY=SECRET,
         TANZHANG_REPORT_SIGNING_KEY=str(_report_key(tmp_path)),
     )
     created = subprocess.run(
@@ -160,7 +158,6 @@ def test_demo_key_is_never_made_outside_development(tmp_path: Path) -> None:
     key = generate_key()[0]
     prod = Settings(
         environment="production",
-        secret_key=SECRET,
         data_dir=tmp_path,
         demo_api_key=key,
         report_signing_key=tmp_path / "report-signing-key.pem",

@@ -1,4 +1,5 @@
-"""The paho module's pure parts: URL parsing, subscription filter, options, Properties speedup."""
+"""The paho module's pure parts: subscription filter, options, Properties speedup (the URL
+parser is mqttlink's: tests/mqttlink)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway import mqtt
-from gateway.mqtt import MqttConfigError, MqttSource, parse_mqtt_url, subscription_topic
-
-
-def test_parse_mqtt_url() -> None:
-    assert parse_mqtt_url("mqtt://127.0.0.1:1884") == ("127.0.0.1", 1884, None, None, False)
-    assert parse_mqtt_url("mqtts://gw:p%40ss@broker.example") == (
-        "broker.example",
-        8883,
-        "gw",
-        "p@ss",
-        True,
-    )
-    assert parse_mqtt_url("mqtt://gateway:secret@h")[1:4] == (1883, "gateway", "secret")
-    with pytest.raises(MqttConfigError, match="mqtt://"):
-        parse_mqtt_url("http://h:1883")
+from gateway.mqtt import MqttConfigError, MqttSource, subscription_topic
+from mqttlink import MqttUrlError
 
 
 def test_subscription_topic() -> None:
@@ -34,6 +22,10 @@ def test_options_checked() -> None:
         MqttSource(url="mqtt://h", client_id="x", receive_maximum=70_000)
     with pytest.raises(MqttConfigError, match="protocol"):
         MqttSource(url="mqtt://h", client_id="x", protocol="4")
+    with pytest.raises(MqttUrlError, match="must start with mqtt:// or mqtts://"):
+        MqttSource(url="http://gw:pw@h:1883", client_id="x")
+    with pytest.raises(MqttUrlError, match="is not a file"):  # checked before connecting
+        MqttSource(url="mqtts://h?cafile=/nonexistent/ca.pem", client_id="x")
     src = MqttSource(url="mqtt://h:1", client_id="gw-1", share_group="g", receive_maximum=4000)
     assert src.topic == "$share/g/tanzhang/v1/+/+/+" and not src.connected
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway import rejects_cli
-from gateway.mqtt import publish_confirmed
+from mqttlink import publish_confirmed
 from tests.gateway.helpers import (
     GATEWAY_PASSWORD,
     GATEWAY_USER,

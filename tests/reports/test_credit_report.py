@@ -215,15 +215,14 @@ def test_production_refuses_to_run_without_a_configured_key(monkeypatch, tmp_pat
     from tanzhang.settings import Settings
 
     with pytest.raises(ValueError, match="TANZHANG_REPORT_SIGNING_KEY"):
-        Settings(environment="production", secret_key="s3cret", data_dir=tmp_path)
+        Settings(environment="production", data_dir=tmp_path)
     monkeypatch.setenv("TANZHANG_ENVIRONMENT", "production")
-    monkeypatch.setenv("TANZHANG_SECRET_KEY", "s3cret")
     monkeypatch.delenv("TANZHANG_REPORT_SIGNING_KEY", raising=False)
     assert main(["report", "verify", str(tmp_path / "x.json")]) == 2
     # configured but missing: never generated in production
     from reports.signing import SigningKeyError, load_signing_key
 
-    s = Settings(environment="production", secret_key="s3cret", data_dir=tmp_path,
+    s = Settings(environment="production", data_dir=tmp_path,
                  report_signing_key=tmp_path / "missing.pem")  # fmt: skip
     with pytest.raises(SigningKeyError, match="never generated"):
         load_signing_key(s)
@@ -238,7 +237,6 @@ def test_report_keygen_writes_a_0600_key_production_then_loads(monkeypatch, tmp_
 
     key = tmp_path / "signing.pem"
     monkeypatch.setenv("TANZHANG_ENVIRONMENT", "production")
-    monkeypatch.setenv("TANZHANG_SECRET_KEY", "s3cret")
     monkeypatch.setenv("TANZHANG_REPORT_SIGNING_KEY", str(key))
     monkeypatch.setenv("TANZHANG_DATA_DIR", str(tmp_path))
     assert main(["report", "keygen", str(key)]) == 0

@@ -17,10 +17,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from mqttlink import parse_mqtt_url
 from simulators.cli import main
 from simulators.load import run_load
 from simulators.messages import Message, encode, now_ms
-from simulators.publisher import PublishError, parse_mqtt_url, publish
+from simulators.publisher import PublishError, publish
 from telemetry.registry import Registry, mosquitto_passwd_file
 from tests.servers import Mosquitto, free_port
 from tests.simulators.conftest import ms
