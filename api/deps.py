@@ -3,8 +3,10 @@
 ``tanzhang.app.create_app`` fills ``app.state``: ``settings``, ``store`` (a
 :class:`telemetry.store.TelemetryStore`), ``registry`` (:class:`telemetry.registry.Registry`),
 ``engine`` and ``sessions`` (the accounts database), ``entity_lookup`` (entity id -> kind
-and parent, from the registry and the accounts table) and ``publisher`` (MQTT republish for
-reject replay).
+and parent, from the registry and the accounts table), ``publisher`` (MQTT republish for
+reject replay) and the service objects that keep state between requests: ``savings``
+(:class:`ledger.savings_service.SavingsService`, :data:`SavingsDep`) and ``emc``
+(:class:`ledger.emc_service.EmcService`, :data:`EmcDep`).
 
 Authentication: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing, unknown
 or revoked key is a 401, and so is the development demo key outside development; a key whose role or entities don't allow the request is a 403.
@@ -29,6 +31,8 @@ from sqlalchemy.orm import Session
 from access.keys import find_key, hash_key, principal_of
 from access.roles import EntityLookup, Principal
 from api.errors import ApiError
+from ledger.emc_service import EmcService
+from ledger.savings_service import SavingsService
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key")
@@ -65,10 +69,24 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def get_savings(request: Request) -> SavingsService:
+    """The app's :class:`ledger.savings_service.SavingsService` (503 without a store)."""
+    _state(request, "store")
+    return _state(request, "savings")
+
+
+async def get_emc(request: Request) -> EmcService:
+    """The app's :class:`ledger.emc_service.EmcService` (503 without a store)."""
+    _state(request, "store")
+    return _state(request, "emc")
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[Any, Depends(get_store)]
 RegistryDep = Annotated[Any, Depends(get_registry)]
 SettingsDep = Annotated[Any, Depends(get_settings)]
+SavingsDep = Annotated[SavingsService, Depends(get_savings)]
+EmcDep = Annotated[EmcService, Depends(get_emc)]
 
 
 class KeyCache:

@@ -35,6 +35,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import book
+from ledger import savings_service as sv
+from ledger.emc_service import EmcService
+from ledger.errors import ServiceError
 from ledger.models import GRAMS_PER_TONNE, Account, PostedStatement, Redemption
 from sitetime import clock
 from sitetime.calendar import site_calendar
@@ -304,23 +307,22 @@ def _rating(kind: str, bench: list[dict], labels: list[dict]) -> dict[str, Any]:
             "rule_text": RULES["unrated"], "basis_year": None, "reason": reason}  # fmt: skip
 
 
-def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: list[int]) -> dict:
+def _line_savings(savings: sv.SavingsService, line: Any, years: list[int]) -> dict:
     """Per year: CalTRACK avoided energy and CO2 with its ASHRAE G14 uncertainty (90 %)."""
     from accounting.errors import AccountingError
     from accounting.savings import compute_savings
-    from api.errors import ApiError
-    from ledger import savings_service as sv
 
+    store = savings.store
     cal = site_calendar()
     out: dict[str, Any] = {"line": line.id, "confidence": sv.SAVINGS_CONFIDENCE, "years": []}
     try:
         win = sv.baseline_window(line)
-        model = sv.baseline_model(app_state, store, line)
-        ref, ef = sv.grid_factor(line, registry)
-    except ApiError as exc:
+        model = savings.baseline_model(line)
+        ref, ef = savings.grid_factor(line)
+    except ServiceError as exc:
         out["status"] = "unavailable"
-        out["reason"] = exc.code if hasattr(exc, "code") else str(exc)
-        out["detail"] = getattr(exc, "message", str(exc))
+        out["reason"] = exc.code
+        out["detail"] = exc.message
         return out
     out.update(status="measured", method="CalTRACK 2.0 daily baseline; ASHRAE Guideline 14 "
                "uncertainty", factor_set=ref, grid_ef_kg_per_kwh=ef,
@@ -338,7 +340,7 @@ def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: l
         try:
             d = sv.daily(sv.line_hours(store, line, lo_ms // sv.HOUR_MS * sv.HOUR_MS, hi_ms))
             r = compute_savings(model, d, grid_ef_kg_per_kwh=ef, confidence=sv.SAVINGS_CONFIDENCE)
-        except (AccountingError, ApiError, ValueError) as exc:
+        except (AccountingError, ServiceError, ValueError) as exc:
             row.update(status="unavailable", reason=str(exc))
             out["years"].append(row)
             continue
@@ -357,7 +359,7 @@ def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: l
             d = sv.daily(sv.line_hours(store, line, lo_ms // sv.HOUR_MS * sv.HOUR_MS, hi_ms))
             r = compute_savings(model, d, grid_ef_kg_per_kwh=ef, confidence=sv.SAVINGS_CONFIDENCE)
             td.update(_figures(r))
-        except (AccountingError, ApiError, ValueError) as exc:
+        except (AccountingError, ServiceError, ValueError) as exc:
             td.update(status="unavailable", reason=str(exc))
     out["to_date"] = td
     return out
@@ -380,22 +382,19 @@ def _figures(r: Any) -> dict[str, Any]:
     }
 
 
-def _line_emc(app_state: Any, store: Any, registry: Any, line: Any) -> dict | None:
+def _line_emc(emc: EmcService, line: Any) -> dict | None:
     """The line's EMC contract and its savings in money over the whole contract to date
-    (:func:`ledger.emc_service.emc_statements`, as ``GET /v1/lines/{id}/emc``)."""
-    from api.errors import ApiError
-    from ledger import emc_service
-
+    (:meth:`ledger.emc_service.EmcService.statements`, as ``GET /v1/lines/{id}/emc``)."""
     if not (getattr(line, "attrs", None) or {}).get("emc"):
         return None
     try:
-        es = emc_service.emc_statements(app_state, store, registry, line, "month")
-    except ApiError as exc:
+        es = emc.statements(line, "month")
+    except ServiceError as exc:
         return {
             "line": line.id,
             "status": "unavailable",
             "reason": exc.code,
-            "detail": getattr(exc, "message", str(exc)),
+            "detail": exc.message,
         }
     return {
         "line": line.id,
@@ -459,11 +458,17 @@ def build_report(
     *,
     registry: Any = None,
     store: Any = None,
-    app_state: Any = None,
+    savings: sv.SavingsService | None = None,
+    emc: EmcService | None = None,
     years: int = DEFAULT_YEARS,
     lang: str = "zh",
 ) -> dict[str, Any]:
-    """The unsigned report of ``entity_id`` over the last ``years`` whole calendar years."""
+    """The unsigned report of ``entity_id`` over the last ``years`` whole calendar years.
+
+    ``savings`` and ``emc`` are the services that measure the lines' savings (the API passes
+    its own, which cache the fitted baselines); by default new ones on ``store`` and
+    ``registry``. Without a store there are no savings and no EMC figures.
+    """
     years = max(1, min(int(years), MAX_YEARS))
     acct = book.get_account(session, entity_id)
     cal = site_calendar()
@@ -494,12 +499,13 @@ def build_report(
         m = _doc(s).get("methods")
         if isinstance(m, dict):
             methods.update({str(k): str(v) for k, v in m.items()})
-    savings = [_line_savings(app_state, store, registry, ln, ys) for ln in lines] if store else []
-    emc = (
-        [x for x in (_line_emc(app_state, store, registry, ln) for ln in lines) if x]
-        if store
-        else []
-    )
+    line_savings: list[dict] = []
+    line_emc: list[dict] = []
+    if store is not None and lines:
+        savings = savings or sv.SavingsService(store, registry)
+        emc = emc or EmcService(savings)
+        line_savings = [_line_savings(savings, ln, ys) for ln in lines]
+        line_emc = [x for x in (_line_emc(emc, ln) for ln in lines) if x]
     reds = session.scalars(
         select(Redemption)
         .where(
@@ -558,8 +564,8 @@ def build_report(
         },
         "benchmark": bench,
         "labels": labels,
-        "savings": savings,
-        "emc": emc,
+        "savings": line_savings,
+        "emc": line_emc,
         "data_quality": {
             "coverage_by_year": {str(r["year"]): r["coverage"] for r in rows},
             "rejects": _rejects(store, registry, ids, lo, hi)

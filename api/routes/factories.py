@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from access.roles import Principal
@@ -13,8 +13,8 @@ from api.deps import (
     LookupDep,
     PrincipalDep,
     RegistryDep,
+    SavingsDep,
     SessionDep,
-    StoreDep,
     ensure_visible,
 )
 from api.errors import AUTH_ERRORS, ApiError, error_responses
@@ -91,18 +91,17 @@ def _line(registry: Any, principal: Principal, entity_id: str, lookup: Any) -> A
 )
 def line_savings(
     entity_id: EntityId,
-    request: Request,
     principal: PrincipalDep,
     registry: RegistryDep,
-    store: StoreDep,
     lookup: LookupDep,
+    savings: SavingsDep,
 ) -> LineSavingsPublic:
     """Windows against the line's CalTRACK baseline (the 365 days before the intervention;
     :mod:`ledger.savings_service`). ``since_intervention`` only for a line with an
     intervention. 409 ``no_baseline_period`` / ``insufficient_baseline_data`` (details: days
     with data and days required) / ``baseline_model_not_qualified`` say why there is none."""
     line = _line(registry, principal, entity_id, lookup)
-    r = savings_service.rolling_savings(request.app.state, store, registry, line)
+    r = savings.rolling(line)
     return LineSavingsPublic(
         entity_id=entity_id,
         intervention_date=r.window.intervention.isoformat() if r.window.intervention else None,
@@ -123,20 +122,17 @@ def line_savings(
 )
 def line_savings_periods(
     entity_id: EntityId,
-    request: Request,
     principal: PrincipalDep,
     registry: RegistryDep,
-    store: StoreDep,
     lookup: LookupDep,
+    savings: SavingsDep,
     period: Annotated[Literal["day", "month"], Query()] = "day",
     start: StartQ = None,
     end: EndQ = None,
 ) -> list[PeriodSavingsPublic]:
     line = _line(registry, principal, entity_id, lookup)
     lo, hi = window(period, start, end)
-    rows, _, _ = savings_service.period_savings(
-        request.app.state, store, registry, line, period, lo, hi
-    )
+    rows, _, _ = savings.periods(line, period, lo, hi)
     return [PeriodSavingsPublic(**row) for row in rows]
 
 

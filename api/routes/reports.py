@@ -114,7 +114,7 @@ def _signed(request: Request, entity_id: str, years: int, lang: str) -> dict[str
     key = signing_key(st)
     with st.sessions() as session:
         report = build_report(session, entity_id, registry=st.registry, store=st.store,
-                              app_state=st, years=years, lang=lang)  # fmt: skip
+                              savings=st.savings, emc=st.emc, years=years, lang=lang)  # fmt: skip
     return signing.sign_report(report, key)
 
 
