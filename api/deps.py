@@ -29,9 +29,13 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from access.keys import find_key, hash_key, principal_of
-from access.roles import EntityLookup, Principal
+from access.roles import AGRONOMIST_KINDS, EntityLookup, Principal
 from api.errors import ApiError
+from api.params import EntityId
+from ledger import book
+from ledger.accounts_query import ALL, Scope
 from ledger.emc_service import EmcService
+from ledger.models import Account
 from ledger.savings_service import SavingsService
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
@@ -312,3 +316,73 @@ def ensure_visible(principal: Principal, entity_id: str, lookup: EntityLookup) -
             "entity_not_allowed",
             f"{principal.describe()} may not access entity {entity_id!r}",
         )
+
+
+# -- what the caller may see -----------------------------------------------------------------
+def scope_of(principal: Principal) -> Scope:
+    """The accounts ``principal`` may list, as the ledger's plain :class:`Scope` (the rule of
+    :meth:`access.roles.Principal.can_see`, in SQL: an entity of the key or its child)."""
+    if principal.sees_all:
+        return ALL
+    ents = frozenset(principal.entities)
+    if principal.role == "agronomist":
+        return Scope(entities=ents or None, kinds=frozenset(AGRONOMIST_KINDS))
+    return Scope(entities=ents)  # a lender (refused before) would see nothing
+
+
+async def visible_scope(principal: PrincipalDep) -> Scope:
+    return scope_of(principal)
+
+
+#: what the caller may list (:func:`scope_of`)
+ScopeDep = Annotated[Scope, Depends(visible_scope)]
+
+
+# Dependencies of one entity of the path. Plain ``def``: the entity lookup may read the
+# accounts database, so FastAPI runs them in its thread pool, never on the event loop. Each
+# declares the ``entity_id`` path parameter (documented in OpenAPI as the routes' own) and
+# authenticates (a lender key is refused: :func:`authenticate`).
+def visible_entity(entity_id: EntityId, principal: PrincipalDep, lookup: LookupDep) -> str:
+    """The ``entity_id`` of the path, once :func:`ensure_visible` let the caller see it."""
+    ensure_visible(principal, entity_id, lookup)
+    return entity_id
+
+
+#: the path's ``entity_id``: 404 ``entity_not_found``, 403 ``entity_not_allowed``
+VisibleEntity = Annotated[str, Depends(visible_entity)]
+
+
+def visible_account(entity_id: VisibleEntity, session: SessionDep) -> Account:
+    """The account of the path's entity (404 ``account_not_found`` without one)."""
+    return book.get_account(session, entity_id)
+
+
+#: the account of the path's entity, read with the route's session (:data:`SessionDep`)
+VisibleAccount = Annotated[Account, Depends(visible_account)]
+
+
+def visible_orchard(acct: VisibleAccount) -> Account:
+    """The account of the path's entity, an orchard (422 ``not_an_orchard`` otherwise)."""
+    if acct.kind != "orchard":
+        raise ApiError(
+            422,
+            "not_an_orchard",
+            f"entity {acct.entity_id!r} is a {acct.kind}; labels are for orchards",
+        )
+    return acct
+
+
+VisibleOrchard = Annotated[Account, Depends(visible_orchard)]
+
+
+def visible_line(entity_id: VisibleEntity, registry: RegistryDep) -> Any:
+    """The registry entity of the path's line (422 ``not_a_line`` for another kind)."""
+    line = registry.entities.get(entity_id)
+    if line is None or line.kind != "line":
+        kind = line.kind if line is not None else "unregistered entity"
+        raise ApiError(422, "not_a_line", f"{entity_id!r} is a {kind}; savings are for lines")
+    return line
+
+
+#: the registry entity of the path's line (:class:`telemetry.registry.Entity`)
+VisibleLine = Annotated[Any, Depends(visible_line)]

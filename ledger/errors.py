@@ -1,9 +1,12 @@
-"""Named errors of the accounts database.
+"""Named errors of the accounts database and of the services built on it.
 
 Every error carries a message a person can act on: what was asked, what was found, and what
-to do next. All derive from :class:`AccountsError`, so an API layer can map the family to
-HTTP answers (``UnknownAccount`` → 404, ``InsufficientBalance`` / ``IdempotencyConflict`` →
-409, ``InvalidStatement`` / ``InvalidPeriod`` → 422).
+to do next. The ledger's own derive from :class:`AccountsError`, so an API layer can map the
+family to HTTP answers (``UnknownAccount`` → 404, ``InsufficientBalance`` /
+``IdempotencyConflict`` → 409, ``InvalidStatement`` / ``InvalidPeriod`` → 422). The services
+(labels, savings, EMC, …) raise :class:`ServiceError` subclasses, each with a ``kind``
+(``not_found``, ``conflict``, ``invalid``, ``unavailable``) that the API maps to a status and
+a stable ``code`` it answers with (``api.errors``).
 """
 
 from __future__ import annotations

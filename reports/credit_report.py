@@ -36,8 +36,11 @@ from sqlalchemy.orm import Session
 
 from ledger import book
 from ledger import savings_service as sv
+from ledger.accounts_query import engine_statement
+from ledger.benchmark_service import benchmark_inputs
 from ledger.emc_service import EmcService
 from ledger.errors import ServiceError
+from ledger.label_service import label_of
 from ledger.models import GRAMS_PER_TONNE, Account, PostedStatement, Redemption
 from sitetime import clock
 from sitetime.calendar import site_calendar
@@ -210,15 +213,8 @@ def _trend(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list[dict]:
     from accounting.benchmarking import benchmark_factories, load_industry_benchmarks
-    from api.routes.common import _engine_statement
 
-    ent = registry.entities.get(eid) if registry is not None else None
-    attrs = ent.attrs if ent is not None else {}
-    codes = {eid: str(attrs["industry_code"])} if attrs.get("industry_code") else {}
-    overrides = (
-        {eid: float(attrs["benchmark_tco2e_per_10k_cny"])}
-        if attrs.get("benchmark_tco2e_per_10k_cny") else {}
-    )  # fmt: skip
+    codes, overrides = benchmark_inputs(registry, eid)
     table = load_industry_benchmarks()
     out = []
     for year, ps in sorted(ystmts.items()):
@@ -227,7 +223,7 @@ def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list
                         "reason": "no year statement closed"})  # fmt: skip
             continue
         try:
-            stmt = _engine_statement(ps)
+            stmt = engine_statement(ps)
         except Exception:
             out.append({"year": year, "k": None, "colour": None,
                         "reason": "the year statement has no engine breakdown"})  # fmt: skip
@@ -245,8 +241,6 @@ def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list
 
 
 def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
-    from api.routes.common import label_public
-
     out = []
     for year, ps in sorted(ystmts.items()):
         if ps is None:
@@ -254,12 +248,14 @@ def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
                         "reason": "no year statement closed", "coverage": None})  # fmt: skip
             continue
         try:
-            lab = label_public(ps, registry)
+            lab = label_of(ps, registry)
         except Exception as exc:
             out.append({"year": year, "colour": None, "rated": False,
                         "reason": str(getattr(exc, "message", exc)), "coverage": ps.coverage})  # fmt: skip
             continue
-        unrated = lab.explanation.unrated
+        expl = lab.explanation
+        unrated = expl.get("unrated")
+        coverage = _float_or_none(expl.get("coverage"))
         out.append(
             {
                 "year": year,
@@ -268,14 +264,16 @@ def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
                 "rated": lab.colour != "unrated",
                 "ratio": lab.ratio,
                 "thresholds": lab.thresholds,
-                "coverage": lab.explanation.coverage
-                if lab.explanation.coverage is not None
-                else ps.coverage,
-                "min_coverage": lab.explanation.min_coverage,
+                "coverage": coverage if coverage is not None else ps.coverage,
+                "min_coverage": _float_or_none(expl.get("min_coverage")),
                 "reason": (unrated or {}).get("detail") if isinstance(unrated, dict) else unrated,
             }
         )
     return out
+
+
+def _float_or_none(x: Any) -> float | None:
+    return None if x is None else float(x)
 
 
 def _rating(kind: str, bench: list[dict], labels: list[dict]) -> dict[str, Any]:
