@@ -5,8 +5,9 @@
 ``engine`` and ``sessions`` (the accounts database), ``entity_lookup`` (entity id -> kind
 and parent, from the registry and the accounts table), ``publisher`` (MQTT republish for
 reject replay) and the service objects that keep state between requests: ``savings``
-(:class:`ledger.savings_service.SavingsService`, :data:`SavingsDep`) and ``emc``
-(:class:`ledger.emc_service.EmcService`, :data:`EmcDep`).
+(:class:`ledger.savings_service.SavingsService`, :data:`SavingsDep`), ``emc``
+(:class:`ledger.emc_service.EmcService`, :data:`EmcDep`) and ``reports``
+(:class:`reports.service.ReportService`, :data:`ReportsDep`).
 
 Authentication: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing, unknown
 or revoked key is a 401, and so is the development demo key outside development; a key whose role or entities don't allow the request is a 403.
@@ -37,6 +38,7 @@ from ledger.accounts_query import ALL, Scope
 from ledger.emc_service import EmcService
 from ledger.models import Account
 from ledger.savings_service import SavingsService
+from reports.service import ReportService
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key")
@@ -91,6 +93,14 @@ RegistryDep = Annotated[Any, Depends(get_registry)]
 SettingsDep = Annotated[Any, Depends(get_settings)]
 SavingsDep = Annotated[SavingsService, Depends(get_savings)]
 EmcDep = Annotated[EmcService, Depends(get_emc)]
+
+
+async def get_reports(request: Request) -> ReportService:
+    """The app's :class:`reports.service.ReportService`."""
+    return _state(request, "reports")
+
+
+ReportsDep = Annotated[ReportService, Depends(get_reports)]
 
 
 class KeyCache:

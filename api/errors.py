@@ -22,6 +22,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as acc
+from reports.pdf import PdfUnavailable
+from reports.signing import SigningKeyError
 from sitetime.calendar import InvalidPeriodError
 
 log = logging.getLogger("tanzhang.api")
@@ -94,6 +96,8 @@ DOMAIN_ERRORS: list[tuple[type[Exception], int, str]] = [
     (acc.InvalidAmount, 422, "invalid_amount"),
     (acc.InvalidStatement, 422, "invalid_statement"),
     (acc.AccountsError, 400, "accounts_error"),
+    (SigningKeyError, 503, "signing_key_unavailable"),
+    (PdfUnavailable, 503, "pdf_unavailable"),
 ]
 
 #: HTTP status of each kind of :class:`ledger.errors.ServiceError`

@@ -3,8 +3,9 @@
 ``app.state`` holds what the dependencies of :mod:`api.deps` hand to routes: ``settings``,
 ``store``, ``registry``, ``engine``, ``sessions``, ``entity_lookup``, ``publisher`` (MQTT
 republish used by reject replay), ``gateway_health_url`` and the service objects made once
-here: ``savings`` (:class:`ledger.savings_service.SavingsService`) and ``emc``
-(:class:`ledger.emc_service.EmcService`). Tests pass their own store,
+here: ``savings`` (:class:`ledger.savings_service.SavingsService`), ``emc``
+(:class:`ledger.emc_service.EmcService`) and ``reports``
+(:class:`reports.service.ReportService`). Tests pass their own store,
 registry and engine; ``tanzhang api`` passes none and gets the configured ones.
 
 Errors: every 4xx and 5xx answer has the body ``{"error": {"code", "message"}}``
@@ -147,6 +148,7 @@ def create_app(
     from ledger.db import create_schema, make_engine, make_session_factory
     from ledger.emc_service import EmcService
     from ledger.savings_service import SavingsService
+    from reports.service import ReportService
     from telemetry.registry import Registry
 
     app = FastAPI(
@@ -174,6 +176,13 @@ def create_app(
     # the services that keep state between requests (fitted baselines), one per app
     app.state.savings = SavingsService(app.state.store, app.state.registry)
     app.state.emc = EmcService(app.state.savings)
+    app.state.reports = ReportService(
+        settings,
+        registry=app.state.registry,
+        store=app.state.store,
+        savings=app.state.savings,
+        emc=app.state.emc,
+    )
     app.state.publisher = publisher or mqtt_publisher(settings)
     app.state.gateway_health_url = settings.gateway_health_url or (
         f"http://127.0.0.1:{settings.gateway_http_port}/health"
