@@ -3,10 +3,14 @@
 =================  ================================================================
 module             holds
 =================  ================================================================
-``deps``           dependencies: the caller's key and role, sessions, store, registry,
-                   the visible account
+``deps``           dependencies: the caller's key and role, what it may list
+                   (``ScopeDep``), the entity of the path it may see (``VisibleEntity``,
+                   ``VisibleAccount``, ``VisibleOrchard``, ``VisibleLine``), sessions,
+                   store, registry, the service objects (``SavingsDep``, ``EmcDep``,
+                   ``ReportsDep``)
 ``errors``         :class:`~api.errors.ApiError`, the error body, the mapping of the
-                   services' named errors to HTTP answers
+                   services' named errors to HTTP answers (``DOMAIN_ERRORS``,
+                   ``SERVICE_STATUS``)
 ``params``         query parameters (dates, windows, limits, ids)
 ``schemas``        request and response models (pydantic)
 ``ops``            health, gateway health and Prometheus metrics

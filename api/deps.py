@@ -3,8 +3,11 @@
 ``tanzhang.app.create_app`` fills ``app.state``: ``settings``, ``store`` (a
 :class:`telemetry.store.TelemetryStore`), ``registry`` (:class:`telemetry.registry.Registry`),
 ``engine`` and ``sessions`` (the accounts database), ``entity_lookup`` (entity id -> kind
-and parent, from the registry and the accounts table) and ``publisher`` (MQTT republish for
-reject replay).
+and parent, from the registry and the accounts table), ``publisher`` (MQTT republish for
+reject replay) and the service objects that keep state between requests: ``savings``
+(:class:`ledger.savings_service.SavingsService`, :data:`SavingsDep`), ``emc``
+(:class:`ledger.emc_service.EmcService`, :data:`EmcDep`) and ``reports``
+(:class:`reports.service.ReportService`, :data:`ReportsDep`).
 
 Authentication: ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. A missing, unknown
 or revoked key is a 401, and so is the development demo key outside development; a key whose role or entities don't allow the request is a 403.
@@ -27,8 +30,15 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from access.keys import find_key, hash_key, principal_of
-from access.roles import EntityLookup, Principal
+from access.roles import AGRONOMIST_KINDS, EntityLookup, Principal
 from api.errors import ApiError
+from api.params import EntityId
+from ledger import book
+from ledger.accounts_query import ALL, Scope
+from ledger.emc_service import EmcService
+from ledger.models import Account
+from ledger.savings_service import SavingsService
+from reports.service import ReportService
 
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API key>`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the API key")
@@ -65,10 +75,32 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def get_savings(request: Request) -> SavingsService:
+    """The app's :class:`ledger.savings_service.SavingsService` (503 without a store)."""
+    _state(request, "store")
+    return _state(request, "savings")
+
+
+async def get_emc(request: Request) -> EmcService:
+    """The app's :class:`ledger.emc_service.EmcService` (503 without a store)."""
+    _state(request, "store")
+    return _state(request, "emc")
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 StoreDep = Annotated[Any, Depends(get_store)]
 RegistryDep = Annotated[Any, Depends(get_registry)]
 SettingsDep = Annotated[Any, Depends(get_settings)]
+SavingsDep = Annotated[SavingsService, Depends(get_savings)]
+EmcDep = Annotated[EmcService, Depends(get_emc)]
+
+
+async def get_reports(request: Request) -> ReportService:
+    """The app's :class:`reports.service.ReportService`."""
+    return _state(request, "reports")
+
+
+ReportsDep = Annotated[ReportService, Depends(get_reports)]
 
 
 class KeyCache:
@@ -294,3 +326,73 @@ def ensure_visible(principal: Principal, entity_id: str, lookup: EntityLookup) -
             "entity_not_allowed",
             f"{principal.describe()} may not access entity {entity_id!r}",
         )
+
+
+# -- what the caller may see -----------------------------------------------------------------
+def scope_of(principal: Principal) -> Scope:
+    """The accounts ``principal`` may list, as the ledger's plain :class:`Scope` (the rule of
+    :meth:`access.roles.Principal.can_see`, in SQL: an entity of the key or its child)."""
+    if principal.sees_all:
+        return ALL
+    ents = frozenset(principal.entities)
+    if principal.role == "agronomist":
+        return Scope(entities=ents or None, kinds=frozenset(AGRONOMIST_KINDS))
+    return Scope(entities=ents)  # a lender (refused before) would see nothing
+
+
+async def visible_scope(principal: PrincipalDep) -> Scope:
+    return scope_of(principal)
+
+
+#: what the caller may list (:func:`scope_of`)
+ScopeDep = Annotated[Scope, Depends(visible_scope)]
+
+
+# Dependencies of one entity of the path. Plain ``def``: the entity lookup may read the
+# accounts database, so FastAPI runs them in its thread pool, never on the event loop. Each
+# declares the ``entity_id`` path parameter (documented in OpenAPI as the routes' own) and
+# authenticates (a lender key is refused: :func:`authenticate`).
+def visible_entity(entity_id: EntityId, principal: PrincipalDep, lookup: LookupDep) -> str:
+    """The ``entity_id`` of the path, once :func:`ensure_visible` let the caller see it."""
+    ensure_visible(principal, entity_id, lookup)
+    return entity_id
+
+
+#: the path's ``entity_id``: 404 ``entity_not_found``, 403 ``entity_not_allowed``
+VisibleEntity = Annotated[str, Depends(visible_entity)]
+
+
+def visible_account(entity_id: VisibleEntity, session: SessionDep) -> Account:
+    """The account of the path's entity (404 ``account_not_found`` without one)."""
+    return book.get_account(session, entity_id)
+
+
+#: the account of the path's entity, read with the route's session (:data:`SessionDep`)
+VisibleAccount = Annotated[Account, Depends(visible_account)]
+
+
+def visible_orchard(acct: VisibleAccount) -> Account:
+    """The account of the path's entity, an orchard (422 ``not_an_orchard`` otherwise)."""
+    if acct.kind != "orchard":
+        raise ApiError(
+            422,
+            "not_an_orchard",
+            f"entity {acct.entity_id!r} is a {acct.kind}; labels are for orchards",
+        )
+    return acct
+
+
+VisibleOrchard = Annotated[Account, Depends(visible_orchard)]
+
+
+def visible_line(entity_id: VisibleEntity, registry: RegistryDep) -> Any:
+    """The registry entity of the path's line (422 ``not_a_line`` for another kind)."""
+    line = registry.entities.get(entity_id)
+    if line is None or line.kind != "line":
+        kind = line.kind if line is not None else "unregistered entity"
+        raise ApiError(422, "not_a_line", f"{entity_id!r} is a {kind}; savings are for lines")
+    return line
+
+
+#: the registry entity of the path's line (:class:`telemetry.registry.Entity`)
+VisibleLine = Annotated[Any, Depends(visible_line)]

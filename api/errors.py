@@ -1,7 +1,10 @@
 """The one error type routes raise: an HTTP status, a machine-readable code and a message.
 
 ``install(app)`` (called by ``tanzhang.app``) turns it, request validation problems and
-the services' named errors (:data:`DOMAIN_ERRORS`) into ``{"error": {"code": ..., "message": ...}}``.
+the services' named errors into ``{"error": {"code": ..., "message": ...}}``: the errors of
+:data:`DOMAIN_ERRORS` by class, and every :class:`ledger.errors.ServiceError` by its
+``kind`` (:data:`SERVICE_STATUS`) with its own ``code``, ``message`` and ``details``.
+Services never raise :class:`ApiError`; routes and dependencies do.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import errors as acc
+from reports.pdf import PdfUnavailable
+from reports.signing import SigningKeyError
 from sitetime.calendar import InvalidPeriodError
 
 log = logging.getLogger("tanzhang.api")
@@ -91,7 +96,17 @@ DOMAIN_ERRORS: list[tuple[type[Exception], int, str]] = [
     (acc.InvalidAmount, 422, "invalid_amount"),
     (acc.InvalidStatement, 422, "invalid_statement"),
     (acc.AccountsError, 400, "accounts_error"),
+    (SigningKeyError, 503, "signing_key_unavailable"),
+    (PdfUnavailable, 503, "pdf_unavailable"),
 ]
+
+#: HTTP status of each kind of :class:`ledger.errors.ServiceError`
+SERVICE_STATUS: dict[str, int] = {
+    "not_found": 404,
+    "conflict": 409,
+    "invalid": 422,
+    "unavailable": 503,
+}
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -159,6 +174,12 @@ def install(app: FastAPI) -> None:
 
     for exc_type, status, code in DOMAIN_ERRORS:
         app.add_exception_handler(exc_type, _fixed(status, code))
+
+    @app.exception_handler(acc.ServiceError)
+    async def _service(_: Request, exc: acc.ServiceError) -> JSONResponse:
+        return error_json(
+            SERVICE_STATUS.get(exc.kind, 400), exc.code, exc.message, details=exc.details
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

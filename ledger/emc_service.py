@@ -1,5 +1,5 @@
-"""EMC savings in money, as a service the ``/v1/lines/{id}/emc`` routes and the factory page
-call: a line's energy-management contract (registry attribute ``emc``), its measured savings
+"""EMC savings in money, as a service (:class:`EmcService`) the ``/v1/lines/{id}/emc`` routes
+and the credit report call: a line's energy-management contract (registry attribute ``emc``), its measured savings
 from :mod:`ledger.savings_service` valued in CNY and shared between the partner and the
 owner. The money arithmetic is :mod:`accounting.emc` (pure); this module is the glue.
 
@@ -17,6 +17,11 @@ monthly ones: G14 accounts for the autocorrelation over the whole period).
 
 Fuel: a contract may price gas and steam, but the savings service measures a line's
 electricity only, so fuel savings are not valued yet (a warning says so).
+
+Errors: :class:`ledger.errors.NoEmcContract` (``no_emc_contract``),
+:class:`ledger.errors.EmcUnavailable` (``invalid_emc_contract``, ``emc_not_started``,
+``no_emc_savings_yet``) and the savings service's
+:class:`ledger.errors.BaselineUnavailable`.
 """
 
 from __future__ import annotations
@@ -27,21 +32,21 @@ from typing import Any
 
 import numpy as np
 
-from api.errors import ApiError
 from ledger import savings_service as sv
+from ledger.errors import EmcUnavailable, NoEmcContract
 from sitetime import clock
 from sitetime.calendar import site_calendar
 
 
 def contract_of(line: Any) -> Any:
-    """The line's :class:`accounting.emc.EmcContract`; 404 ``no_emc_contract`` without one."""
+    """The line's :class:`accounting.emc.EmcContract`; :class:`~ledger.errors.NoEmcContract`
+    without one, :class:`~ledger.errors.EmcUnavailable` ``invalid_emc_contract`` for one
+    that does not parse."""
     from accounting.emc import EmcContractError, parse_contract
 
     raw = (getattr(line, "attrs", None) or {}).get("emc")
     if raw is None:
-        raise ApiError(
-            404,
-            "no_emc_contract",
+        raise NoEmcContract(
             f"line {line.id!r} has no energy-management contract in the registry "
             "(attribute emc, docs/registry.md)",
             details={"reason": "no_emc_contract"},
@@ -49,10 +54,9 @@ def contract_of(line: Any) -> Any:
     try:
         return parse_contract(raw)
     except EmcContractError as exc:  # the registry checks on load; an edit in memory may not
-        raise ApiError(
-            409,
-            "invalid_emc_contract",
+        raise EmcUnavailable(
             f"the EMC contract of line {line.id!r} is invalid: {exc}",
+            code="invalid_emc_contract",
             details={"reason": "invalid_emc_contract"},
         ) from None
 
@@ -85,20 +89,20 @@ def _row(v: Any, **extra: Any) -> dict[str, Any]:
 
 
 def emc_statements(
-    app_state: Any,
-    store: Any,
-    registry: Any,
+    savings: sv.SavingsService,
     line: Any,
     period: str = "month",
     lo: datetime | None = None,
     hi: datetime | None = None,
 ) -> EmcStatements:
     """The line's EMC statements per local ``period`` (``month`` | ``day``) in ``[lo, hi)``
-    (default: the whole contract), by the rules of the module docstring.
+    (default: the whole contract), by the rules of the module docstring, with the baselines
+    and store of ``savings``.
 
-    Raises 404 ``no_emc_contract``; 409 ``emc_not_started`` (the contract starts after
-    today) and the savings service's 409s (no baseline, insufficient baseline data, model
-    not qualified).
+    Raises :class:`~ledger.errors.NoEmcContract`; :class:`~ledger.errors.EmcUnavailable`
+    ``emc_not_started`` (the contract starts after today) or ``invalid_emc_contract``; and
+    the savings service's :class:`~ledger.errors.BaselineUnavailable` (no baseline,
+    insufficient baseline data, model not qualified).
     """
     from accounting.baseline import DailyData
     from accounting.emc import value_savings, weighted_price
@@ -109,16 +113,15 @@ def emc_statements(
     cal = site_calendar()
     today = cal.today()
     if contract.start > today:
-        raise ApiError(
-            409,
-            "emc_not_started",
+        raise EmcUnavailable(
             f"the EMC contract of line {line.id!r} starts on {contract.start}: no savings "
             "to share yet",
+            code="emc_not_started",
             details={"reason": "emc_not_started", "start_date": contract.start.isoformat()},
         )
     win = sv.baseline_window(line)
-    model = sv.baseline_model(app_state, store, line)
-    ref, ef = sv.grid_factor(line, registry)
+    model = savings.baseline_model(line)
+    ref, ef = savings.grid_factor(line)
     warnings: list[str] = []
     if contract.fuel_prices:
         warnings.append(
@@ -141,7 +144,7 @@ def emc_statements(
         return EmcStatements(contract, [], None, ref, warnings)
     lo_dt = datetime.fromtimestamp(lo_ms / 1000, UTC)
     hi_dt = datetime.fromtimestamp(hi_ms / 1000, UTC)
-    data = sv.line_hours(store, line, lo_ms // sv.HOUR_MS * sv.HOUR_MS, hi_ms)
+    data = sv.line_hours(savings.store, line, lo_ms // sv.HOUR_MS * sv.HOUR_MS, hi_ms)
     d = sv.daily(data)
     rows = sv.period_rows(model, d, period, ef)
     # hourly weights of the tariff: the baseline prediction of each metered hour
@@ -218,3 +221,36 @@ def this_month(rows: list[dict[str, Any]], today: date) -> dict[str, Any] | None
         if (first.year, first.month) == (today.year, today.month):
             return r
     return None
+
+
+class EmcService:
+    """EMC statements of the lines of one savings service (its store, registry and cached
+    baselines). ``tanzhang.app.create_app`` makes one per app (``app.state.emc``; routes reach
+    it through ``api.deps.EmcDep``)."""
+
+    def __init__(self, savings: sv.SavingsService) -> None:
+        self.savings = savings
+
+    def statements(
+        self,
+        line: Any,
+        period: str = "month",
+        lo: datetime | None = None,
+        hi: datetime | None = None,
+        *,
+        require_savings: bool = False,
+    ) -> EmcStatements:
+        """:func:`emc_statements`; with ``require_savings``, a contract without a reporting
+        day with data raises :class:`~ledger.errors.EmcUnavailable` ``no_emc_savings_yet``."""
+        st = emc_statements(self.savings, line, period, lo, hi)
+        if require_savings and not st.rows:
+            raise EmcUnavailable(
+                f"the EMC contract of line {line.id!r} (from {st.contract.start}) has no "
+                "reporting day with data yet",
+                code="no_emc_savings_yet",
+                details={
+                    "reason": "no_emc_savings_yet",
+                    "start_date": st.contract.start.isoformat(),
+                },
+            )
+        return st

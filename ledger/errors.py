@@ -1,9 +1,12 @@
-"""Named errors of the accounts database.
+"""Named errors of the accounts database and of the services built on it.
 
 Every error carries a message a person can act on: what was asked, what was found, and what
-to do next. All derive from :class:`AccountsError`, so an API layer can map the family to
-HTTP answers (``UnknownAccount`` → 404, ``InsufficientBalance`` / ``IdempotencyConflict`` →
-409, ``InvalidStatement`` / ``InvalidPeriod`` → 422).
+to do next. The ledger's own derive from :class:`AccountsError`, so an API layer can map the
+family to HTTP answers (``UnknownAccount`` → 404, ``InsufficientBalance`` /
+``IdempotencyConflict`` → 409, ``InvalidStatement`` / ``InvalidPeriod`` → 422). The services
+(labels, savings, EMC, …) raise :class:`ServiceError` subclasses, each with a ``kind``
+(``not_found``, ``conflict``, ``invalid``, ``unavailable``) that the API maps to a status and
+a stable ``code`` it answers with (``api.errors``).
 """
 
 from __future__ import annotations
@@ -75,3 +78,78 @@ def database_problem(url: str, exc: BaseException) -> str:
 
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return f"cannot open the accounts database {redact_url(url)}: {reason[0] if reason else exc!r}"
+
+
+# -- answers of the services -----------------------------------------------------------------
+#: what a :class:`ServiceError` means to a caller, whatever the transport
+SERVICE_ERROR_KINDS = ("not_found", "conflict", "invalid", "unavailable")
+
+
+class ServiceError(Exception):
+    """A service cannot give what was asked: ``kind`` (one of :data:`SERVICE_ERROR_KINDS`),
+    a stable snake_case ``code``, a ``message`` a person can act on and optional ``details``
+    (JSON-able). The API maps ``kind`` to an HTTP status (``api.errors``); the credit report
+    shows ``code`` and ``message`` as the reason a figure is missing.
+
+    Subclasses fix ``kind`` and ``code``; an instance may override ``code``.
+    """
+
+    kind = "invalid"
+    code = "service_error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+
+class UnknownEntity(ServiceError):
+    """The entity is not in the registry (or is not what the service needs)."""
+
+    kind, code = "not_found", "entity_not_found"
+
+
+class NoStatement(ServiceError):
+    """No statement of the period kind has been closed for the account."""
+
+    kind, code = "not_found", "no_statement"
+
+
+class NotLabelable(ServiceError):
+    """A posted statement that the accounting engine did not compute (no breakdown)."""
+
+    kind, code = "conflict", "statement_not_labelable"
+
+
+class FactorSetUnavailable(ServiceError):
+    """The factor set a statement names cannot be loaded."""
+
+    kind, code = "conflict", "factor_set_unavailable"
+
+
+class DataUnavailable(ServiceError):
+    """The telemetry store cannot be read."""
+
+    kind, code = "unavailable", "store_unavailable"
+
+
+class BaselineUnavailable(ServiceError):
+    """A line has no usable savings baseline; ``code`` says why: ``no_baseline_period``,
+    ``insufficient_baseline_data`` or ``baseline_model_not_qualified``."""
+
+    kind, code = "conflict", "baseline_unavailable"
+
+
+class NoEmcContract(ServiceError):
+    """The line has no energy-management contract in the registry."""
+
+    kind, code = "not_found", "no_emc_contract"
+
+
+class EmcUnavailable(ServiceError):
+    """An EMC contract that cannot be valued (yet); ``code`` says why:
+    ``invalid_emc_contract``, ``emc_not_started`` or ``no_emc_savings_yet``."""
+
+    kind, code = "conflict", "emc_unavailable"

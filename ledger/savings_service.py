@@ -1,20 +1,24 @@
-"""Measured savings of a factory line, as a service the ``/v1`` routes call.
+"""Measured savings of a factory line: :class:`SavingsService`, which the ``/v1`` savings
+routes, the EMC service and the credit report call.
 
-It reads a line's hourly series from the telemetry store, fits (and caches) the line's
-baseline, prices avoided energy with the line's own factor set and computes the rolling and
-per-period figures. The arithmetic is in :mod:`accounting.baseline` and
-:mod:`accounting.savings` (pure numpy); this module is the data glue and the rules that pick
-the windows.
+It reads a line's hourly series from the telemetry store, fits (and caches, per service
+object: ``tanzhang.app.create_app`` makes one per app) the line's baseline, prices avoided
+energy with the line's own factor set and computes the rolling and per-period figures. The
+arithmetic is in :mod:`accounting.baseline` and :mod:`accounting.savings` (pure numpy); this
+module is the data glue and the rules that pick the windows.
 
-Baseline window (CalTRACK 2.0 §2, methodology in docs/methodology.md §7 and docs/accounting.md "Line savings"):
-the **365 local days immediately before the intervention**, i.e. ``[I − 365 d, I − 1 d]``;
-``baseline_end`` in the registry, when given, ends it earlier (never later than ``I − 1 d``),
-and ``baseline_start`` in the registry, when later than ``end − 364 d``, is honoured as a
-"no representative data before" limit: the days before it count as missing days of the 365. The window is fitted only when at least 90 % of its
-365 days have energy data (CalTRACK: at most 37 days missing); otherwise the answer is a 409
-``insufficient_baseline_data`` whose ``details`` say how many days there are and how many
-are needed. A fitted model whose daily CV(RMSE) exceeds the qualification limit (25 %,
-docs/methodology.md §7 for a single line) is refused with ``baseline_model_not_qualified``.
+Baseline window (CalTRACK 2.0 §2, methodology in docs/methodology.md §7 and
+docs/accounting.md "Line savings"): the **365 local days immediately before the
+intervention**, i.e. ``[I − 365 d, I − 1 d]``; ``baseline_end`` in the registry, when given,
+ends it earlier (never later than ``I − 1 d``), and ``baseline_start`` in the registry, when
+later than ``end − 364 d``, is honoured as a "no representative data before" limit: the days
+before it count as missing days of the 365. The window is fitted only when at least 90 % of
+its 365 days have energy data (CalTRACK: at most 37 days missing); otherwise the service
+raises :class:`ledger.errors.BaselineUnavailable` ``insufficient_baseline_data`` (the API's
+409) whose ``details`` say how many days there are and how many are needed. A fitted model
+whose daily CV(RMSE) exceeds the qualification limit (25 %, docs/methodology.md §7 for a
+single line) is refused with ``baseline_model_not_qualified``; a line with neither an
+intervention nor a ``baseline_end`` with ``no_baseline_period``.
 
 Factor set: the entity attribute ``factor_set`` (``name`` or ``name@version``) of the line,
 else of its factory, else ``cn-mee-2023`` (the closing job's default); the grid factor key
@@ -24,14 +28,16 @@ is the line's ``grid_factor_key`` (``electricity.grid`` by default).
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from api.errors import ApiError
+from ledger.errors import BaselineUnavailable
 from sitetime import clock
 from sitetime.calendar import site_calendar
 
@@ -39,6 +45,7 @@ HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 SAVINGS_CONFIDENCE = 0.90
 MODEL_TTL_S = 3600.0  # a fitted baseline is reused this long (its data is history)
+MAX_MODELS = 512  # fitted baselines one service keeps (least recently used go first)
 BASELINE_DAYS = 365  # CalTRACK 2.0: the 365 days before the intervention
 MIN_BASELINE_COVERAGE = 0.90  # CalTRACK 2.0: at most 10 % (37 of 365 days) missing
 MAX_CVRMSE = 0.25  # docs/methodology.md §7: single-line daily model qualification
@@ -193,11 +200,10 @@ def baseline_window(line: Any) -> BaselineWindow:
     if inter is not None:
         end = min(end, inter - timedelta(days=1)) if end else inter - timedelta(days=1)
     if end is None:
-        raise ApiError(
-            409,
-            "no_baseline_period",
+        raise BaselineUnavailable(
             f"line {line.id!r} has neither an intervention_date nor a baseline_end in the "
             "registry: add them (`tanzhang registry`) to measure its savings",
+            code="no_baseline_period",
             details={"reason": "no_baseline_period"},
         )
     start = end - timedelta(days=BASELINE_DAYS - 1)
@@ -213,14 +219,13 @@ def _days_with_data(d: Any) -> int:
     return int(ok.sum())
 
 
-def _insufficient(line: Any, win: BaselineWindow, have: int, why: str) -> ApiError:
+def _insufficient(line: Any, win: BaselineWindow, have: int, why: str) -> BaselineUnavailable:
     need = math.ceil(MIN_BASELINE_COVERAGE * BASELINE_DAYS)
-    return ApiError(
-        409,
-        "insufficient_baseline_data",
+    return BaselineUnavailable(
         f"the baseline of line {line.id!r} cannot be fitted: {have} days with data in "
         f"{win.start} to {win.end}; CalTRACK needs the {BASELINE_DAYS} days before the "
         f"intervention with at least {need} ({MIN_BASELINE_COVERAGE:.0%}) present ({why})",
+        code="insufficient_baseline_data",
         details={
             "reason": "insufficient_baseline_data",
             "baseline_start": win.start.isoformat(),
@@ -233,19 +238,16 @@ def _insufficient(line: Any, win: BaselineWindow, have: int, why: str) -> ApiErr
     )
 
 
-def baseline_model(app_state: Any, store: Any, line: Any) -> Any:
-    """The line's fitted baseline (daily CalTRACK-style model + hourly profile), cached for
-    :data:`MODEL_TTL_S` per (line, window)."""
+def fit_baseline(store: Any, line: Any, win: BaselineWindow | None = None) -> Any:
+    """The line's baseline (daily CalTRACK-style model + hourly profile), fitted now on the
+    window of :func:`baseline_window`; raises :class:`~ledger.errors.BaselineUnavailable`
+    (``insufficient_baseline_data``, ``baseline_model_not_qualified``). Not cached: see
+    :meth:`SavingsService.baseline_model`."""
     from accounting.baseline import fit_line_baseline
     from accounting.errors import AccountingError
     from accounting.savings import fit_hourly_profile
 
-    win = baseline_window(line)
-    cache = app_state.__dict__.setdefault("savings_models", {})
-    key = (line.id, win.start, win.end)
-    hit = cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < MODEL_TTL_S:
-        return hit[1]
+    win = win or baseline_window(line)
     # always read the full CalTRACK window: days missing in it count as missing
     full_start = win.end - timedelta(days=BASELINE_DAYS - 1)
     data = line_hours(store, line, local_ms(full_start), local_ms(win.end) + DAY_MS)
@@ -262,16 +264,47 @@ def baseline_model(app_state: Any, store: Any, line: Any) -> Any:
     except AccountingError as exc:
         raise _insufficient(line, win, have, str(exc)) from None
     if not model.cvrmse <= MAX_CVRMSE:
-        raise ApiError(
-            409,
-            "baseline_model_not_qualified",
+        raise BaselineUnavailable(
             f"the baseline model of line {line.id!r} is not qualified: daily CV(RMSE) "
             f"{model.cvrmse:.1%} above {MAX_CVRMSE:.0%} (ASHRAE Guideline 14; docs/accounting.md)",
+            code="baseline_model_not_qualified",
             details={"reason": "baseline_model_not_qualified", "cvrmse": model.cvrmse,
                      "max_cvrmse": MAX_CVRMSE},
         )  # fmt: skip
-    cache[key] = (time.monotonic(), model)
     return model
+
+
+class ModelCache:
+    """Fitted baselines by (line, baseline start, baseline end), each kept ``ttl_s`` seconds,
+    at most ``max_size`` of them (the least recently used go first); thread-safe (the API's
+    routes run in a thread pool)."""
+
+    def __init__(self, ttl_s: float = MODEL_TTL_S, max_size: int = MAX_MODELS) -> None:
+        self.ttl_s = ttl_s
+        self.max_size = max_size
+        self._items: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            if time.monotonic() - hit[0] >= self.ttl_s:
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: tuple[Any, ...], model: Any) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic(), model)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 # -- factors -------------------------------------------------------------------------------
@@ -332,7 +365,7 @@ def window_uncertainty(model: Any, w: dict[str, Any]) -> float | None:
 
 @dataclass
 class RollingSavings:
-    """What :func:`rolling_savings` returns: the model, windows (dicts of
+    """What :meth:`SavingsService.rolling` returns: the model, windows (dicts of
     :func:`accounting.savings.rolling_figures` plus ``uncertainty_kwh``), factor and notes."""
 
     model: Any
@@ -341,43 +374,6 @@ class RollingSavings:
     factor_set: str
     grid_ef_kg_per_kwh: float
     warnings: list[str]
-
-
-def rolling_savings(app_state: Any, store: Any, registry: Any, line: Any) -> RollingSavings:
-    """Last 2 h, today and — only for a line with an intervention — since the intervention.
-
-    A line without an intervention (a control line) gets ``last_2h`` and ``today`` against
-    its baseline: they must contain zero.
-    """
-    from accounting.savings import rolling_figures
-
-    win = baseline_window(line)
-    model = baseline_model(app_state, store, line)
-    now_ms = clock.now_ms()
-    cal = site_calendar()
-    midnight = local_ms(cal.local_date(now_ms))
-    start_ms = min(midnight, now_ms - 3 * HOUR_MS)
-    inter_ms = None
-    if win.intervention is not None:
-        inter_ms = local_ms(win.intervention)
-        start_ms = max(inter_ms, now_ms - 400 * DAY_MS)
-    start_ms = start_ms // HOUR_MS * HOUR_MS
-    data = line_hours(store, line, start_ms, now_ms)
-    warnings = list(data.warnings)
-    if "output" in model.coefficients and data.output is None:
-        # the production term cannot be evaluated: such hours have no prediction (no 500)
-        data.output = np.full(data.hours.size, np.nan)
-        warnings.append("savings.no_output_data: no output_units_total in the window")
-    ref, ef = grid_factor(line, registry)
-    windows = rolling_figures(
-        model, data.hours, data.energy, data.temp, data.output, now_ms=now_ms,
-        intervention_ms=inter_ms, grid_ef_kg_per_kwh=ef, utc_offset_h=cal.utc_offset_h(),
-    )  # fmt: skip
-    for w in windows.values():
-        w["uncertainty_kwh"] = window_uncertainty(model, w)
-    if win.intervention is None:
-        warnings.append("savings.no_intervention: no intervention_date; no since-intervention")
-    return RollingSavings(model, win, windows, ref, ef, warnings)
 
 
 def reporting_range(line: Any, win: BaselineWindow, lo: datetime, hi: datetime) -> tuple[int, int]:
@@ -426,16 +422,84 @@ def period_rows(model: Any, d: Any, period: str, ef: float) -> list[dict[str, An
     return out
 
 
-def period_savings(
-    app_state: Any, store: Any, registry: Any, line: Any, period: str, lo: datetime, hi: datetime
-) -> tuple[list[dict[str, Any]], str, float]:
-    """Savings per local day or month in ``[lo, hi)`` (ASHRAE G14 uncertainty per period);
-    periods before the intervention are left out. Returns (rows, factor set, grid factor)."""
-    win = baseline_window(line)
-    model = baseline_model(app_state, store, line)
-    ref, ef = grid_factor(line, registry)
-    lo_ms, hi_ms = reporting_range(line, win, lo, hi)
-    if hi_ms - lo_ms < DAY_MS:
-        return [], ref, ef
-    d = daily(line_hours(store, line, lo_ms // HOUR_MS * HOUR_MS, hi_ms))
-    return period_rows(model, d, period, ef), ref, ef
+# -- the service ---------------------------------------------------------------------------
+class SavingsService:
+    """Savings of the lines of one telemetry store and registry, with the fitted baselines
+    cached (:class:`ModelCache`).
+
+    ``tanzhang.app.create_app`` makes one per app (``app.state.savings``; routes reach it
+    through ``api.deps.SavingsDep``); the credit report makes its own when it is built
+    outside the API. Errors: :class:`~ledger.errors.BaselineUnavailable`.
+    """
+
+    def __init__(
+        self, store: Any, registry: Any = None, *, cache: ModelCache | None = None
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.cache = cache if cache is not None else ModelCache()
+
+    def baseline_model(self, line: Any) -> Any:
+        """The line's fitted baseline (:func:`fit_baseline`), cached for
+        :data:`MODEL_TTL_S` per (line, window)."""
+        win = baseline_window(line)
+        key = (line.id, win.start, win.end)
+        model = self.cache.get(key)
+        if model is None:
+            model = fit_baseline(self.store, line, win)
+            self.cache.put(key, model)
+        return model
+
+    def grid_factor(self, line: Any) -> tuple[str, float]:
+        """(factor set reference, grid factor [kg CO2/kWh]) of ``line`` (:func:`grid_factor`)."""
+        return grid_factor(line, self.registry)
+
+    def rolling(self, line: Any) -> RollingSavings:
+        """Last 2 h, today and — only for a line with an intervention — since the intervention.
+
+        A line without an intervention (a control line) gets ``last_2h`` and ``today`` against
+        its baseline: they must contain zero.
+        """
+        from accounting.savings import rolling_figures
+
+        win = baseline_window(line)
+        model = self.baseline_model(line)
+        now_ms = clock.now_ms()
+        cal = site_calendar()
+        midnight = local_ms(cal.local_date(now_ms))
+        start_ms = min(midnight, now_ms - 3 * HOUR_MS)
+        inter_ms = None
+        if win.intervention is not None:
+            inter_ms = local_ms(win.intervention)
+            start_ms = max(inter_ms, now_ms - 400 * DAY_MS)
+        start_ms = start_ms // HOUR_MS * HOUR_MS
+        data = line_hours(self.store, line, start_ms, now_ms)
+        warnings = list(data.warnings)
+        if "output" in model.coefficients and data.output is None:
+            # the production term cannot be evaluated: such hours have no prediction (no 500)
+            data.output = np.full(data.hours.size, np.nan)
+            warnings.append("savings.no_output_data: no output_units_total in the window")
+        ref, ef = self.grid_factor(line)
+        windows = rolling_figures(
+            model, data.hours, data.energy, data.temp, data.output, now_ms=now_ms,
+            intervention_ms=inter_ms, grid_ef_kg_per_kwh=ef, utc_offset_h=cal.utc_offset_h(),
+        )  # fmt: skip
+        for w in windows.values():
+            w["uncertainty_kwh"] = window_uncertainty(model, w)
+        if win.intervention is None:
+            warnings.append("savings.no_intervention: no intervention_date; no since-intervention")
+        return RollingSavings(model, win, windows, ref, ef, warnings)
+
+    def periods(
+        self, line: Any, period: str, lo: datetime, hi: datetime
+    ) -> tuple[list[dict[str, Any]], str, float]:
+        """Savings per local day or month in ``[lo, hi)`` (ASHRAE G14 uncertainty per period);
+        periods before the intervention are left out. Returns (rows, factor set, grid factor)."""
+        win = baseline_window(line)
+        model = self.baseline_model(line)
+        ref, ef = self.grid_factor(line)
+        lo_ms, hi_ms = reporting_range(line, win, lo, hi)
+        if hi_ms - lo_ms < DAY_MS:
+            return [], ref, ef
+        d = daily(line_hours(self.store, line, lo_ms // HOUR_MS * HOUR_MS, hi_ms))
+        return period_rows(model, d, period, ef), ref, ef

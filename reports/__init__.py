@@ -11,11 +11,13 @@ module               holds
 ``verify``           authenticity and restated-after-issue check (CLI and endpoint)
 ``page``             the printable HTML page (zh / en)
 ``pdf``              the PDF, printed from that page by Debian's chromium
-``routes``           HTTP routes; who may read a report is the dependency
-                     :data:`api.routes.reports.ReportReaderDep`
+``service``          :class:`~reports.service.ReportService`: the signing key (loaded
+                     once) and the savings services; builds, signs, verifies
 ``cli``              ``tanzhang report verify FILE``
 ===================  ===========================================================
 
-``reports`` may import ``ledger``, ``accounting`` and ``telemetry``; nothing imports it
-but the composition root and the CLI.
+The HTTP routes are :mod:`api.routes.reports`; who may read a report is the dependency
+:data:`api.routes.reports.ReportReaderDep`. ``reports`` may import ``ledger``,
+``accounting``, ``access`` and ``telemetry``, never ``api``; nothing imports it but ``api``,
+the composition root and the CLI.
 """

@@ -35,6 +35,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import book
+from ledger import savings_service as sv
+from ledger.accounts_query import engine_statement
+from ledger.benchmark_service import benchmark_inputs
+from ledger.emc_service import EmcService
+from ledger.errors import ServiceError
+from ledger.label_service import label_of
 from ledger.models import GRAMS_PER_TONNE, Account, PostedStatement, Redemption
 from sitetime import clock
 from sitetime.calendar import site_calendar
@@ -207,15 +213,8 @@ def _trend(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list[dict]:
     from accounting.benchmarking import benchmark_factories, load_industry_benchmarks
-    from api.routes.common import _engine_statement
 
-    ent = registry.entities.get(eid) if registry is not None else None
-    attrs = ent.attrs if ent is not None else {}
-    codes = {eid: str(attrs["industry_code"])} if attrs.get("industry_code") else {}
-    overrides = (
-        {eid: float(attrs["benchmark_tco2e_per_10k_cny"])}
-        if attrs.get("benchmark_tco2e_per_10k_cny") else {}
-    )  # fmt: skip
+    codes, overrides = benchmark_inputs(registry, eid)
     table = load_industry_benchmarks()
     out = []
     for year, ps in sorted(ystmts.items()):
@@ -224,7 +223,7 @@ def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list
                         "reason": "no year statement closed"})  # fmt: skip
             continue
         try:
-            stmt = _engine_statement(ps)
+            stmt = engine_statement(ps)
         except Exception:
             out.append({"year": year, "k": None, "colour": None,
                         "reason": "the year statement has no engine breakdown"})  # fmt: skip
@@ -242,8 +241,6 @@ def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list
 
 
 def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
-    from api.routes.common import label_public
-
     out = []
     for year, ps in sorted(ystmts.items()):
         if ps is None:
@@ -251,12 +248,14 @@ def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
                         "reason": "no year statement closed", "coverage": None})  # fmt: skip
             continue
         try:
-            lab = label_public(ps, registry)
+            lab = label_of(ps, registry)
         except Exception as exc:
             out.append({"year": year, "colour": None, "rated": False,
                         "reason": str(getattr(exc, "message", exc)), "coverage": ps.coverage})  # fmt: skip
             continue
-        unrated = lab.explanation.unrated
+        expl = lab.explanation
+        unrated = expl.get("unrated")
+        coverage = _float_or_none(expl.get("coverage"))
         out.append(
             {
                 "year": year,
@@ -265,14 +264,16 @@ def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
                 "rated": lab.colour != "unrated",
                 "ratio": lab.ratio,
                 "thresholds": lab.thresholds,
-                "coverage": lab.explanation.coverage
-                if lab.explanation.coverage is not None
-                else ps.coverage,
-                "min_coverage": lab.explanation.min_coverage,
+                "coverage": coverage if coverage is not None else ps.coverage,
+                "min_coverage": _float_or_none(expl.get("min_coverage")),
                 "reason": (unrated or {}).get("detail") if isinstance(unrated, dict) else unrated,
             }
         )
     return out
+
+
+def _float_or_none(x: Any) -> float | None:
+    return None if x is None else float(x)
 
 
 def _rating(kind: str, bench: list[dict], labels: list[dict]) -> dict[str, Any]:
@@ -304,23 +305,22 @@ def _rating(kind: str, bench: list[dict], labels: list[dict]) -> dict[str, Any]:
             "rule_text": RULES["unrated"], "basis_year": None, "reason": reason}  # fmt: skip
 
 
-def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: list[int]) -> dict:
+def _line_savings(savings: sv.SavingsService, line: Any, years: list[int]) -> dict:
     """Per year: CalTRACK avoided energy and CO2 with its ASHRAE G14 uncertainty (90 %)."""
     from accounting.errors import AccountingError
     from accounting.savings import compute_savings
-    from api.errors import ApiError
-    from ledger import savings_service as sv
 
+    store = savings.store
     cal = site_calendar()
     out: dict[str, Any] = {"line": line.id, "confidence": sv.SAVINGS_CONFIDENCE, "years": []}
     try:
         win = sv.baseline_window(line)
-        model = sv.baseline_model(app_state, store, line)
-        ref, ef = sv.grid_factor(line, registry)
-    except ApiError as exc:
+        model = savings.baseline_model(line)
+        ref, ef = savings.grid_factor(line)
+    except ServiceError as exc:
         out["status"] = "unavailable"
-        out["reason"] = exc.code if hasattr(exc, "code") else str(exc)
-        out["detail"] = getattr(exc, "message", str(exc))
+        out["reason"] = exc.code
+        out["detail"] = exc.message
         return out
     out.update(status="measured", method="CalTRACK 2.0 daily baseline; ASHRAE Guideline 14 "
                "uncertainty", factor_set=ref, grid_ef_kg_per_kwh=ef,
@@ -338,7 +338,7 @@ def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: l
         try:
             d = sv.daily(sv.line_hours(store, line, lo_ms // sv.HOUR_MS * sv.HOUR_MS, hi_ms))
             r = compute_savings(model, d, grid_ef_kg_per_kwh=ef, confidence=sv.SAVINGS_CONFIDENCE)
-        except (AccountingError, ApiError, ValueError) as exc:
+        except (AccountingError, ServiceError, ValueError) as exc:
             row.update(status="unavailable", reason=str(exc))
             out["years"].append(row)
             continue
@@ -357,7 +357,7 @@ def _line_savings(app_state: Any, store: Any, registry: Any, line: Any, years: l
             d = sv.daily(sv.line_hours(store, line, lo_ms // sv.HOUR_MS * sv.HOUR_MS, hi_ms))
             r = compute_savings(model, d, grid_ef_kg_per_kwh=ef, confidence=sv.SAVINGS_CONFIDENCE)
             td.update(_figures(r))
-        except (AccountingError, ApiError, ValueError) as exc:
+        except (AccountingError, ServiceError, ValueError) as exc:
             td.update(status="unavailable", reason=str(exc))
     out["to_date"] = td
     return out
@@ -380,22 +380,19 @@ def _figures(r: Any) -> dict[str, Any]:
     }
 
 
-def _line_emc(app_state: Any, store: Any, registry: Any, line: Any) -> dict | None:
+def _line_emc(emc: EmcService, line: Any) -> dict | None:
     """The line's EMC contract and its savings in money over the whole contract to date
-    (:func:`ledger.emc_service.emc_statements`, as ``GET /v1/lines/{id}/emc``)."""
-    from api.errors import ApiError
-    from ledger import emc_service
-
+    (:meth:`ledger.emc_service.EmcService.statements`, as ``GET /v1/lines/{id}/emc``)."""
     if not (getattr(line, "attrs", None) or {}).get("emc"):
         return None
     try:
-        es = emc_service.emc_statements(app_state, store, registry, line, "month")
-    except ApiError as exc:
+        es = emc.statements(line, "month")
+    except ServiceError as exc:
         return {
             "line": line.id,
             "status": "unavailable",
             "reason": exc.code,
-            "detail": getattr(exc, "message", str(exc)),
+            "detail": exc.message,
         }
     return {
         "line": line.id,
@@ -459,11 +456,17 @@ def build_report(
     *,
     registry: Any = None,
     store: Any = None,
-    app_state: Any = None,
+    savings: sv.SavingsService | None = None,
+    emc: EmcService | None = None,
     years: int = DEFAULT_YEARS,
     lang: str = "zh",
 ) -> dict[str, Any]:
-    """The unsigned report of ``entity_id`` over the last ``years`` whole calendar years."""
+    """The unsigned report of ``entity_id`` over the last ``years`` whole calendar years.
+
+    ``savings`` and ``emc`` are the services that measure the lines' savings (the API passes
+    its own, which cache the fitted baselines); by default new ones on ``store`` and
+    ``registry``. Without a store there are no savings and no EMC figures.
+    """
     years = max(1, min(int(years), MAX_YEARS))
     acct = book.get_account(session, entity_id)
     cal = site_calendar()
@@ -494,12 +497,13 @@ def build_report(
         m = _doc(s).get("methods")
         if isinstance(m, dict):
             methods.update({str(k): str(v) for k, v in m.items()})
-    savings = [_line_savings(app_state, store, registry, ln, ys) for ln in lines] if store else []
-    emc = (
-        [x for x in (_line_emc(app_state, store, registry, ln) for ln in lines) if x]
-        if store
-        else []
-    )
+    line_savings: list[dict] = []
+    line_emc: list[dict] = []
+    if store is not None and lines:
+        savings = savings or sv.SavingsService(store, registry)
+        emc = emc or EmcService(savings)
+        line_savings = [_line_savings(savings, ln, ys) for ln in lines]
+        line_emc = [x for x in (_line_emc(emc, ln) for ln in lines) if x]
     reds = session.scalars(
         select(Redemption)
         .where(
@@ -558,8 +562,8 @@ def build_report(
         },
         "benchmark": bench,
         "labels": labels,
-        "savings": savings,
-        "emc": emc,
+        "savings": line_savings,
+        "emc": line_emc,
         "data_quality": {
             "coverage_by_year": {str(r["year"]): r["coverage"] for r in rows},
             "rejects": _rejects(store, registry, ids, lo, hi)

@@ -2,7 +2,10 @@
 
 ``app.state`` holds what the dependencies of :mod:`api.deps` hand to routes: ``settings``,
 ``store``, ``registry``, ``engine``, ``sessions``, ``entity_lookup``, ``publisher`` (MQTT
-republish used by reject replay) and ``gateway_health_url``. Tests pass their own store,
+republish used by reject replay), ``gateway_health_url`` and the service objects made once
+here: ``savings`` (:class:`ledger.savings_service.SavingsService`), ``emc``
+(:class:`ledger.emc_service.EmcService`) and ``reports``
+(:class:`reports.service.ReportService`). Tests pass their own store,
 registry and engine; ``tanzhang api`` passes none and gets the configured ones.
 
 Errors: every 4xx and 5xx answer has the body ``{"error": {"code", "message"}}``
@@ -140,6 +143,9 @@ def create_app(
         Republishes replayed rejects; default: QoS 1 to ``settings.mqtt_url``.
     """
     from ledger.db import make_engine, make_session_factory, upgrade
+    from ledger.emc_service import EmcService
+    from ledger.savings_service import SavingsService
+    from reports.service import ReportService
     from telemetry.registry import Registry
 
     app = FastAPI(
@@ -163,6 +169,16 @@ def create_app(
     app.state.registry = registry if registry is not None else Registry.load(settings.registry_path)
     app.state.store = store if store is not None else _default_store(settings)
     app.state.entity_lookup = _entity_lookup(app)
+    # the services that keep state between requests (fitted baselines), one per app
+    app.state.savings = SavingsService(app.state.store, app.state.registry)
+    app.state.emc = EmcService(app.state.savings)
+    app.state.reports = ReportService(
+        settings,
+        registry=app.state.registry,
+        store=app.state.store,
+        savings=app.state.savings,
+        emc=app.state.emc,
+    )
     app.state.publisher = publisher or mqtt_publisher(settings)
     app.state.gateway_health_url = settings.gateway_health_url or (
         f"http://127.0.0.1:{settings.gateway_http_port}/health"

@@ -1,40 +1,40 @@
 """HTTP routes of the accounts: listing, balances, statements (JSON, CSV), audit trail and
-redemptions; the orchard, factory and printable-statement routes of
-:mod:`api.routes.orchards`, :mod:`api.routes.factories` and
-:mod:`api.routes.statement_page` are included in :data:`router`.
+redemptions. The orchard, factory and printable-statement routes are in
+:mod:`api.routes.orchards`, :mod:`api.routes.factories` and :mod:`api.routes.statement_page`.
 
 Every route checks the caller's key (:mod:`api.deps`): a listing shows only what the key
-may see, a single account answers 403 when the key may not see it.
+may see (:data:`api.deps.ScopeDep`), a single account answers 404 or 403 through
+:data:`api.deps.VisibleAccount` / :data:`api.deps.VisibleEntity`. The queries are the
+ledger's: :mod:`ledger.accounts_query`, :func:`ledger.balances.fast_balance` (the balance in
+one query), :func:`ledger.redemption.redeem_once` (idempotent by key, decided by the
+database).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
-from sqlalchemy import BigInteger, bindparam, func, select
+from fastapi import APIRouter, Depends, Header, Query, Response
 
+from access.roles import Principal
 from api import params
 from api.deps import (
-    LookupDep,
-    PrincipalDep,
+    ScopeDep,
     SessionDep,
+    VisibleAccount,
+    VisibleEntity,
     WriterDep,
-    ensure_visible,
 )
 from api.errors import AUTH_ERRORS, ApiError, error_responses
-from api.params import ID_PATTERN, EntityId, Limit, Offset, parse_when
+from api.params import ID_PATTERN, Limit, Offset, parse_when
 from api.routes.common import (
     EndQ,
     PeriodKind,
     StartQ,
-    _statements,
-    _visible_account,
     statement_public,
-    visible_clause,
+    statements,
 )
 from api.schemas import (
     AccountPublic,
@@ -46,10 +46,11 @@ from api.schemas import (
     StatementPublic,
     StatementVersionPublic,
 )
-from ledger import book
-from ledger.errors import UnknownAccount
-from ledger.models import Account, LedgerEntry, Redemption
+from ledger import accounts_query, book
+from ledger.balances import fast_balance
+from ledger.models import Account, Redemption
 from ledger.periods import Period
+from ledger.redemption import redeem_once
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
@@ -67,25 +68,16 @@ def account_public(acct: Account) -> AccountPublic:
 
 @router.get("/accounts", tags=["accounts"], summary="Accounts visible to this key")
 def list_accounts(
-    principal: PrincipalDep,
+    scope: ScopeDep,
     session: SessionDep,
     kind: Annotated[str | None, Query(pattern="^(factory|line|orchard|forest)$")] = None,
     parent: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AccountPublic]:
-    conds = []
-    if kind is not None:
-        conds.append(Account.kind == kind)
-    if parent is not None:
-        conds.append(Account.parent == parent)
-    clause = visible_clause(principal)
-    if clause is not None:
-        conds.append(clause)
-    rows = session.scalars(
-        select(Account).where(*conds).order_by(Account.entity_id).limit(limit).offset(offset)
+    rows, total = accounts_query.visible_accounts(
+        session, scope, kind=kind, parent=parent, limit=limit, offset=offset
     )
-    total = session.scalar(select(func.count()).select_from(Account).where(*conds))
     items = [account_public(a) for a in rows]
     return Page[AccountPublic](items=items, limit=limit, offset=offset, total=total)
 
@@ -96,10 +88,8 @@ def list_accounts(
     summary="One account",
     responses=error_responses(404),
 )
-def get_account(
-    entity_id: EntityId, principal: PrincipalDep, session: SessionDep, lookup: LookupDep
-) -> AccountPublic:
-    return account_public(_visible_account(session, principal, entity_id, lookup))
+def get_account(acct: VisibleAccount) -> AccountPublic:
+    return account_public(acct)
 
 
 @router.get(
@@ -109,16 +99,13 @@ def get_account(
     responses=error_responses(404),
 )
 def get_balance(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    entity_id: VisibleEntity,
     session: SessionDep,
-    lookup: LookupDep,
     at: Annotated[
         str | None,
         params.when_query("cut-off (a date: the end of that day)"),
     ] = None,
 ) -> BalancePublic:
-    ensure_visible(principal, entity_id, lookup)
     cutoff = parse_when(at, "at", end_of_day=True)
     bal = fast_balance(session, entity_id, cutoff)
     return BalancePublic(
@@ -132,40 +119,6 @@ def get_balance(
     )
 
 
-_ENTRY = LedgerEntry.__table__
-_REVERSED = _ENTRY.alias("reversed")
-_ACCOUNT = Account.__table__
-_KIND = func.coalesce(_REVERSED.c.kind, _ENTRY.c.kind)
-#: the query of :func:`ledger.balances.sums_by_kind_g`, by entity id, in one round trip,
-#: built once (a LEFT JOIN from the account, so an account without entries gives one row)
-_BALANCE_SQL = (
-    select(_KIND, func.sum(_ENTRY.c.amount_t, type_=BigInteger))
-    .select_from(
-        _ACCOUNT.outerjoin(
-            _ENTRY,
-            (_ENTRY.c.account_id == _ACCOUNT.c.id) & (_ENTRY.c.effective_at <= bindparam("cutoff")),
-        ).outerjoin(_REVERSED, _ENTRY.c.reverses_id == _REVERSED.c.id)
-    )
-    .where(_ACCOUNT.c.entity_id == bindparam("entity_id"))
-    .group_by(_KIND)
-)
-_FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
-
-
-def fast_balance(session: Any, entity_id: str, cutoff: datetime | None) -> Any:
-    """:func:`ledger.book.balance` (entries effective at or before ``cutoff``) in one
-    query instead of two ORM round trips: the balance lookup is the API's hottest route
-    (docs/benchmarks.md). ``tests/api/test_values.py`` checks it equals the ledger's."""
-    from ledger.balances import balance_from_sums
-
-    rows = session.execute(
-        _BALANCE_SQL, {"entity_id": entity_id, "cutoff": cutoff or _FAR_FUTURE}
-    ).all()
-    if not rows:
-        raise UnknownAccount(entity_id)
-    return balance_from_sums(entity_id, {k: int(v or 0) for k, v in rows if k is not None})
-
-
 @router.get(
     "/accounts/{entity_id}/statements",
     tags=["accounts"],
@@ -173,10 +126,8 @@ def fast_balance(session: Any, entity_id: str, cutoff: datetime | None) -> Any:
     responses=error_responses(404),
 )
 def list_statements(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    acct: VisibleAccount,
     session: SessionDep,
-    lookup: LookupDep,
     period: PeriodKind = "day",
     start: StartQ = None,
     end: EndQ = None,
@@ -184,8 +135,7 @@ def list_statements(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[StatementPublic]:
-    _visible_account(session, principal, entity_id, lookup)
-    rows = _statements(session, entity_id, period, start, end, include_superseded)
+    rows = statements(session, acct.entity_id, period, start, end, include_superseded)
     items = [statement_public(s) for s in rows[offset : offset + limit]]
     return Page[StatementPublic](items=items, limit=limit, offset=offset, total=len(rows))
 
@@ -218,19 +168,17 @@ CSV_COLUMNS = (
     },
 )
 def statements_csv(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    acct: VisibleAccount,
     session: SessionDep,
-    lookup: LookupDep,
     period: PeriodKind = "day",
     start: StartQ = None,
     end: EndQ = None,
     include_superseded: bool = False,
 ) -> Response:
-    _visible_account(session, principal, entity_id, lookup)
+    entity_id = acct.entity_id
     rows = [
         statement_public(s)
-        for s in _statements(session, entity_id, period, start, end, include_superseded)
+        for s in statements(session, entity_id, period, start, end, include_superseded)
     ]
     sources = sorted({k for r in rows for k in r.emissions_by_source})
     pools = sorted({k for r in rows for k in r.sequestration_by_pool})
@@ -275,16 +223,13 @@ def statements_csv(
     responses=error_responses(404),
 )
 def audit(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    acct: VisibleAccount,
     session: SessionDep,
-    lookup: LookupDep,
     start: Annotated[str, params.when_query("a time within the period")],
     period: PeriodKind = "day",
 ) -> list[StatementVersionPublic]:
-    _visible_account(session, principal, entity_id, lookup)
     when = parse_when(start, "start")
-    versions = book.audit_trail(session, entity_id, Period.containing(period, when))
+    versions = book.audit_trail(session, acct.entity_id, Period.containing(period, when))
     return [
         StatementVersionPublic(
             **statement_public(v).model_dump(),
@@ -325,21 +270,26 @@ def redemption_public(r: Redemption) -> RedemptionPublic:
     responses=error_responses(404),
 )
 def list_redemptions(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    acct: VisibleAccount,
     session: SessionDep,
-    lookup: LookupDep,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[RedemptionPublic]:
-    acct = _visible_account(session, principal, entity_id, lookup)
-    cond = Redemption.account_id == acct.id
-    rows = session.scalars(
-        select(Redemption).where(cond).order_by(Redemption.id.desc()).limit(limit).offset(offset)
-    )
-    total = session.scalar(select(func.count()).select_from(Redemption).where(cond))
+    rows, total = accounts_query.redemptions(session, acct, limit=limit, offset=offset)
     items = [redemption_public(r) for r in rows]
     return Page[RedemptionPublic](items=items, limit=limit, offset=offset, total=total)
+
+
+async def redeemer(principal: WriterDep) -> Principal:
+    """A key that may redeem: the account holder's or an admin's (403 otherwise)."""
+    if principal.role not in ("admin", "account_holder"):
+        raise ApiError(
+            403,
+            "role_not_allowed",
+            f"redemptions are made by the account holder or an admin; {principal.describe()} "
+            "may not redeem",
+        )
+    return principal
 
 
 @router.post(
@@ -353,12 +303,11 @@ def list_redemptions(
     },
 )
 def create_redemption(
-    entity_id: EntityId,
+    _: Annotated[Principal, Depends(redeemer)],
+    acct: VisibleAccount,
     body: RedemptionCreate,
     response: Response,
-    principal: WriterDep,
     session: SessionDep,
-    lookup: LookupDep,
     idempotency_key: Annotated[
         str,
         Header(
@@ -369,18 +318,8 @@ def create_redemption(
         ),
     ],
 ) -> RedemptionPublic:
-    if principal.role not in ("admin", "account_holder"):
-        raise ApiError(
-            403,
-            "role_not_allowed",
-            f"redemptions are made by the account holder or an admin; {principal.describe()} "
-            "may not redeem",
-        )
-    _visible_account(session, principal, entity_id, lookup)
-    from ledger.redemption import redeem_once
-
     done = redeem_once(
-        session, entity_id, body.amount_t, key=idempotency_key, reference=body.reference
+        session, acct.entity_id, body.amount_t, key=idempotency_key, reference=body.reference
     )
     if not done.created:  # decided by the database's unique (account, key), not by clocks
         response.status_code = 200

@@ -3,13 +3,14 @@ grants, and lists every lender access (granted or refused).
 
 Each route is for the entity's account holder, an admin or an operator (programme staff
 acting on the entity's behalf); other roles get 403 ``role_not_allowed``, a key that cannot
-see the entity 403 ``entity_not_allowed`` and lender keys 403 (``api.deps.authenticate``).
+see the entity 403 ``entity_not_allowed`` (:data:`api.deps.VisibleEntity`, as the account
+routes) and lender keys 403 (``api.deps.authenticate``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -17,9 +18,9 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from access import consent
 from access.models import ReportAccess, ReportConsent
 from access.roles import Principal
-from api.deps import LookupDep, SessionDep, ensure_visible, require_roles
+from api.deps import SessionDep, VisibleEntity, require_roles
 from api.errors import AUTH_ERRORS, ApiError, error_responses
-from api.params import EntityId, Limit, Offset
+from api.params import Limit, Offset
 from sitetime import clock
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS, tags=["consent"])
@@ -98,10 +99,6 @@ class AccessList(BaseModel):
     total: int
 
 
-def _allowed(principal: Principal, entity_id: str, lookup: Any) -> None:
-    ensure_visible(principal, entity_id, lookup)
-
-
 def _consent_public(row: ReportConsent, names: dict[int, str], now: datetime) -> ConsentPublic:
     return ConsentPublic(
         id=row.id,
@@ -141,13 +138,11 @@ def _access_public(row: ReportAccess, names: dict[int, str]) -> AccessPublic:
     responses=error_responses(404),
 )
 def create_consent(
-    entity_id: EntityId,
-    body: ConsentIn,
     principal: _Manager,
+    entity_id: VisibleEntity,
+    body: ConsentIn,
     session: SessionDep,
-    lookup: LookupDep,
 ) -> ConsentPublic:
-    _allowed(principal, entity_id, lookup)
     try:
         row = consent.grant(
             session,
@@ -168,14 +163,15 @@ def create_consent(
     summary="The entity's consent grants to lenders (all, with their status now)",
     responses=error_responses(404),
 )
-def list_consents(
-    entity_id: EntityId, principal: _Manager, session: SessionDep, lookup: LookupDep
-) -> ConsentList:
-    _allowed(principal, entity_id, lookup)
+def list_consents(_: _Manager, entity_id: VisibleEntity, session: SessionDep) -> ConsentList:
     rows = consent.consents(session, entity_id)
     names = consent.lender_names(session, {r.lender_id for r in rows})
     now = clock.now()
     return ConsentList(items=[_consent_public(r, names, now) for r in rows], total=len(rows))
+
+
+async def _consent_id(consent_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> int:
+    return consent_id  # a dependency, so that OpenAPI lists it after entity_id
 
 
 @router.delete(
@@ -184,13 +180,11 @@ def list_consents(
     responses=error_responses(404),
 )
 def revoke_consent(
-    entity_id: EntityId,
-    consent_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     principal: _Manager,
+    entity_id: VisibleEntity,
+    consent_id: Annotated[int, Depends(_consent_id)],
     session: SessionDep,
-    lookup: LookupDep,
 ) -> ConsentPublic:
-    _allowed(principal, entity_id, lookup)
     row = consent.revoke(session, entity_id, consent_id, principal)
     if row is None:
         raise ApiError(
@@ -205,14 +199,12 @@ def revoke_consent(
     responses=error_responses(404),
 )
 def list_report_accesses(
-    entity_id: EntityId,
-    principal: _Manager,
+    _: _Manager,
+    entity_id: VisibleEntity,
     session: SessionDep,
-    lookup: LookupDep,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> AccessList:
-    _allowed(principal, entity_id, lookup)
     total, rows = consent.accesses(session, entity_id, limit=limit, offset=offset)
     names = consent.lender_names(session, {r.lender_id for r in rows if r.lender_id is not None})
     return AccessList(

@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import LookupDep, PrincipalDep, RegistryDep, StoreDep
+from api.deps import EmcDep, VisibleLine
 from api.errors import AUTH_ERRORS, error_responses
-from api.params import EntityId
 from api.routes.common import EndQ, StartQ, window
 from ledger import emc_service, savings_service
 from sitetime.calendar import site_calendar
@@ -86,25 +85,15 @@ METHOD = (
     summary="A line's energy-management contract and its savings in money to date",
     responses=error_responses(404, 409),
 )
-def line_emc(
-    entity_id: EntityId,
-    request: Request,
-    principal: PrincipalDep,
-    registry: RegistryDep,
-    store: StoreDep,
-    lookup: LookupDep,
-) -> EmcPublic:
+def line_emc(line: VisibleLine, emc: EmcDep) -> EmcPublic:
     """404 ``no_emc_contract``; 409 ``emc_not_started`` and the savings' 409s
     (``insufficient_baseline_data`` …); ``this_month`` and ``to_date`` are null until the
     contract has a reporting day with data."""
-    from api.routes.factories import _line
-
-    line = _line(registry, principal, entity_id, lookup)
-    st = emc_service.emc_statements(request.app.state, store, registry, line, "month")
+    st = emc.statements(line, "month")
     today = site_calendar().today()
     month = emc_service.this_month(st.rows, today)
     return EmcPublic(
-        entity_id=entity_id,
+        entity_id=line.id,
         contract=st.contract.as_dict(today),
         confidence=savings_service.SAVINGS_CONFIDENCE,
         factor_set=st.factor_set,
@@ -122,32 +111,16 @@ def line_emc(
     responses=error_responses(404, 409),
 )
 def line_emc_statements(
-    entity_id: EntityId,
-    request: Request,
-    principal: PrincipalDep,
-    registry: RegistryDep,
-    store: StoreDep,
-    lookup: LookupDep,
+    line: VisibleLine,
+    emc: EmcDep,
     period: Annotated[Literal["month", "day"], Query()] = "month",
     start: StartQ = None,
     end: EndQ = None,
 ) -> list[EmcStatementPublic]:
     """The contract's periods in ``[start, end)`` (default: the whole contract). 409
     ``no_emc_savings_yet`` when the contract has no reporting day with data."""
-    from api.errors import ApiError
-    from api.routes.factories import _line
-
-    line = _line(registry, principal, entity_id, lookup)
     lo = hi = None
     if start is not None or end is not None:
         lo, hi = window(period, start, end)
-    st = emc_service.emc_statements(request.app.state, store, registry, line, period, lo, hi)
-    if not st.rows and start is None and end is None:
-        raise ApiError(
-            409,
-            "no_emc_savings_yet",
-            f"the EMC contract of line {entity_id!r} (from {st.contract.start}) has no "
-            "reporting day with data yet",
-            details={"reason": "no_emc_savings_yet", "start_date": st.contract.start.isoformat()},
-        )
+    st = emc.statements(line, period, lo, hi, require_savings=lo is None and hi is None)
     return [EmcStatementPublic(**r) for r in st.rows]

@@ -1,31 +1,25 @@
 """Factory routes: line savings against the baseline (rolling and per period, with
-uncertainty; computed by :mod:`ledger.savings_service`) and benchmarking lists."""
+uncertainty; computed by :class:`ledger.savings_service.SavingsService`) and benchmarking
+lists (:mod:`ledger.benchmark_service`). A line of the path is :data:`api.deps.VisibleLine`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
+from fastapi import APIRouter, Query
 
-from access.roles import Principal
 from api.deps import (
-    LookupDep,
-    PrincipalDep,
     RegistryDep,
+    SavingsDep,
+    ScopeDep,
     SessionDep,
-    StoreDep,
-    ensure_visible,
+    VisibleLine,
 )
-from api.errors import AUTH_ERRORS, ApiError, error_responses
-from api.params import EntityId
+from api.errors import AUTH_ERRORS, error_responses
 from api.routes.common import (
     EndQ,
     PeriodKind,
     StartQ,
-    _engine_statement,
-    _latest_statement,
-    visible_clause,
     window,
 )
 from api.schemas import (
@@ -36,8 +30,7 @@ from api.schemas import (
     PeriodSavingsPublic,
     SavingsWindowPublic,
 )
-from ledger import savings_service
-from ledger.models import Account
+from ledger import benchmark_service, savings_service
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
@@ -74,37 +67,20 @@ def _window_public(w: dict[str, Any], ef: float) -> SavingsWindowPublic:
     )
 
 
-def _line(registry: Any, principal: Principal, entity_id: str, lookup: Any) -> Any:
-    ensure_visible(principal, entity_id, lookup)
-    line = registry.entities.get(entity_id)
-    if line is None or line.kind != "line":
-        kind = line.kind if line is not None else "unregistered entity"
-        raise ApiError(422, "not_a_line", f"{entity_id!r} is a {kind}; savings are for lines")
-    return line
-
-
 @router.get(
     "/lines/{entity_id}/savings",
     tags=["factories"],
     summary="Rolling savings of a line against its baseline: last 2 h, today, since intervention",
     responses=error_responses(404, 409),
 )
-def line_savings(
-    entity_id: EntityId,
-    request: Request,
-    principal: PrincipalDep,
-    registry: RegistryDep,
-    store: StoreDep,
-    lookup: LookupDep,
-) -> LineSavingsPublic:
+def line_savings(line: VisibleLine, savings: SavingsDep) -> LineSavingsPublic:
     """Windows against the line's CalTRACK baseline (the 365 days before the intervention;
     :mod:`ledger.savings_service`). ``since_intervention`` only for a line with an
     intervention. 409 ``no_baseline_period`` / ``insufficient_baseline_data`` (details: days
     with data and days required) / ``baseline_model_not_qualified`` say why there is none."""
-    line = _line(registry, principal, entity_id, lookup)
-    r = savings_service.rolling_savings(request.app.state, store, registry, line)
+    r = savings.rolling(line)
     return LineSavingsPublic(
-        entity_id=entity_id,
+        entity_id=line.id,
         intervention_date=r.window.intervention.isoformat() if r.window.intervention else None,
         confidence=savings_service.SAVINGS_CONFIDENCE,
         grid_ef_kg_per_kwh=r.grid_ef_kg_per_kwh,
@@ -122,21 +98,14 @@ def line_savings(
     responses=error_responses(404, 409),
 )
 def line_savings_periods(
-    entity_id: EntityId,
-    request: Request,
-    principal: PrincipalDep,
-    registry: RegistryDep,
-    store: StoreDep,
-    lookup: LookupDep,
+    line: VisibleLine,
+    savings: SavingsDep,
     period: Annotated[Literal["day", "month"], Query()] = "day",
     start: StartQ = None,
     end: EndQ = None,
 ) -> list[PeriodSavingsPublic]:
-    line = _line(registry, principal, entity_id, lookup)
     lo, hi = window(period, start, end)
-    rows, _, _ = savings_service.period_savings(
-        request.app.state, store, registry, line, period, lo, hi
-    )
+    rows, _, _ = savings.periods(line, period, lo, hi)
     return [PeriodSavingsPublic(**row) for row in rows]
 
 
@@ -147,42 +116,17 @@ def line_savings_periods(
     summary="Factories against their benchmark intensity: K, colour, and the two lists",
 )
 def factory_benchmarks(
-    principal: PrincipalDep,
+    scope: ScopeDep,
     session: SessionDep,
     registry: RegistryDep,
-    lookup: LookupDep,
     period: Annotated[PeriodKind, Query()] = "year",
 ) -> BenchmarksPublic:
     """Uses each visible factory's latest statement of ``period`` and its registry attributes
     ``industry_code`` (GB/T 4754) and, when set, ``benchmark_tco2e_per_10k_cny`` (the factory's
     own benchmark); otherwise the packaged industry table (docs/benchmarks.md)."""
-    from accounting.benchmarking import benchmark_factories
-
-    conds = [Account.kind == "factory"]
-    clause = visible_clause(principal)
-    if clause is not None:
-        conds.append(clause)
-    stmts, starts, codes, overrides = [], {}, {}, {}
-    for acct in session.scalars(select(Account).where(*conds).order_by(Account.entity_id)):
-        try:
-            ps = _latest_statement(session, acct, period)
-            stmt = _engine_statement(ps)
-        except ApiError:
-            continue
-        ent = registry.entities.get(acct.entity_id)
-        attrs = ent.attrs if ent is not None else {}
-        if attrs.get("industry_code"):
-            codes[acct.entity_id] = str(attrs["industry_code"])
-        if attrs.get("benchmark_tco2e_per_10k_cny"):
-            overrides[acct.entity_id] = float(attrs["benchmark_tco2e_per_10k_cny"])
-        stmts.append(stmt)
-        starts[acct.entity_id] = ps.period_start
-    doc = benchmark_factories(stmts, industry_codes=codes, overrides=overrides)
-    results = [
-        FactoryBenchmarkPublic(**r, period_start=starts[r["entity_id"]]) for r in doc["results"]
-    ]
+    b = benchmark_service.factory_benchmarks(session, registry, scope, period)
     return BenchmarksPublic(
-        results=results,
-        poor_performers=doc["poor_performers"],
-        low_green_share=doc["low_green_share"],
+        results=[FactoryBenchmarkPublic(**r) for r in b.results],
+        poor_performers=b.poor_performers,
+        low_green_share=b.low_green_share,
     )

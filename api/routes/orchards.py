@@ -1,45 +1,39 @@
-"""Orchard four-colour labels: list, current with explanation, history, what-if."""
+"""Orchard four-colour labels: list, current with explanation, history, what-if.
+
+The labels are :mod:`ledger.label_service`'s; these routes check the caller
+(:data:`api.deps.VisibleOrchard`, :data:`api.deps.ScopeDep`) and shape the answers
+(:func:`api.routes.common.label_public`)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import func, select
 
-from access.roles import Principal
 from api.deps import (
-    LookupDep,
-    PrincipalDep,
     RegistryDep,
+    ScopeDep,
     SessionDep,
     StoreDep,
+    VisibleOrchard,
 )
-from api.errors import AUTH_ERRORS, ApiError, error_responses
-from api.params import EntityId, Limit, Offset
+from api.errors import AUTH_ERRORS, error_responses
+from api.params import Limit, Offset
 from api.routes.common import (
     EndQ,
     PeriodKind,
     StartQ,
-    _engine_statement,
-    _factor_set,
-    _label_dict_public,
-    _latest_statement,
-    _statements,
-    _thresholds,
-    _visible_account,
     label_public,
-    visible_clause,
+    window,
 )
 from api.schemas import (
     LabelPublic,
     Page,
     WhatIfPublic,
 )
-from ledger.models import Account, PostedStatement
-from ledger.periods import Period
+from ledger import label_service
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
@@ -49,18 +43,11 @@ MAX_ROWS = 100_000
 Practice = Literal["grass_cover", "straw_return", "organic_substitution"]
 
 
-def _orchard(session: Any, principal: Principal, entity_id: str, lookup: Any) -> Account:
-    acct = _visible_account(session, principal, entity_id, lookup)
-    if acct.kind != "orchard":
-        raise ApiError(
-            422, "not_an_orchard", f"entity {entity_id!r} is a {acct.kind}; labels are for orchards"
-        )
-    return acct
-
-
 LabelPeriod = Annotated[
     PeriodKind, Query(description="period of the statement labelled (a year by default)")
 ]
+Colour = Annotated[str | None, Query(pattern="^(dark_green|light_green|yellow|red|unrated)$")]
+County = Annotated[str | None, Query(max_length=100)]
 
 
 @router.get(
@@ -69,59 +56,20 @@ LabelPeriod = Annotated[
     summary="Every visible orchard with its current colour, filtered by county and colour",
 )
 def list_orchard_labels(
-    principal: PrincipalDep,
+    scope: ScopeDep,
     session: SessionDep,
     registry: RegistryDep,
     period: LabelPeriod = "year",
-    colour: Annotated[
-        str | None, Query(pattern="^(dark_green|light_green|yellow|red|unrated)$")
-    ] = None,
-    county: Annotated[str | None, Query(max_length=100)] = None,
+    colour: Colour = None,
+    county: County = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[LabelPublic]:
-    latest = (
-        select(PostedStatement.account_id, func.max(PostedStatement.period_start).label("ps"))
-        .where(PostedStatement.period_kind == period, PostedStatement.current.is_(True))
-        .group_by(PostedStatement.account_id)
-        .subquery()
+    total, labels = label_service.orchard_labels(
+        session, registry, scope, period, colour=colour, county=county, limit=limit, offset=offset
     )
-    conds = [Account.kind == "orchard"]
-    clause = visible_clause(principal)
-    if clause is not None:
-        conds.append(clause)
-    rows = session.scalars(
-        select(PostedStatement)
-        .join(Account, PostedStatement.account_id == Account.id)
-        .join(
-            latest,
-            (latest.c.account_id == PostedStatement.account_id)
-            & (latest.c.ps == PostedStatement.period_start),
-        )
-        .where(*conds, PostedStatement.period_kind == period, PostedStatement.current.is_(True))
-        .order_by(Account.entity_id)
-    )
-    if county is not None:  # from the registry, before any label is computed
-
-        def county_of(ps: PostedStatement) -> Any:
-            ent = registry.entities.get(ps.account.entity_id)
-            return ent.attrs.get("county") if ent is not None else None
-
-        rows = [ps for ps in rows if county_of(ps) == county]
-    if colour is None:  # label only the page asked for
-        rows = list(rows)
-        total, rows = len(rows), rows[offset : offset + limit]
-    labels = []
-    for ps in rows:
-        try:
-            lab = label_public(ps, registry)
-        except ApiError:
-            continue
-        if colour is None or lab.colour == colour:
-            labels.append(lab)
-    if colour is not None:
-        total, labels = len(labels), labels[offset : offset + limit]
-    return Page[LabelPublic](items=labels, limit=limit, offset=offset, total=total)
+    items = [label_public(lab) for lab in labels]
+    return Page[LabelPublic](items=items, limit=limit, offset=offset, total=total)
 
 
 CSV_COLUMNS = (
@@ -139,17 +87,15 @@ CSV_COLUMNS = (
     responses={200: {"content": {"text/csv": {}}, "description": "CSV, UTF-8 with header"}},
 )
 def orchard_labels_csv(
-    principal: PrincipalDep,
+    scope: ScopeDep,
     session: SessionDep,
     registry: RegistryDep,
     period: LabelPeriod = "year",
-    colour: Annotated[
-        str | None, Query(pattern="^(dark_green|light_green|yellow|red|unrated)$")
-    ] = None,
-    county: Annotated[str | None, Query(max_length=100)] = None,
+    colour: Colour = None,
+    county: County = None,
 ) -> Response:
     page = list_orchard_labels(
-        principal, session, registry, period, colour, county, limit=MAX_ROWS, offset=0
+        scope, session, registry, period, colour, county, limit=MAX_ROWS, offset=0
     )
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
@@ -183,15 +129,12 @@ def orchard_labels_csv(
     responses=error_responses(404, 409),
 )
 def current_label(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    acct: VisibleOrchard,
     session: SessionDep,
     registry: RegistryDep,
-    lookup: LookupDep,
     period: LabelPeriod = "year",
 ) -> LabelPublic:
-    acct = _orchard(session, principal, entity_id, lookup)
-    return label_public(_latest_statement(session, acct, period), registry)
+    return label_public(label_service.current_label(session, registry, acct, period))
 
 
 @router.get(
@@ -201,27 +144,22 @@ def current_label(
     responses=error_responses(404),
 )
 def label_history(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    acct: VisibleOrchard,
     session: SessionDep,
     registry: RegistryDep,
-    lookup: LookupDep,
     period: Annotated[PeriodKind, Query()] = "month",
     start: StartQ = None,
     end: EndQ = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[LabelPublic]:
-    _orchard(session, principal, entity_id, lookup)
-    rows = _statements(session, entity_id, period, start, end, False)
-    labels = []
-    for ps in rows:
-        try:
-            labels.append(label_public(ps, registry))
-        except ApiError:
-            continue
+    lo, hi = window(period, start, end)
+    labels = label_service.label_history(session, registry, acct.entity_id, period, lo, hi)
     return Page[LabelPublic](
-        items=labels[offset : offset + limit], limit=limit, offset=offset, total=len(labels)
+        items=[label_public(lab) for lab in labels[offset : offset + limit]],
+        limit=limit,
+        offset=offset,
+        total=len(labels),
     )
 
 
@@ -232,12 +170,10 @@ def label_history(
     responses=error_responses(404, 409, 503),
 )
 def what_if(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    acct: VisibleOrchard,
     session: SessionDep,
     registry: RegistryDep,
     store: StoreDep,
-    lookup: LookupDep,
     practice: Annotated[
         Practice | None, Query(description="one practice; all three when left out")
     ] = None,
@@ -246,46 +182,17 @@ def what_if(
     ] = None,
     period: LabelPeriod = "year",
 ) -> list[WhatIfPublic]:
-    from accounting.events import PRACTICES
-    from accounting.labels import what_if as engine_what_if
-    from ledger.closing import profile_of, read_activities
-
-    acct = _orchard(session, principal, entity_id, lookup)
-    ps = _latest_statement(session, acct, period)
-    stmt = _engine_statement(ps)
-    ent = registry.entities.get(entity_id)
-    if ent is None:
-        raise ApiError(404, "entity_not_found", f"orchard {entity_id!r} is not in the registry")
-    profile = profile_of(ent)
-    area = area_mu if area_mu is not None else float(profile.area_mu or 0)
-    fs_doc = ps.factor_set or {}
-    try:
-        fs = _factor_set(fs_doc.get("name", "cn-mee-2023"), fs_doc.get("version"))
-    except Exception as exc:
-        raise ApiError(
-            409, "factor_set_unavailable", f"factor set {fs_doc!r} cannot be loaded: {exc}"
-        ) from None
-    try:
-        activity = read_activities(
-            store, [entity_id], Period(ps.period_start, ps.period_end, ps.period_kind)
-        )[entity_id]
-    except Exception as exc:
-        raise ApiError(503, "store_unavailable", f"cannot read the orchard's data: {exc}") from None
-    out = []
-    for p in [practice] if practice else list(PRACTICES):
-        doc = engine_what_if(
-            profile, stmt.period, activity, fs, p, area, thresholds=_thresholds(ps.factor_set)
+    results = label_service.what_if(session, registry, store, acct, period, practice, area_mu)
+    return [
+        WhatIfPublic(
+            practice=r.practice,
+            area_mu=r.area_mu,
+            before=label_public(r.before),
+            after=label_public(r.after),
+            delta_emissions_t=r.delta_emissions_t,
+            delta_sequestration_t=r.delta_sequestration_t,
+            delta_net_t=r.delta_net_t,
+            improves=r.improves,
         )
-        out.append(
-            WhatIfPublic(
-                practice=p,
-                area_mu=area,
-                before=_label_dict_public(doc["before"], ps, registry),
-                after=_label_dict_public(doc["after"], ps, registry),
-                delta_emissions_t=doc["delta_emissions_t"],
-                delta_sequestration_t=doc["delta_sequestration_t"],
-                delta_net_t=doc["delta_net_t"],
-                improves=doc["improves"],
-            )
-        )
-    return out
+        for r in results
+    ]

@@ -6,11 +6,12 @@ other account routes, :func:`api.deps.ensure_visible`), and a ``lender`` key onl
 valid consent of that entity at the current time, read from the database on every request
 and logged granted or refused (:mod:`access.consent`; grants: :mod:`api.routes.consent`).
 ``/v1/reports/public-key`` and ``/v1/reports/verify`` are public: a lender needs no key.
+The reports are built, signed and verified by :class:`reports.service.ReportService`
+(:data:`api.deps.ReportsDep`).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -19,20 +20,24 @@ from fastapi.responses import HTMLResponse, Response
 
 from access import consent
 from access.roles import Principal
-from api.deps import LookupDep, authenticate_lender_too, ensure_visible
+from api.deps import (
+    LookupDep,
+    ReportsDep,
+    SessionDep,
+    authenticate_lender_too,
+    ensure_visible,
+)
 from api.errors import AUTH_ERRORS, ApiError, error_responses
 from api.params import EntityId
 from reports import signing
-from reports.credit_report import DEFAULT_YEARS, MAX_YEARS, build_report
+from reports.credit_report import DEFAULT_YEARS, MAX_YEARS
 from reports.page import HEADERS, render_page
-from reports.pdf import PdfUnavailable, html_to_pdf
-from reports.verify import verify_report
+from reports.pdf import html_to_pdf
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
 #: roles that may read a report of an entity they can see (and ``lender``, by consent)
 READER_ROLES = ("admin", "operator", "account_holder")
-_KEY_LOCK = threading.Lock()
 
 
 def _lender_check(request: Request, principal: Principal, entity_id: str) -> str:
@@ -70,7 +75,8 @@ async def report_reader(
             f"credit reports are read by {', '.join(READER_ROLES)}; "
             f"{principal.describe()} may not read one",
         )
-    ensure_visible(principal, entity_id, lookup)
+    # the lookup may read the accounts database: not on the event loop
+    await run_in_threadpool(ensure_visible, principal, entity_id, lookup)
     return principal
 
 
@@ -81,43 +87,8 @@ Years = Annotated[
 Lang = Annotated[Literal["zh", "en"], Query(description="language of the page")]
 
 
-def signing_key(app_state: Any) -> Any:
-    """The programme's private key, loaded once per process (503 when unusable)."""
-    key = getattr(app_state, "report_signing_key", None)
-    if key is not None:
-        return key
-    with _KEY_LOCK:
-        key = getattr(app_state, "report_signing_key", None)
-        if key is None:
-            try:
-                key = signing.load_signing_key(app_state.settings)
-            except signing.SigningKeyError as exc:
-                raise _Unavailable("signing_key_unavailable", str(exc)) from None
-            app_state.report_signing_key = key
-    return key
-
-
-class _Unavailable(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-def _unavailable(exc: _Unavailable) -> Response:
-    from api.errors import error_json
-
-    return error_json(503, exc.code, exc.message)
-
-
-def _signed(request: Request, entity_id: str, years: int, lang: str) -> dict[str, Any]:
-    st = request.app.state
-    key = signing_key(st)
-    with st.sessions() as session:
-        report = build_report(session, entity_id, registry=st.registry, store=st.store,
-                              app_state=st, years=years, lang=lang)  # fmt: skip
-    return signing.sign_report(report, key)
-
-
+#: :class:`reports.signing.SigningKeyError` and :class:`reports.pdf.PdfUnavailable` are
+#: answered 503 ``signing_key_unavailable`` / ``pdf_unavailable`` (``api.errors.DOMAIN_ERRORS``)
 _503 = {503: {"description": "the signing key or the PDF printer is unavailable (reason given)"}}
 
 
@@ -128,13 +99,10 @@ _503 = {503: {"description": "the signing key or the PDF printer is unavailable 
     responses={**error_responses(404), **_503},
 )
 def credit_report(
-    entity_id: EntityId, request: Request, _: ReportReaderDep,
+    entity_id: EntityId, _: ReportReaderDep, reports: ReportsDep, session: SessionDep,
     years: Years = DEFAULT_YEARS, lang: Lang = "zh",
 ) -> Any:  # fmt: skip
-    try:
-        return _signed(request, entity_id, years, lang)
-    except _Unavailable as exc:
-        return _unavailable(exc)
+    return reports.signed(session, entity_id, years=years, lang=lang)
 
 
 @router.get(
@@ -148,13 +116,10 @@ def credit_report(
     },
 )
 def credit_report_page(
-    entity_id: EntityId, request: Request, _: ReportReaderDep,
+    entity_id: EntityId, _: ReportReaderDep, reports: ReportsDep, session: SessionDep,
     years: Years = DEFAULT_YEARS, lang: Lang = "zh",
 ) -> Response:  # fmt: skip
-    try:
-        report = _signed(request, entity_id, years, lang)
-    except _Unavailable as exc:
-        return _unavailable(exc)
+    report = reports.signed(session, entity_id, years=years, lang=lang)
     return HTMLResponse(render_page(report, lang), headers=HEADERS)
 
 
@@ -170,16 +135,11 @@ def credit_report_page(
     },  # fmt: skip
 )
 def credit_report_pdf(
-    entity_id: EntityId, request: Request, _: ReportReaderDep,
+    entity_id: EntityId, _: ReportReaderDep, reports: ReportsDep, session: SessionDep,
     years: Years = DEFAULT_YEARS, lang: Lang = "zh",
 ) -> Response:  # fmt: skip
-    try:
-        report = _signed(request, entity_id, years, lang)
-        pdf = html_to_pdf(render_page(report, lang))
-    except _Unavailable as exc:
-        return _unavailable(exc)
-    except PdfUnavailable as exc:
-        return _unavailable(_Unavailable("pdf_unavailable", str(exc)))
+    report = reports.signed(session, entity_id, years=years, lang=lang)
+    pdf = html_to_pdf(render_page(report, lang))
     digest = report["verification"]["digest"]
     return Response(
         pdf,
@@ -199,11 +159,8 @@ def credit_report_pdf(
     summary="The programme's Ed25519 public key that signs credit reports (public)",
     responses=_503,
 )
-def public_key(request: Request) -> Any:
-    try:
-        pub = signing_key(request.app.state).public_key()
-    except _Unavailable as exc:
-        return _unavailable(exc)
+def public_key(reports: ReportsDep) -> Any:
+    pub = reports.signing_key().public_key()
     return {
         "algorithm": signing.ALGORITHM,
         "key_id": signing.key_id(pub),
@@ -218,11 +175,7 @@ def public_key(request: Request) -> Any:
     summary="Verify a credit report: authentic, and restated after it was issued? (public)",
     responses=_503,
 )
-def verify(request: Request, report: Annotated[dict[str, Any], Body()]) -> Any:
-    st = request.app.state
-    try:
-        pub = signing_key(st).public_key()
-    except _Unavailable as exc:
-        return _unavailable(exc)
-    with st.sessions() as session:
-        return verify_report(report, pub, session)
+def verify(
+    reports: ReportsDep, session: SessionDep, report: Annotated[dict[str, Any], Body()]
+) -> Any:
+    return reports.verify(session, report)

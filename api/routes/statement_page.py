@@ -6,26 +6,18 @@ import html
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
-from api.deps import (
-    LookupDep,
-    PrincipalDep,
-    SessionDep,
-)
+from api.deps import SessionDep, VisibleAccount
 from api.errors import AUTH_ERRORS, error_responses
-from api.params import EntityId
 from api.routes.common import (
     EndQ,
     PeriodKind,
     StartQ,
-    _statements,
-    _visible_account,
     statement_public,
+    statements,
     window,
 )
-from ledger import book
-from ledger.models import Redemption
+from ledger import accounts_query, book
 from sitetime import clock
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
@@ -57,27 +49,17 @@ def _t(x: float | None) -> str:
     },
 )
 def printable_statement(
-    entity_id: EntityId,
-    principal: PrincipalDep,
+    acct: VisibleAccount,
     session: SessionDep,
-    lookup: LookupDep,
     period: PeriodKind = "month",
     start: StartQ = None,
     end: EndQ = None,
 ) -> HTMLResponse:
-    acct = _visible_account(session, principal, entity_id, lookup)
+    entity_id = acct.entity_id
     lo, hi = window(period, start, end)
     bal = book.balance(session, entity_id, hi)
-    rows = [statement_public(s) for s in _statements(session, entity_id, period, start, end, False)]
-    reds = session.scalars(
-        select(Redemption)
-        .where(
-            Redemption.account_id == acct.id,
-            Redemption.created_at >= lo,
-            Redemption.created_at < hi,
-        )
-        .order_by(Redemption.created_at)
-    ).all()
+    rows = [statement_public(s) for s in statements(session, entity_id, period, start, end, False)]
+    reds = accounts_query.redemptions_between(session, acct, lo, hi)
     e = html.escape
     factor_sets = sorted(
         {f"{r.factor_set.get('name')} {r.factor_set.get('version')}" for r in rows if r.factor_set}

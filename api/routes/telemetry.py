@@ -33,6 +33,7 @@ from api.deps import (
     RegistryDep,
     StaffDep,
     StoreDep,
+    VisibleEntity,
     WriterDep,
     ensure_visible,
 )
@@ -180,14 +181,12 @@ def list_devices(
     responses=error_responses(404, 503),
 )
 def post_records(
-    entity_id: EntityId,
+    _: WriterDep,
+    entity_id: VisibleEntity,
     body: RecordsCreate,
-    principal: WriterDep,
     registry: RegistryDep,
     store: StoreDep,
-    lookup: LookupDep,
 ) -> RecordsResultPublic:
-    ensure_visible(principal, entity_id, lookup)
     device = body.device or HTTP_DEVICE
     if body.device is not None and registry.entity_of(body.device) != entity_id:
         raise ApiError(
@@ -230,10 +229,7 @@ def post_records(
     summary="The last value of every field of every device of an entity",
     responses=error_responses(404, 503),
 )
-def latest(
-    entity_id: EntityId, principal: PrincipalDep, store: StoreDep, lookup: LookupDep
-) -> list[LatestValuePublic]:
-    ensure_visible(principal, entity_id, lookup)
+def latest(entity_id: VisibleEntity, store: StoreDep) -> list[LatestValuePublic]:
     values = _store_call(store.latest, entities=[entity_id])
     return [
         LatestValuePublic(

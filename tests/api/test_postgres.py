@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api.routes.accounts import fast_balance, parse_when
+from api.params import parse_when
+from ledger.balances import fast_balance
 from ledger.book import balance
 from tests.api.conftest import ROLES, VISIBLE, World, build_world
 from tests.pg import postgres_server

@@ -192,7 +192,8 @@ def test_printable_statement(world: World) -> None:
 @pytest.mark.parametrize("at", [None, "2025-05-31", "2025-06-01", "2025-06-02", "2025-12-31"])
 @pytest.mark.parametrize("entity", ["line-a1", "orchard-1", "orchard-2", "factory-a"])
 def test_fast_balance_equals_ledger_balance(world: World, entity: str, at: str | None) -> None:
-    from api.routes.accounts import fast_balance, parse_when
+    from api.params import parse_when
+    from ledger.balances import fast_balance
 
     cutoff = parse_when(at, "at", end_of_day=True)
     with world.app.state.sessions() as s:
@@ -200,7 +201,7 @@ def test_fast_balance_equals_ledger_balance(world: World, entity: str, at: str |
 
 
 def test_fast_balance_unknown_account(world: World) -> None:
-    from api.routes.accounts import fast_balance
+    from ledger.balances import fast_balance
     from ledger.errors import UnknownAccount
 
     with world.app.state.sessions() as s, pytest.raises(UnknownAccount):

@@ -158,7 +158,7 @@ def test_redemption_by_holder_is_idempotent_and_never_overdraws(world: World) ->
         "/v1/accounts/orchard-1/redemptions", headers=world.h("holder")
     ).json()
     assert [x["key"] for x in listed["items"]] == ["voucher-0001"]
-    from api.routes.accounts import fast_balance
+    from ledger.balances import fast_balance
     from ledger.book import balance
 
     with world.app.state.sessions() as s:
