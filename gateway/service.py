@@ -1,6 +1,6 @@
 """Build a gateway from :class:`~tanzhang.settings.Settings` and run it until told to stop.
 
-``run(settings, stop_event)`` is what ``tanzhang gateway`` (and ``python -m gateway``) call.
+``run(settings, stop_event)`` is what ``tanzhang gateway`` calls.
 The store and the source can be injected: pipeline tests pass a fake source, the one-process
 ``tanzhang run`` may pass its embedded store.
 """

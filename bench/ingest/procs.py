@@ -35,7 +35,7 @@ def machine() -> dict[str, Any]:
 
 
 class Gateway:
-    """``python -m gateway`` with its own /health port; RSS sampled while it runs."""
+    """``tanzhang gateway`` (``python -m tanzhang.cli gateway``) with its own /health port; RSS sampled while it runs."""
 
     def __init__(self, env: dict[str, str], gid: str, folder: Path) -> None:
         self.port = free_port()
@@ -52,7 +52,7 @@ class Gateway:
     def start(self) -> Gateway:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway"], env=self.env, cwd=ROOT, stdout=log, stderr=log
+                [sys.executable, "-m", "tanzhang.cli", "gateway"], env=self.env, cwd=ROOT, stdout=log, stderr=log
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -5,7 +5,7 @@ Starts its own mosquitto and influxd (tests/servers.py), then measures, in one r
 1. the load generator alone (``mosquitto_pub`` processes, QoS 1, no subscriber);
 2. a bare paho-mqtt subscriber at QoS 1 on the same broker (the raw MQTT-client limit);
 3. bulk line-protocol writes (5,000 points per POST) to the same influxd (the raw store limit);
-4. one gateway process (``python -m gateway``): sustained readings/s into InfluxDB;
+4. one gateway process (``tanzhang gateway``): sustained readings/s into InfluxDB;
 5. two gateway processes sharing the subscription (``$share/bench/...``);
 6. publish-to-queryable latency p50/p99 at 50 % of the one-gateway rate;
 7. spool replay rate while live traffic continues at 50 %, vs that live rate;

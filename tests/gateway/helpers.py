@@ -142,7 +142,7 @@ def gateway_env(
 
 
 class GatewayProcess:
-    """``python -m gateway`` as a subprocess (for SIGKILL tests), logging to a file."""
+    """``tanzhang gateway`` as a subprocess (for SIGKILL tests), logging to a file."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -153,7 +153,7 @@ class GatewayProcess:
         with self.log_path.open("ab") as log:
             start = self.log_path.stat().st_size
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway"],
+                [sys.executable, "-m", "tanzhang.cli", "gateway"],
                 env=self.env,
                 cwd=ROOT,
                 stdout=log,
