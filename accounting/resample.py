@@ -11,14 +11,13 @@ total of ``[a, b)`` = ``U(b) − U(a)``.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from accounting.activity import _clean, drop_spikes
-from accounting.baseline import DailyData
+from accounting.baseline import DailyData, Day, as_day
 from accounting.errors import InvalidSeriesError
 from accounting.units import MS_PER_HOUR
 
@@ -26,15 +25,6 @@ MS_PER_DAY = 86_400_000
 
 #: ``(ts_ms, values)`` of one series
 Series: TypeAlias = tuple[npt.ArrayLike, npt.ArrayLike]
-#: a local day: ISO text, a date or a numpy.datetime64
-Day: TypeAlias = str | date | np.datetime64
-
-
-def _day(d: Day) -> np.datetime64:
-    """``d`` as a numpy day (``datetime64[D]``)."""
-    if isinstance(d, np.datetime64):
-        return d.astype("datetime64[D]")
-    return np.datetime64(d, "D")
 
 
 def local_day_edges(
@@ -50,7 +40,7 @@ def local_day_edges(
     utc_offset_h : float
         Local offset from UTC [h]; Asia/Shanghai has no daylight saving time: 8.
     """
-    d0 = _day(first_day).astype(np.int64)
+    d0 = as_day(first_day).astype(np.int64)
     return (d0 + np.arange(n_days + 1)) * MS_PER_DAY - int(utc_offset_h * MS_PER_HOUR)
 
 
@@ -177,5 +167,5 @@ def daily_data_from_series(
             *output, edges, max_rate_per_hour=max_rate_per_hour["output_units_total"]
         )
         out[reading_counts(output[0], edges) < min_readings_per_day] = np.nan
-    dates = _day(first_day) + np.arange(n_days)
+    dates = as_day(first_day) + np.arange(n_days)
     return DailyData(dates, kwh, temp, out)
