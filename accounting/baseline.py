@@ -251,6 +251,13 @@ class LineBaselineModel:
         beta = np.array([self.coefficients["intercept"], *(self.coefficients[t] for t in terms)])
         return x @ beta
 
+    def balance_point(self, term: str) -> float:
+        """The balance point [°C] of the model's ``"hdd"`` or ``"cdd"`` term."""
+        bp = self.heating_balance_point_c if term == "hdd" else self.cooling_balance_point_c
+        if bp is None:
+            raise ModelFitError(f"this model has no {term} balance point")
+        return bp
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["schema"] = "tanzhang.line_baseline/1"
