@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from accounting.errors import InvalidSeriesError
 
@@ -46,7 +47,12 @@ DEFAULT_MAX_RATE_PER_HOUR = {
 }
 
 
-def _clean(ts_ms, values) -> tuple[np.ndarray, np.ndarray]:
+#: time stamps [ms since the epoch] and readings, as numpy arrays
+Times = npt.NDArray[np.int64]
+Values = npt.NDArray[np.float64]
+
+
+def _clean(ts_ms: npt.ArrayLike, values: npt.ArrayLike) -> tuple[Times, Values]:
     ts = np.asarray(ts_ms)
     v = np.asarray(values, dtype=float)
     if ts.ndim != 1 or v.ndim != 1 or ts.shape != v.shape:
@@ -68,16 +74,18 @@ def _clean(ts_ms, values) -> tuple[np.ndarray, np.ndarray]:
     return ts, v
 
 
-def _check_window(start_ms, end_ms) -> None:
+def _check_window(start_ms: float, end_ms: float) -> None:
     if not end_ms > start_ms:
         raise InvalidSeriesError(f"empty window: start_ms={start_ms} end_ms={end_ms}")
 
 
-def _overlap(t0: np.ndarray, t1: np.ndarray, start_ms: int, end_ms: int) -> np.ndarray:
+def _overlap(t0: Times, t1: Times, start_ms: int, end_ms: int) -> Values:
     return np.clip(np.minimum(t1, end_ms) - np.maximum(t0, start_ms), 0, None).astype(float)
 
 
-def data_coverage(ts_ms, start_ms: int, end_ms: int, *, expected_interval_s: float) -> float:
+def data_coverage(
+    ts_ms: npt.ArrayLike, start_ms: int, end_ms: int, *, expected_interval_s: float
+) -> float:
     """Fraction of expected reporting intervals in a window that hold at least one reading.
 
     ``coverage = |{k : some ts in [start + kΔ, start + (k+1)Δ)}| / ceil((end − start)/Δ)``
@@ -107,7 +115,7 @@ def data_coverage(ts_ms, start_ms: int, end_ms: int, *, expected_interval_s: flo
     return float(min(slots.size, n_slots) / n_slots)
 
 
-def infer_interval_s(ts_ms) -> float | None:
+def infer_interval_s(ts_ms: npt.ArrayLike) -> float | None:
     """Median spacing of the readings [s], or None with fewer than two readings."""
     ts = np.unique(np.asarray(ts_ms, dtype=np.int64))
     if ts.size < 2:
@@ -115,7 +123,9 @@ def infer_interval_s(ts_ms) -> float | None:
     return float(np.median(np.diff(ts))) / 1000.0
 
 
-def drop_spikes(ts, v, max_rate_per_hour: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def drop_spikes(
+    ts: Times, v: Values, max_rate_per_hour: float
+) -> tuple[Times, Values, npt.NDArray[np.bool_]]:
     """Remove single implausible readings of a cumulative register.
 
     Reading ``i`` is a spike, and is dropped, when its neighbours agree with each other
@@ -180,8 +190,8 @@ class RegisterUsage:
 
 
 def register_usage(
-    ts_ms,
-    values,
+    ts_ms: npt.ArrayLike,
+    values: npt.ArrayLike,
     start_ms: int,
     end_ms: int,
     *,
@@ -239,7 +249,7 @@ def register_usage(
     ]
     inside = (ts >= start_ms) & (ts < end_ms)
     interval_s = expected_interval_s or infer_interval_s(ts)
-    if ts.size < 2:
+    if ts.size < 2 or interval_s is None:  # two readings or more always give an interval
         cov = (
             data_coverage(ts, start_ms, end_ms, expected_interval_s=interval_s)
             if interval_s
@@ -294,7 +304,7 @@ class GaugeIntegral:
 
 
 def integrate_gauge(
-    ts_ms, values, start_ms: int, end_ms: int, *, max_gap_s: float
+    ts_ms: npt.ArrayLike, values: npt.ArrayLike, start_ms: int, end_ms: int, *, max_gap_s: float
 ) -> GaugeIntegral:
     """Trapezoidal time integral of a gauge (e.g. ``power_kw`` → kWh) over a window.
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from accounting.activity import (
     DEFAULT_MAX_RATE_PER_HOUR,
@@ -44,6 +46,8 @@ REGISTER_FIELDS = {
     "output_units_total": "output_units",
     "rain_mm_total": "rain_mm",
 }
+#: raw series by value name or ``(device_id, value_name)``: ``(ts_ms, values)``
+SeriesMap: TypeAlias = Mapping[str | tuple[str, str], tuple[npt.ArrayLike, npt.ArrayLike]]
 #: registers whose coverage enters the statement's coverage figure
 ACCOUNTED = (
     "energy_kwh_total",
@@ -135,7 +139,7 @@ class ActivityData:
         c = self.covered_start_ms
         return 0.0 if c is None else (self.end_ms - c) / (self.end_ms - self.start_ms)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.end_ms > self.start_ms:
             raise InvalidSeriesError("ActivityData: end_ms must be after start_ms")
         for f in fields(self):
@@ -160,7 +164,7 @@ class ActivityData:
 
 
 def activity_from_series(
-    series: Mapping,
+    series: SeriesMap,
     events: Iterable[dict] = (),
     *,
     start_ms: int,
@@ -168,7 +172,7 @@ def activity_from_series(
     max_rate_per_hour: Mapping[str, float] | None = None,
     expected_interval_s: Mapping[str, float] | float | None = None,
     max_gap_s: float = 900.0,
-    **extra,
+    **extra: Any,
 ) -> ActivityData:
     """Build :class:`ActivityData` from raw series and field events.
 
@@ -195,6 +199,7 @@ def activity_from_series(
         and practice records given (the reading before ``start_ms``, when passed, shows
         that data began earlier).
     """
+    events = list(events)  # read twice: for the first data and for the totals
     rates = {**DEFAULT_MAX_RATE_PER_HOUR, **(max_rate_per_hour or {})}
     totals: dict[str, float] = {}
     cover: dict[str, list[float]] = {}
@@ -233,6 +238,7 @@ def activity_from_series(
         extra["first_data_ms"] = end_ms if first is None else first
     coverage_by_value = {n: min(c) for n, c in cover.items()}
     accounted = [c for n, c in coverage_by_value.items() if n in ACCOUNTED]
+    amounts: dict[str, Any] = totals  # float fields of ActivityData by name
     return ActivityData(
         start_ms=start_ms,
         end_ms=end_ms,
@@ -240,12 +246,12 @@ def activity_from_series(
         coverage=min(accounted) if accounted else None,
         coverage_by_value=coverage_by_value,
         quality=quality,
-        **totals,
+        **amounts,
         **extra,
     )
 
 
-def _first_time_ms(series: Mapping, events: Iterable[dict], extra: dict) -> int | None:
+def _first_time_ms(series: SeriesMap, events: Iterable[dict], extra: dict) -> int | None:
     """Earliest time stamp among series, dated events and dated records [ms], or None."""
     firsts: list[float] = []
     for ts, _ in series.values():

@@ -18,18 +18,33 @@ References: CalTRACK 2.0 methods (openeemeter/caltrack docs/v2.0); ASHRAE Guidel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from accounting.errors import InsufficientDataError, InvalidSeriesError, ModelFitError
-from accounting.units import f_to_c
+from accounting.units import NumericT, f_to_c
 
 #: CalTRACK balance-point grid: 30-90 °F in 3 °F steps, in °C.
 BALANCE_POINTS_C = tuple(float(x) for x in f_to_c(np.arange(30.0, 90.1, 3.0)))
 MIN_NONZERO_DD_DAYS = 10  # CalTRACK 2.0 §3.3
 MIN_DD_PER_YEAR_F = 20.0  # CalTRACK 2.0 §3.3, [°F·d/yr]
 SUFFICIENCY = "caltrack_sufficiency_criteria"
+
+#: a local day: ISO text, a date or a numpy.datetime64
+Day: TypeAlias = str | date | np.datetime64
+Floats = npt.NDArray[np.float64]
+
+
+def as_day(d: Day) -> np.datetime64:
+    """``d`` as a numpy day (``datetime64[D]``)."""
+    if isinstance(d, np.datetime64):
+        return d.astype("datetime64[D]")
+    return np.datetime64(d, "D")
 
 
 @dataclass(frozen=True)
@@ -60,12 +75,12 @@ class DailyData:
         Daily production [output units]; None for a model without production term.
     """
 
-    dates: np.ndarray
-    energy_kwh: np.ndarray
-    temp_c: np.ndarray
-    output_units: np.ndarray | None = None
+    dates: npt.NDArray[np.datetime64]
+    energy_kwh: Floats
+    temp_c: Floats
+    output_units: Floats | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.dates = np.asarray(self.dates, dtype="datetime64[D]")
         self.energy_kwh = np.asarray(self.energy_kwh, dtype=float)
         self.temp_c = np.asarray(self.temp_c, dtype=float)
@@ -80,25 +95,25 @@ class DailyData:
         if n[0] > 1 and not np.all(np.diff(self.dates).astype(int) > 0):
             raise InvalidSeriesError("DailyData.dates must be strictly increasing")
 
-    def between(self, first, last) -> DailyData:
+    def between(self, first: Day, last: Day) -> DailyData:
         """The days from ``first`` to ``last`` inclusive (e.g. a profile's baseline period)."""
-        sel = (self.dates >= np.datetime64(first, "D")) & (self.dates <= np.datetime64(last, "D"))
+        sel = (self.dates >= as_day(first)) & (self.dates <= as_day(last))
         out = None if self.output_units is None else self.output_units[sel]
         return DailyData(self.dates[sel], self.energy_kwh[sel], self.temp_c[sel], out)
 
     @property
-    def weekend(self) -> np.ndarray:
+    def weekend(self) -> Floats:
         """1.0 on Saturday and Sunday (1970-01-01 was a Thursday)."""
         dow = (self.dates.astype(np.int64) + 3) % 7  # 0 = Monday
         return (dow >= 5).astype(float)
 
 
-def heating_degree_days(temp_c, base_c):
+def heating_degree_days(temp_c: NumericT, base_c: float) -> NumericT:
     """HDD = max(T_b − T, 0) of daily mean temperatures [°C·d] (CalTRACK 2.0 §3.2)."""
     return np.maximum(np.subtract(base_c, temp_c), 0.0)
 
 
-def cooling_degree_days(temp_c, base_c):
+def cooling_degree_days(temp_c: NumericT, base_c: float) -> NumericT:
     """CDD = max(T − T_b, 0) of daily mean temperatures [°C·d] (CalTRACK 2.0 §3.2)."""
     return np.maximum(np.subtract(temp_c, base_c), 0.0)
 
@@ -127,7 +142,8 @@ def check_sufficiency(
     list of ModelWarning
         e.g. ``caltrack_sufficiency_criteria.extreme_values_detected``.
     """
-    errors, warnings = [], []
+    errors: list[str] = []
+    warnings: list[ModelWarning] = []
     if data.dates.size == 0:
         raise InsufficientDataError("no baseline data", [f"{SUFFICIENCY}.no_data"])
     span = int((data.dates[-1] - data.dates[0]).astype(int)) + 1
@@ -167,16 +183,22 @@ def check_sufficiency(
     return warnings
 
 
-def _design(data: DailyData, terms: list[str], hbp: float | None, cbp: float | None) -> np.ndarray:
+def _design(data: DailyData, terms: list[str], hbp: float | None, cbp: float | None) -> Floats:
     cols = [np.ones(data.dates.size)]
     for t in terms:
         if t == "output":
+            if data.output_units is None:
+                raise InvalidSeriesError("this model needs output_units")
             cols.append(data.output_units)
         elif t == "weekend":
             cols.append(data.weekend)
         elif t == "hdd":
+            if hbp is None:
+                raise ModelFitError("an hdd term needs a heating balance point")
             cols.append(heating_degree_days(data.temp_c, hbp))
         elif t == "cdd":
+            if cbp is None:
+                raise ModelFitError("a cdd term needs a cooling balance point")
             cols.append(cooling_degree_days(data.temp_c, cbp))
     return np.column_stack(cols)
 
@@ -209,15 +231,32 @@ class LineBaselineModel:
     hourly_rho1: float | None = None
     hourly_n: int | None = None
 
-    def predict(self, dates, temp_c, output_units=None) -> np.ndarray:
+    def predict(
+        self,
+        dates: npt.ArrayLike,
+        temp_c: npt.ArrayLike,
+        output_units: npt.ArrayLike | None = None,
+    ) -> Floats:
         """Predicted daily energy [kWh] for days, daily mean temperature [°C] and output."""
-        d = DailyData(dates, np.zeros(np.shape(dates)), temp_c, output_units)
+        d = DailyData(
+            np.asarray(dates, dtype="datetime64[D]"),
+            np.zeros(np.shape(dates)),
+            np.asarray(temp_c, dtype=float),
+            None if output_units is None else np.asarray(output_units, dtype=float),
+        )
         terms = [k for k in self.coefficients if k != "intercept"]
         if "output" in terms and output_units is None:
             raise InvalidSeriesError("this model needs output_units")
         x = _design(d, terms, self.heating_balance_point_c, self.cooling_balance_point_c)
         beta = np.array([self.coefficients["intercept"], *(self.coefficients[t] for t in terms)])
         return x @ beta
+
+    def balance_point(self, term: str) -> float:
+        """The balance point [°C] of the model's ``"hdd"`` or ``"cdd"`` term."""
+        bp = self.heating_balance_point_c if term == "hdd" else self.cooling_balance_point_c
+        if bp is None:
+            raise ModelFitError(f"this model has no {term} balance point")
+        return bp
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -231,13 +270,13 @@ class LineBaselineModel:
         return cls(**d)
 
 
-def _ols(x: np.ndarray, y: np.ndarray):
+def _ols(x: Floats, y: Floats) -> tuple[npt.NDArray[np.floating[Any]], Floats]:
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)
     resid = y - x @ beta
     return beta, resid
 
 
-def _lag1(resid: np.ndarray) -> float:
+def _lag1(resid: Floats) -> float:
     r = resid - resid.mean()
     den = float(np.sum(r * r))
     return float(np.sum(r[1:] * r[:-1]) / den) if den > 0 else 0.0
@@ -249,7 +288,7 @@ def fit_line_baseline(
     required_days: int = 365,
     max_missing_frac: float = 0.10,
     include_weekend: bool = True,
-    balance_points_c=BALANCE_POINTS_C,
+    balance_points_c: Sequence[float] = BALANCE_POINTS_C,
     max_cvrmse: float = 0.25,
     max_abs_nmbe: float = 0.005,
 ) -> LineBaselineModel:
@@ -305,7 +344,7 @@ def fit_line_baseline(
         cdd_ok[bp] = (
             c > 0
         ).sum() >= MIN_NONZERO_DD_DAYS and c.sum() * 1.8 / years >= MIN_DD_PER_YEAR_F
-    candidates = [("intercept_only", None, None)]
+    candidates: list[tuple[str, float | None, float | None]] = [("intercept_only", None, None)]
     candidates += [("hdd_only", b, None) for b in balance_points_c if hdd_ok[b]]
     candidates += [("cdd_only", None, b) for b in balance_points_c if cdd_ok[b]]
     candidates += [

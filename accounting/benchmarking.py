@@ -21,18 +21,33 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
+from typing import Any, TypeVar, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from accounting.errors import InvalidProfileError
 from accounting.factors import FactorSet
+from accounting.statements import Statement
 
 COLOURS = ("dark_green", "light_green", "yellow", "red")
+#: an array of labels, one per input value
+Labels = npt.NDArray[np.object_]
+_Label = TypeVar("_Label")
 
 
-def carbon_efficiency_k(intensity, benchmark):
+@overload
+def carbon_efficiency_k(intensity: float, benchmark: float) -> float: ...
+@overload
+def carbon_efficiency_k(
+    intensity: npt.ArrayLike, benchmark: npt.ArrayLike
+) -> float | npt.NDArray[np.float64]: ...
+def carbon_efficiency_k(
+    intensity: npt.ArrayLike, benchmark: npt.ArrayLike
+) -> float | npt.NDArray[np.float64]:
     """碳效值 ``K = L_firm / L_industry`` [-].
 
     Parameters
@@ -49,14 +64,19 @@ def carbon_efficiency_k(intensity, benchmark):
     b = np.asarray(benchmark, dtype=float)
     if np.any(~(b > 0)):
         raise InvalidProfileError("benchmark intensity must be > 0")
-    return (
-        np.asarray(intensity, dtype=float) / b
-        if np.ndim(intensity) or np.ndim(benchmark)
-        else float(intensity) / float(benchmark)
-    )
+    i = np.asarray(intensity, dtype=float)
+    return i / b if i.ndim or b.ndim else float(i) / float(b)
 
 
-def _bands(values, bounds, labels):
+@overload
+def _bands(values: float, bounds: Sequence[float], labels: Sequence[_Label]) -> _Label: ...
+@overload
+def _bands(
+    values: npt.ArrayLike, bounds: Sequence[float], labels: Sequence[_Label]
+) -> _Label | Labels: ...
+def _bands(
+    values: npt.ArrayLike, bounds: Sequence[float], labels: Sequence[_Label]
+) -> _Label | Labels:
     v = np.asarray(values, dtype=float)
     if np.any(np.isnan(v)) or np.any(v < 0):
         raise InvalidProfileError("K / intensity must be >= 0")
@@ -66,22 +86,37 @@ def _bands(values, bounds, labels):
     return np.asarray(labels, dtype=object)[idx]
 
 
-def industry_colour(k, bands=(0.8, 1.0, 1.2)):
+@overload
+def industry_colour(k: float, bands: Sequence[float] = ...) -> str: ...
+@overload
+def industry_colour(k: npt.ArrayLike, bands: Sequence[float] = ...) -> str | Labels: ...
+def industry_colour(k: npt.ArrayLike, bands: Sequence[float] = (0.8, 1.0, 1.2)) -> str | Labels:
     """Four-colour label from K with inclusive upper bounds ``bands`` (docs/methodology.md §8)."""
     return _bands(k, bands, COLOURS)
 
 
 def industry_bands(factors: FactorSet) -> tuple[float, float, float]:
     """(dark_green, light_green, yellow) upper bounds of K from the factor set."""
-    return tuple(factors.value(f"label.industry.{c}") for c in COLOURS[:3])  # type: ignore[return-value]
+    dark_green, light_green, yellow = (factors.value(f"label.industry.{c}") for c in COLOURS[:3])
+    return dark_green, light_green, yellow
 
 
-def carbon_efficiency_grade(k, bounds=(0.6, 0.8, 1.2, 2.0)):
+@overload
+def carbon_efficiency_grade(k: float, bounds: Sequence[float] = ...) -> int: ...
+@overload
+def carbon_efficiency_grade(k: npt.ArrayLike, bounds: Sequence[float] = ...) -> int | Labels: ...
+def carbon_efficiency_grade(
+    k: npt.ArrayLike, bounds: Sequence[float] = (0.6, 0.8, 1.2, 2.0)
+) -> int | Labels:
     """碳效码 grade 1-5 from K (inclusive upper bounds) [C] docs/methodology.md §1.2."""
     return _bands(k, bounds, (1, 2, 3, 4, 5))
 
 
-def intensity_level(intensity, bounds=(0.6, 2.0)):
+@overload
+def intensity_level(intensity: float, bounds: Sequence[float] = ...) -> str: ...
+@overload
+def intensity_level(intensity: npt.ArrayLike, bounds: Sequence[float] = ...) -> str | Labels: ...
+def intensity_level(intensity: npt.ArrayLike, bounds: Sequence[float] = (0.6, 2.0)) -> str | Labels:
     """低碳 / 中碳 / 高碳 (``low`` | ``medium`` | ``high``) from t CO2/10⁴ CNY [C]."""
     return _bands(intensity, bounds, ("low", "medium", "high"))
 
@@ -222,16 +257,16 @@ class FactoryBenchmark:
 
 
 def benchmark_factories(
-    statements,
+    statements: Iterable[Statement],
     benchmarks: dict[str, float] | BenchmarkTable | None = None,
     *,
     industry_codes: dict[str, str],
     overrides: dict[str, float] | None = None,
     intensity_key: str = "t_co2e_per_10k_cny",
-    bands=(0.8, 1.0, 1.2),
+    bands: Sequence[float] = (0.8, 1.0, 1.2),
     poor_k: float = 1.2,
     min_green_share: float = 0.10,
-) -> dict:
+) -> dict[str, list[Any]]:
     """Benchmark factory statements and list poor performers and low green-energy shares.
 
     Parameters
@@ -301,24 +336,27 @@ def benchmark_factories(
                 bcode, origin, status, note, reason,
             )
         )  # fmt: skip
-    poor = sorted((r for r in results if r.k is not None and r.k > poor_k), key=lambda r: -r.k)
+    poor = sorted(
+        ((r.k, r.entity_id) for r in results if r.k is not None and r.k > poor_k),
+        key=lambda kr: -kr[0],
+    )
     low = sorted(
         (
-            r
+            (r.green_energy_share, r.entity_id)
             for r in results
             if r.green_energy_share is not None and r.green_energy_share < min_green_share
         ),
-        key=lambda r: r.green_energy_share,
+        key=lambda sr: sr[0],
     )
     return {
         "results": [r.to_dict() for r in results],
-        "poor_performers": [r.entity_id for r in poor],
-        "low_green_share": [r.entity_id for r in low],
+        "poor_performers": [eid for _, eid in poor],
+        "low_green_share": [eid for _, eid in low],
     }
 
 
 def county_comparison(
-    statements,
+    statements: Iterable[Statement],
     counties: dict[str, str],
     *,
     intensity_key: str = "t_co2e_per_mu",
@@ -349,14 +387,14 @@ def county_comparison(
         None where the intensity or the county is missing.
     """
     by_county: dict[str, list[float]] = {}
-    values = {}
+    values: dict[str, tuple[str | None, float | None]] = {}
     for s in statements:
         c, i = counties.get(s.entity_id), s.intensities.get(intensity_key)
         values[s.entity_id] = (c, i)
         if c is not None and i is not None:
             by_county.setdefault(c, []).append(i)
     medians = {c: float(np.median(v)) for c, v in by_county.items()}
-    out = {}
+    out: dict[str, dict] = {}
     for eid, (c, i) in values.items():
         med = medians.get(c) if c is not None else None
         k = i / med if i is not None and med else None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from accounting.units import C_TO_CO2, N2ON_TO_N2O
+from accounting.units import C_TO_CO2, N2ON_TO_N2O, Numeric
 
 
-def electricity_co2(energy_kwh, grid_ef):
+def electricity_co2(energy_kwh: Numeric, grid_ef: Numeric) -> Numeric:
     """Scope 2 CO2 of purchased electricity (location-based).
 
     ``CO2 = E × EF_grid / 1000``
@@ -35,7 +35,12 @@ def electricity_co2(energy_kwh, grid_ef):
     return np.multiply(energy_kwh, grid_ef) / 1000.0
 
 
-def fuel_co2_factor(ncv, carbon_content=None, oxidation=1.0, co2_ef=None):
+def fuel_co2_factor(
+    ncv: Numeric,
+    carbon_content: Numeric | None = None,
+    oxidation: Numeric = 1.0,
+    co2_ef: Numeric | None = None,
+) -> Numeric:
     """CO2 emission factor of a fuel per unit of activity.
 
     Chinese guideline form: ``EF = NCV × CC × 10⁻³ × OF × 44/12``;
@@ -69,7 +74,9 @@ def fuel_co2_factor(ncv, carbon_content=None, oxidation=1.0, co2_ef=None):
     return np.multiply(ncv, carbon_content) * 1e-3 * np.asarray(oxidation) * C_TO_CO2
 
 
-def steam_heat_gj(steam_t, enthalpy_kj_per_kg, feedwater_kj_per_kg):
+def steam_heat_gj(
+    steam_t: Numeric, enthalpy_kj_per_kg: Numeric, feedwater_kj_per_kg: Numeric
+) -> Numeric:
     """Heat content of purchased steam.
 
     ``Q = m × (h − h_fw) × 10⁻³``
@@ -95,7 +102,7 @@ def steam_heat_gj(steam_t, enthalpy_kj_per_kg, feedwater_kj_per_kg):
     return np.multiply(steam_t, np.subtract(enthalpy_kj_per_kg, feedwater_kj_per_kg)) * 1e-3
 
 
-def heat_co2(heat_gj, heat_ef):
+def heat_co2(heat_gj: Numeric, heat_ef: Numeric) -> Numeric:
     """CO2 of purchased heat ``CO2 = Q × EF_heat``.
 
     Parameters
@@ -113,7 +120,9 @@ def heat_co2(heat_gj, heat_ef):
     return np.multiply(heat_gj, heat_ef)
 
 
-def n2o_direct(n_synthetic_kg, n_organic_kg, ef1_synthetic, ef1_organic):
+def n2o_direct(
+    n_synthetic_kg: Numeric, n_organic_kg: Numeric, ef1_synthetic: Numeric, ef1_organic: Numeric
+) -> Numeric:
     """Direct N2O from managed soils (IPCC 2019R eq. 11.1, disaggregated EF1).
 
     ``N2O = (F_SN × EF1_SN + F_ON × EF1_ON) × 44/28``
@@ -139,7 +148,13 @@ def n2o_direct(n_synthetic_kg, n_organic_kg, ef1_synthetic, ef1_organic):
     ) * N2ON_TO_N2O
 
 
-def n2o_volatilisation(n_synthetic_kg, n_organic_kg, frac_gasf, frac_gasm, ef4):
+def n2o_volatilisation(
+    n_synthetic_kg: Numeric,
+    n_organic_kg: Numeric,
+    frac_gasf: Numeric,
+    frac_gasm: Numeric,
+    ef4: Numeric,
+) -> Numeric:
     """Indirect N2O from atmospheric deposition of volatilised N (IPCC 2019R eq. 11.9).
 
     ``N2O = (F_SN × Frac_GASF + F_ON × Frac_GASM) × EF4 × 44/28``
@@ -162,7 +177,7 @@ def n2o_volatilisation(n_synthetic_kg, n_organic_kg, frac_gasf, frac_gasm, ef4):
     return vol * np.asarray(ef4) * N2ON_TO_N2O
 
 
-def n2o_leaching(n_total_kg, frac_leach, ef5):
+def n2o_leaching(n_total_kg: Numeric, frac_leach: Numeric, ef5: Numeric) -> Numeric:
     """Indirect N2O from leaching and runoff (IPCC 2019R eq. 11.10).
 
     ``N2O = F_N × Frac_LEACH × EF5 × 44/28``
@@ -184,7 +199,7 @@ def n2o_leaching(n_total_kg, frac_leach, ef5):
     return np.multiply(n_total_kg, frac_leach) * np.asarray(ef5) * N2ON_TO_N2O
 
 
-def urea_co2(urea_t, urea_carbon):
+def urea_co2(urea_t: Numeric, urea_carbon: Numeric) -> Numeric:
     """CO2 from urea hydrolysis (IPCC 2006 Vol. 4 eq. 11.13).
 
     ``CO2 = M × EF × 44/12``
@@ -204,7 +219,7 @@ def urea_co2(urea_t, urea_carbon):
     return np.multiply(urea_t, urea_carbon) * C_TO_CO2
 
 
-def lime_co2(lime_t, lime_carbon):
+def lime_co2(lime_t: Numeric, lime_carbon: Numeric) -> Numeric:
     """CO2 from liming (IPCC 2006 Vol. 4 eq. 11.12): ``CO2 = M × EF × 44/12``.
 
     Parameters
@@ -222,7 +237,7 @@ def lime_co2(lime_t, lime_carbon):
     return np.multiply(lime_t, lime_carbon) * C_TO_CO2
 
 
-def carbon_equivalent_to_co2e(mass, factor_ce):
+def carbon_equivalent_to_co2e(mass: Numeric, factor_ce: Numeric) -> Numeric:
     """Embodied emissions from a carbon-equivalent factor: ``E = M × EF_CE × 44/12``.
 
     Parameters
@@ -240,6 +255,6 @@ def carbon_equivalent_to_co2e(mass, factor_ce):
     return np.multiply(mass, factor_ce) * C_TO_CO2
 
 
-def co2e(mass_kg, gwp):
+def co2e(mass_kg: Numeric, gwp: Numeric) -> Numeric:
     """GWP-weighted mass ``CO2e = m × GWP`` [kg CO2e] from [kg gas] and [kg CO2e/kg]."""
     return np.multiply(mass_kg, gwp)

@@ -6,6 +6,12 @@ which is also a :class:`ValueError` so that callers validating input can catch e
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accounting.baseline import ModelWarning
+
 
 class AccountingError(ValueError):
     """Base class of all errors raised by the accounting engine."""
@@ -49,7 +55,12 @@ class InsufficientDataError(AccountingError):
     :class:`accounting.baseline.ModelWarning` objects collected on the way.
     """
 
-    def __init__(self, message: str, errors: list[str] | None = None, warnings=None):
+    def __init__(
+        self,
+        message: str,
+        errors: list[str] | None = None,
+        warnings: Iterable[ModelWarning] | None = None,
+    ):
         super().__init__(message)
         self.errors = list(errors or [])
         self.warnings = list(warnings or [])

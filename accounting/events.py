@@ -24,6 +24,7 @@ Unknown types are counted in ``EventTotals.ignored`` and otherwise ignored.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
@@ -118,7 +119,7 @@ def _add(d: dict, key: str, x: float) -> None:
     d[key] = d.get(key, 0.0) + x
 
 
-def summarize_events(events) -> EventTotals:
+def summarize_events(events: Iterable[dict]) -> EventTotals:
     """Sum field events by type (see the module docstring for the shapes).
 
     Parameters

@@ -27,9 +27,12 @@ Two rules make a colour trustworthy:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 
 from accounting.activity_data import ActivityData
 from accounting.errors import InvalidProfileError
@@ -58,10 +61,19 @@ DEFAULT_MIN_COVERAGE = 0.9
 
 def orchard_thresholds(factors: FactorSet) -> tuple[float, float, float]:
     """(dark_green, light_green, yellow) lower bounds of R from the factor set."""
-    return tuple(factors.value(f"label.orchard.{c}") for c in COLOURS[:3])  # type: ignore[return-value]
+    dark_green, light_green, yellow = (factors.value(f"label.orchard.{c}") for c in COLOURS[:3])
+    return dark_green, light_green, yellow
 
 
-def colour_from_ratio(ratio, thresholds=(1.2, 1.0, 0.8)):
+@overload
+def colour_from_ratio(ratio: float, thresholds: Sequence[float] = ...) -> str: ...
+@overload
+def colour_from_ratio(
+    ratio: npt.ArrayLike, thresholds: Sequence[float] = ...
+) -> str | npt.NDArray[np.str_]: ...
+def colour_from_ratio(
+    ratio: npt.ArrayLike, thresholds: Sequence[float] = (1.2, 1.0, 0.8)
+) -> str | npt.NDArray[np.str_]:
     """Colour of a sequestration/emission ratio.
 
     Parameters
@@ -164,7 +176,7 @@ def orchard_label(
     statement: Statement,
     factors: FactorSet | None = None,
     *,
-    thresholds=None,
+    thresholds: Sequence[float] | None = None,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
 ) -> Label:
     """Four-colour label of an orchard statement, with the explanation an agronomist needs.
@@ -196,8 +208,9 @@ def orchard_label(
         if factors is None:
             raise InvalidProfileError("give factors or thresholds")
         thresholds = orchard_thresholds(factors)
-    thresholds = tuple(float(x) for x in thresholds)
-    colour_from_ratio(1.0, thresholds)  # validates the thresholds
+    given = tuple(float(x) for x in thresholds)
+    colour_from_ratio(1.0, given)  # validates the thresholds: three, descending
+    bounds = (given[0], given[1], given[2])
     if not 0.0 <= min_coverage <= 1.0:
         raise InvalidProfileError(f"min_coverage must be in [0, 1], got {min_coverage!r}")
     r = statement.ratio
@@ -205,14 +218,14 @@ def orchard_label(
     if unrated is not None:  # not enough data: no colour rather than a flattering one
         r, colour = float("nan"), UNRATED
     else:
-        colour = colour_from_ratio(r, thresholds)
+        colour = colour_from_ratio(r, bounds)
     i = COLOURS.index(colour) if colour in COLOURS else 0
     next_up = None
     if i > 0:
-        need = thresholds[i - 1] * statement.total_emissions_t - statement.total_sequestration_t
+        need = bounds[i - 1] * statement.total_emissions_t - statement.total_sequestration_t
         next_up = {
             "colour": COLOURS[i - 1],
-            "ratio": thresholds[i - 1],
+            "ratio": bounds[i - 1],
             "extra_sequestration_t": need,
         }
     area = statement.area_mu
@@ -233,7 +246,7 @@ def orchard_label(
         "warnings": list(statement.warnings),
         "period": statement.period.label,
     }
-    return Label(statement.entity_id, colour, COLOURS_ZH[colour], r, thresholds, expl)
+    return Label(statement.entity_id, colour, COLOURS_ZH[colour], r, bounds, expl)
 
 
 def apply_practice(
@@ -283,7 +296,7 @@ def what_if(
     practice: str,
     area_mu: float,
     *,
-    thresholds=None,
+    thresholds: Sequence[float] | None = None,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
 ) -> dict:
     """Label the orchard would earn with ``practice`` on another ``area_mu`` mu.
@@ -315,10 +328,18 @@ def what_if(
 
 
 def what_if_all(
-    profile, period, activity, factors, area_mu: float | None = None, *, thresholds=None
+    profile: EntityProfile,
+    period: Period,
+    activity: ActivityData,
+    factors: FactorSet,
+    area_mu: float | None = None,
+    *,
+    thresholds: Sequence[float] | None = None,
 ) -> list[dict]:
     """:func:`what_if` for each of the three practices on ``area_mu`` (default: the orchard)."""
     a = profile.area_mu if area_mu is None else area_mu
+    if a is None:
+        raise InvalidProfileError(f"{profile.id}: give area_mu (the profile has none)")
     return [
         what_if(profile, period, activity, factors, p, a, thresholds=thresholds) for p in PRACTICES
     ]

@@ -66,7 +66,7 @@ class EntityProfile:
     orchard_mature: bool = False
     forest_species: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise InvalidProfileError(f"{self.id}: unknown kind {self.kind!r}; one of {KINDS}")
         if self.area_mu is not None and not self.area_mu >= 0:

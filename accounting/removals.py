@@ -7,12 +7,14 @@ years. Formulas are in :mod:`accounting.sequestration`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeAlias
 
 from accounting import sequestration as sq
 from accounting.activity_data import ActivityData
 from accounting.errors import InvalidEventError
-from accounting.events import record_time_s
+from accounting.events import PRACTICES, record_time_s
 from accounting.factors import FactorSet
 from accounting.inventory import Line
 from accounting.profiles import EntityProfile
@@ -61,7 +63,9 @@ def _forest_stock_t_c(s: dict, fs: FactorSet, species: str | None) -> float | No
 MIN_PAIR_DAYS = 330.0
 
 
-def stock_pair(records: list[dict], stock) -> tuple[dict, dict, float, float, float] | None:
+def stock_pair(
+    records: list[dict], stock: Callable[[dict], float | None]
+) -> tuple[dict, dict, float, float, float] | None:
     """Pick the two inventories for a stock difference.
 
     ``b`` = the latest record with a stock; ``a`` = the latest one at least
@@ -71,10 +75,12 @@ def stock_pair(records: list[dict], stock) -> tuple[dict, dict, float, float, fl
     (IPCC 2006 Vol. 4 §2.2.1: the stock-difference method needs inventories far enough
     apart for the change to exceed the measurement error).
     """
-    dated = {}
+    dated: dict[float, tuple[dict, float]] = {}
     for rec in records:
         t = record_time_s(rec)
-        c = stock(rec) if t is not None else None
+        if t is None:
+            continue
+        c = stock(rec)
         if c is not None:
             dated[t] = (rec, c)
     if len(dated) < 2:
@@ -135,12 +141,22 @@ def _segments(act: ActivityData, records: list[dict]) -> list[tuple[float, float
 
 def _known_at(records: list[dict], t_ms: float) -> list[dict]:
     """Records dated at or before ``t_ms`` (undated records count as known)."""
-    return [r for r in records if (_ms(r) if _ms(r) is not None else -1e30) <= t_ms]
+    return [r for r in records if _ms_or_earliest(r) <= t_ms]
+
+
+def _ms_or_earliest(rec: dict) -> float:
+    t = _ms(rec)
+    return -1e30 if t is None else t
+
+
+#: a removal rate in force: (rate t CO2e/yr, activity, unit, factor keys, note, rate
+#: uncertainty t CO2e/yr or None); see :func:`_pool_lines`
+RateInForce: TypeAlias = tuple[float, float, str, list[str], str, float | None]
 
 
 def _pool_lines(
     pool: str,
-    rate_at,
+    rate_at: Callable[[list[dict]], RateInForce | None],
     act: ActivityData,
     records: list[dict],
     years: float,
@@ -194,7 +210,7 @@ def removal_lines(
     area_ha = (profile.area_mu or 0.0) * HA_PER_MU
     if profile.kind == "orchard":
 
-        def biomass_at(known: list[dict]):
+        def biomass_at(known: list[dict]) -> RateInForce | None:
             pair = stock_pair(known, lambda s: _orchard_stock_t_c(s, fs))
             if pair:
                 a, b, ca, cb, dy = pair
@@ -216,7 +232,7 @@ def removal_lines(
     elif profile.kind == "forest":
         records = list(act.forest_inventories) + list(act.tree_surveys)
 
-        def forest_at(known: list[dict]):
+        def forest_at(known: list[dict]) -> RateInForce | None:
             pair = stock_pair(known, lambda s: _forest_stock_t_c(s, fs, profile.forest_species))
             if not pair:
                 return None
@@ -242,6 +258,8 @@ def practice_areas_mu(
     areas = dict(profile.practices)
     for rec in act.practice_records if records is None else records:
         p, a = rec.get("practice"), float(rec.get("area_mu", 0.0))
+        if not isinstance(p, str) or p not in PRACTICES:
+            raise InvalidEventError(f"practice record {rec.get('id')!r}: unknown practice {p!r}")
         areas[p] = max(areas.get(p, 0.0), a)
     if profile.area_mu:
         areas = {p: min(a, profile.area_mu) for p, a in areas.items()}
@@ -260,7 +278,8 @@ def soil_input_areas(areas_mu: dict[str, float], fs: FactorSet) -> list[tuple[st
     ranked = sorted(
         areas_mu.items(), key=lambda kv: -fs.value(f"soil.f_i.{sq.PRACTICE_INPUT_LEVEL[kv[0]]}")
     )
-    out, covered = [], 0.0
+    out: list[tuple[str, str, float]] = []
+    covered = 0.0
     for practice, area in ranked:
         extra = max(area - covered, 0.0)
         if extra > 0:

@@ -11,17 +11,25 @@ total of ``[a, b)`` = ``U(b) − U(a)``.
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
+import numpy.typing as npt
 
 from accounting.activity import _clean, drop_spikes
-from accounting.baseline import DailyData
+from accounting.baseline import DailyData, Day, as_day
 from accounting.errors import InvalidSeriesError
 from accounting.units import MS_PER_HOUR
 
 MS_PER_DAY = 86_400_000
 
+#: ``(ts_ms, values)`` of one series
+Series: TypeAlias = tuple[npt.ArrayLike, npt.ArrayLike]
 
-def local_day_edges(first_day, n_days: int, *, utc_offset_h: float = 8.0) -> np.ndarray:
+
+def local_day_edges(
+    first_day: Day, n_days: int, *, utc_offset_h: float = 8.0
+) -> npt.NDArray[np.int64]:
     """Edges [ms] of ``n_days`` local calendar days from ``first_day`` (``n_days + 1`` values).
 
     Parameters
@@ -32,23 +40,29 @@ def local_day_edges(first_day, n_days: int, *, utc_offset_h: float = 8.0) -> np.
     utc_offset_h : float
         Local offset from UTC [h]; Asia/Shanghai has no daylight saving time: 8.
     """
-    d0 = np.datetime64(first_day, "D").astype(np.int64)
+    d0 = as_day(first_day).astype(np.int64)
     return (d0 + np.arange(n_days + 1)) * MS_PER_DAY - int(utc_offset_h * MS_PER_HOUR)
 
 
-def hour_edges(start_ms: int, n_hours: int) -> np.ndarray:
+def hour_edges(start_ms: int, n_hours: int) -> npt.NDArray[np.int64]:
     """Edges [ms] of ``n_hours`` consecutive hours from ``start_ms``."""
     return int(start_ms) + np.arange(n_hours + 1, dtype=np.int64) * MS_PER_HOUR
 
 
-def _check_edges(edges_ms) -> np.ndarray:
+def _check_edges(edges_ms: npt.ArrayLike) -> npt.NDArray[np.int64]:
     e = np.asarray(edges_ms, dtype=np.int64)
     if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
         raise InvalidSeriesError("edges_ms must be increasing, at least two values")
     return e
 
 
-def register_totals(ts_ms, values, edges_ms, *, max_rate_per_hour: float) -> np.ndarray:
+def register_totals(
+    ts_ms: npt.ArrayLike,
+    values: npt.ArrayLike,
+    edges_ms: npt.ArrayLike,
+    *,
+    max_rate_per_hour: float,
+) -> npt.NDArray[np.float64]:
     """Usage of a cumulative register in each window ``[edges[i], edges[i+1])``.
 
     Same rules as :func:`accounting.activity.register_usage`, so each element equals the
@@ -87,7 +101,9 @@ def register_totals(ts_ms, values, edges_ms, *, max_rate_per_hour: float) -> np.
     return np.diff(u)
 
 
-def gauge_means(ts_ms, values, edges_ms, *, min_count: int = 1) -> np.ndarray:
+def gauge_means(
+    ts_ms: npt.ArrayLike, values: npt.ArrayLike, edges_ms: npt.ArrayLike, *, min_count: int = 1
+) -> npt.NDArray[np.float64]:
     """Mean of gauge readings in each window (NaN with fewer than ``min_count`` readings).
 
     Used for daily mean air temperature [°C] from ``air_temp_c``; CalTRACK averages the
@@ -105,7 +121,7 @@ def gauge_means(ts_ms, values, edges_ms, *, min_count: int = 1) -> np.ndarray:
     return out
 
 
-def reading_counts(ts_ms, edges_ms) -> np.ndarray:
+def reading_counts(ts_ms: npt.ArrayLike, edges_ms: npt.ArrayLike) -> npt.NDArray[np.intp]:
     """Number of readings in each window (for coverage: compare with the expected count)."""
     e = _check_edges(edges_ms)
     ts = np.unique(np.asarray(ts_ms, dtype=np.int64))
@@ -115,11 +131,11 @@ def reading_counts(ts_ms, edges_ms) -> np.ndarray:
 
 
 def daily_data_from_series(
-    first_day,
+    first_day: Day,
     n_days: int,
-    energy: tuple,
-    temperature: tuple,
-    output: tuple | None = None,
+    energy: Series,
+    temperature: Series,
+    output: Series | None = None,
     *,
     max_rate_per_hour: dict[str, float],
     utc_offset_h: float = 8.0,
@@ -151,5 +167,5 @@ def daily_data_from_series(
             *output, edges, max_rate_per_hour=max_rate_per_hour["output_units_total"]
         )
         out[reading_counts(output[0], edges) < min_readings_per_day] = np.nan
-    dates = np.datetime64(first_day, "D") + np.arange(n_days)
+    dates = as_day(first_day) + np.arange(n_days)
     return DailyData(dates, kwh, temp, out)

@@ -26,13 +26,17 @@ inequality).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 from accounting.baseline import (
     DailyData,
+    Floats,
     LineBaselineModel,
     cooling_degree_days,
     heating_degree_days,
@@ -47,16 +51,16 @@ HOURLY_FSU_FACTOR = 1.26
 
 def fractional_savings_uncertainty(
     *,
-    cvrmse,
-    n_baseline,
-    n_params,
-    rho1,
-    m_reporting,
-    predicted_kwh,
-    avoided_kwh,
-    confidence=0.90,
-    interval="daily",
-):
+    cvrmse: float,
+    n_baseline: int,
+    n_params: int,
+    rho1: float,
+    m_reporting: int,
+    predicted_kwh: float,
+    avoided_kwh: float,
+    confidence: float = 0.90,
+    interval: str = "daily",
+) -> tuple[float, float]:
     """Absolute and fractional savings uncertainty (ASHRAE G14 with Sun & Baltazar 2013).
 
     ``U = t · (a·M² + b·M + d) · CV(RMSE) · √[(n/n′)(1 + 2/n′)(1/m)] · Ê_reporting``,
@@ -179,34 +183,39 @@ def compute_savings(
     )  # fmt: skip
 
 
-def _local_hours(ts_ms, utc_offset_h: float):
+Ints = npt.NDArray[np.int64]
+
+
+def _local_hours(ts_ms: npt.ArrayLike, utc_offset_h: float) -> tuple[Ints, Ints, Ints]:
     local = np.asarray(ts_ms, dtype=np.int64) + int(utc_offset_h * MS_PER_HOUR)
     days = local // 86_400_000
     hour = (local % 86_400_000) // MS_PER_HOUR
-    weekend = ((days + 3) % 7 >= 5).astype(int)
+    weekend = ((days + 3) % 7 >= 5).astype(np.int64)
     return days, hour, weekend
 
 
-def _components(model: LineBaselineModel, day_temp: np.ndarray, we: np.ndarray) -> dict:
+def _components(
+    model: LineBaselineModel, day_temp: Floats, we: Ints
+) -> dict[str, npt.NDArray[np.floating[Any]]]:
     """Daily model components per hour [kWh/d]: base (intercept + weekend), cdd, hdd."""
     c = model.coefficients
     comp = {"base": c["intercept"] + c.get("weekend", 0.0) * we}
     if "cdd" in c:
-        comp["cdd"] = c["cdd"] * cooling_degree_days(day_temp, model.cooling_balance_point_c)
+        comp["cdd"] = c["cdd"] * cooling_degree_days(day_temp, model.balance_point("cdd"))
     if "hdd" in c:
-        comp["hdd"] = c["hdd"] * heating_degree_days(day_temp, model.heating_balance_point_c)
+        comp["hdd"] = c["hdd"] * heating_degree_days(day_temp, model.balance_point("hdd"))
     return comp
 
 
 def fit_hourly_profile(
     model: LineBaselineModel,
-    ts_ms,
-    energy_kwh,
-    output_units=None,
+    ts_ms: npt.ArrayLike,
+    energy_kwh: npt.ArrayLike,
+    output_units: npt.ArrayLike | None = None,
     *,
-    temp_c=None,
+    temp_c: npt.ArrayLike | None = None,
     utc_offset_h: float = 8.0,
-):
+) -> Floats:
     """Baseline hourly shares of the non-production load, per model component and day type.
 
     Without ``temp_c`` (or for a model without degree-day terms) one profile::
@@ -294,7 +303,7 @@ def fit_hourly_profile(
     return prof
 
 
-def _daily_mean_per_hour(day: np.ndarray, temp: np.ndarray) -> np.ndarray:
+def _daily_mean_per_hour(day: Ints, temp: Floats) -> Floats:
     """Mean of the finite temperatures of each hour's local day, broadcast to the hours."""
     if day.size == 0:
         return temp
@@ -308,8 +317,13 @@ def _daily_mean_per_hour(day: np.ndarray, temp: np.ndarray) -> np.ndarray:
 
 
 def predict_hourly(
-    model: LineBaselineModel, ts_ms, temp_c, output_units=None, *, utc_offset_h: float = 8.0
-):
+    model: LineBaselineModel,
+    ts_ms: npt.ArrayLike,
+    temp_c: npt.ArrayLike,
+    output_units: npt.ArrayLike | None = None,
+    *,
+    utc_offset_h: float = 8.0,
+) -> Floats:
     """Predicted hourly energy [kWh] for hour-start time stamps (see module docstring).
 
     Parameters
@@ -326,7 +340,7 @@ def predict_hourly(
     c = model.coefficients
     day, hour, we = _local_hours(ts_ms, utc_offset_h)
     t = _daily_mean_per_hour(day, np.asarray(temp_c, dtype=float))
-    profs = model.hourly_profiles or {
+    profs: Mapping[str, npt.ArrayLike] = model.hourly_profiles or {
         "base": model.hourly_profile if model.hourly_profile else np.full((2, 24), 1 / 24)
     }
     base_prof = np.asarray(profs["base"])
@@ -342,16 +356,16 @@ def predict_hourly(
 
 def rolling_figures(
     model: LineBaselineModel,
-    ts_ms,
-    energy_kwh,
-    temp_c,
-    output_units=None,
+    ts_ms: npt.ArrayLike,
+    energy_kwh: npt.ArrayLike,
+    temp_c: npt.ArrayLike,
+    output_units: npt.ArrayLike | None = None,
     *,
     now_ms: int,
     intervention_ms: int | None,
     grid_ef_kg_per_kwh: float,
     utc_offset_h: float = 8.0,
-) -> dict:
+) -> dict[str, dict[str, float]]:
     """Savings for the live dashboard: last 2 hours, today (local), since the intervention.
 
     Only complete hours (start + 1 h ≤ ``now_ms``) with a metered value count; "last 2 hours"
@@ -391,7 +405,7 @@ def rolling_figures(
     done = (ts + MS_PER_HOUR <= now_ms) & np.isfinite(e) & np.isfinite(pred)
     if intervention_ms is not None:
         done &= ts >= intervention_ms
-    out = {}
+    out: dict[str, dict[str, float]] = {}
     for name, start in windows.items():
         sel = done & (ts >= start)
         m, p = float(e[sel].sum()), float(pred[sel].sum())

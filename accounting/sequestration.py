@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accounting.units import C_TO_CO2
+from accounting.units import C_TO_CO2, Numeric
 
 #: Mapping of Quzhou orchard techniques onto IPCC input levels F_I [G] (docs/methodology.md §5b).
 #: The starting state of an orchard is "medium" input with full tillage.
@@ -21,7 +21,7 @@ BASE_INPUT_LEVEL = "medium"
 BASE_MANAGEMENT = "full"
 
 
-def tree_agb_allometric(diameter_cm, ln_a, b):
+def tree_agb_allometric(diameter_cm: Numeric, ln_a: Numeric, b: Numeric) -> Numeric:
     """Above-ground dry biomass of one tree from its trunk diameter (power law).
 
     ``AGB = exp(ln_a + b × ln D)``
@@ -48,7 +48,7 @@ def tree_agb_allometric(diameter_cm, ln_a, b):
     return np.exp(ln_a + np.multiply(b, np.log(diameter_cm)))
 
 
-def tree_carbon(agb_t, root_shoot, carbon_fraction):
+def tree_carbon(agb_t: Numeric, root_shoot: Numeric, carbon_fraction: Numeric) -> Numeric:
     """Carbon in trees from above-ground biomass.
 
     ``C = AGB × (1 + R) × CF``
@@ -70,7 +70,7 @@ def tree_carbon(agb_t, root_shoot, carbon_fraction):
     return np.multiply(agb_t, 1.0 + np.asarray(root_shoot)) * np.asarray(carbon_fraction)
 
 
-def stock_difference_removal(stock_t1_c, stock_t2_c, years):
+def stock_difference_removal(stock_t1_c: Numeric, stock_t2_c: Numeric, years: Numeric) -> Numeric:
     """Annual removal by the stock-difference method.
 
     ``ΔC = (C_t2 − C_t1) / (t2 − t1) × 44/12``
@@ -94,7 +94,7 @@ def stock_difference_removal(stock_t1_c, stock_t2_c, years):
     return np.subtract(stock_t2_c, stock_t1_c) / np.asarray(years, dtype=float) * C_TO_CO2
 
 
-def tier1_biomass_removal(area_ha, rate_t_c_per_ha_yr):
+def tier1_biomass_removal(area_ha: Numeric, rate_t_c_per_ha_yr: Numeric) -> Numeric:
     """Tier 1 biomass accumulation of perennial woody crops.
 
     ``ΔC = A × G × 44/12``
@@ -114,7 +114,7 @@ def tier1_biomass_removal(area_ha, rate_t_c_per_ha_yr):
     return np.multiply(area_ha, rate_t_c_per_ha_yr) * C_TO_CO2
 
 
-def soc_stock(soc_ref, f_lu, f_mg, f_i):
+def soc_stock(soc_ref: Numeric, f_lu: Numeric, f_mg: Numeric, f_i: Numeric) -> Numeric:
     """Tier 1 soil organic carbon stock (0-30 cm), IPCC 2006 Vol. 4 eq. 2.25.
 
     ``SOC = SOC_ref × F_LU × F_MG × F_I``
@@ -134,7 +134,16 @@ def soc_stock(soc_ref, f_lu, f_mg, f_i):
     return np.asarray(soc_ref) * f_lu * f_mg * f_i
 
 
-def soc_change_removal(area_ha, soc_ref, f_lu, f_mg_old, f_i_old, f_mg_new, f_i_new, years):
+def soc_change_removal(
+    area_ha: Numeric,
+    soc_ref: Numeric,
+    f_lu: Numeric,
+    f_mg_old: Numeric,
+    f_i_old: Numeric,
+    f_mg_new: Numeric,
+    f_i_new: Numeric,
+    years: Numeric,
+) -> Numeric:
     """Annual SOC removal after a management change (linear over the transition time).
 
     ``ΔSOC = A × (SOC_new − SOC_old) / D × 44/12``
@@ -161,7 +170,13 @@ def soc_change_removal(area_ha, soc_ref, f_lu, f_mg_old, f_i_old, f_mg_new, f_i_
     return np.multiply(area_ha, new - old) / np.asarray(years, dtype=float) * C_TO_CO2
 
 
-def forest_carbon_stock(volume_m3, wood_density, bef, root_shoot, carbon_fraction):
+def forest_carbon_stock(
+    volume_m3: Numeric,
+    wood_density: Numeric,
+    bef: Numeric,
+    root_shoot: Numeric,
+    carbon_fraction: Numeric,
+) -> Numeric:
     """Tree carbon of a forest stratum from stem volume (CCER-14-001 / AR-CM-001).
 
     ``C = V × D × BEF × (1 + R) × CF``

@@ -41,7 +41,7 @@ class Statement:
     data_window: dict
     coverage: float | None
     activity: dict
-    intensities: dict = field(default_factory=dict)
+    intensities: dict[str, float | None] = field(default_factory=dict)
     green_energy_share: float | None = None
     warnings: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
@@ -168,7 +168,7 @@ class Statement:
         )
 
 
-def _intensities(s: Statement, *, value_added: float | None) -> dict:
+def _intensities(s: Statement, *, value_added: float | None) -> dict[str, float | None]:
     a = s.activity
     e = s.total_emissions_t
     return {

@@ -72,8 +72,10 @@ def build(
     http_port : port of ``/metrics`` and ``/health``; None: no HTTP server; 0: any free port
     protocol : ``"5"`` or ``"3.1.1"`` (embedded amqtt broker); default ``settings.mqtt_protocol``
     """
-    protocol = protocol or getattr(settings, "mqtt_protocol", "5")
-    source = source or default_source(settings, protocol=protocol)  # config errors first
+    if source is None:  # config errors first
+        if not protocol:
+            protocol = getattr(settings, "mqtt_protocol", "5")
+        source = default_source(settings, protocol=protocol)
     if store is None:
         from telemetry.stores import open_store_from_settings
 

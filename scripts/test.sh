@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the test suite on a fresh machine (Debian, Python 3.11, root): installs the real servers
 # the integration tests start (mosquitto, influxd, PostgreSQL, Chromium) when they are missing,
-# creates .venv with the project and its dev tools, then runs pytest. Extra arguments go to pytest.
+# creates .venv with the project and its dev tools, type-checks with mypy, then runs pytest.
+# Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +34,7 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 # The dependency rules of docs/architecture.md (import-linter contracts in pyproject.toml).
 .venv/bin/lint-imports --no-cache
+# Type check first: mypy with no arguments checks the packages listed in pyproject.toml
+# ([tool.mypy] packages); a type error fails the run before any test starts.
+.venv/bin/python -m mypy
 exec .venv/bin/python -m pytest "$@"

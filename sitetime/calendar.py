@@ -259,9 +259,11 @@ class SiteCalendar:
 
     def local(self, when: datetime | int) -> datetime:
         """``when`` (aware datetime or epoch ms) as a local datetime of the site."""
-        if isinstance(when, int | float) and not isinstance(when, bool):
-            return datetime.fromtimestamp(when / 1000, self.zone)
-        return as_utc(when).astimezone(self.zone)
+        if isinstance(when, datetime):
+            return as_utc(when).astimezone(self.zone)
+        if isinstance(when, bool) or not isinstance(when, int | float):
+            raise TypeError(f"expected an aware datetime or epoch ms, got {when!r}")
+        return datetime.fromtimestamp(when / 1000, self.zone)
 
     def local_date(self, when: datetime | int) -> date:
         """The local day [date] that contains ``when`` (aware datetime or epoch ms)."""

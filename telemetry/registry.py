@@ -339,14 +339,17 @@ class Registry:
         return entity
 
     def _check_parent(self, entity: Entity) -> None:
-        if entity.parent and entity.parent not in self.entities:
-            raise RegistryError(f"entity {entity.id!r}: parent {entity.parent!r} is not registered")
-        if entity.kind == "line" and self.entities[entity.parent].kind != "factory":
+        parent = entity.parent
+        if not parent:  # only a line needs one, and add_entity has made sure it has it
+            return
+        if parent not in self.entities:
+            raise RegistryError(f"entity {entity.id!r}: parent {parent!r} is not registered")
+        if entity.kind == "line" and self.entities[parent].kind != "factory":
             raise RegistryError(
                 f"entity {entity.id!r}: a line's parent must be a factory, "
-                f"{entity.parent!r} is a {self.entities[entity.parent].kind}"
+                f"{parent!r} is a {self.entities[parent].kind}"
             )
-        if entity.parent == entity.id:
+        if parent == entity.id:
             raise RegistryError(f"entity {entity.id!r} cannot be its own parent")
 
     def add_device(self, device: Device) -> Device:

@@ -435,7 +435,8 @@ class SqliteStore:
             "SELECT source, ts_ns, reason, detail, topic, item, entity, device, ordinal "
             "FROM rejects"
         )
-        conds, args = [], []
+        conds: list[str] = []
+        args: list[int | str] = []
         if since_ms is not None:
             conds.append("ts_ns >= ?")
             args.append(since_ms * 1_000_000)

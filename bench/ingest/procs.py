@@ -52,7 +52,11 @@ class Gateway:
     def start(self) -> Gateway:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tanzhang.cli", "gateway"], env=self.env, cwd=ROOT, stdout=log, stderr=log
+                [sys.executable, "-m", "tanzhang.cli", "gateway"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

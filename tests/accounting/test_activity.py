@@ -125,6 +125,15 @@ def test_activity_from_series_sums_devices_and_uses_gauge_only_without_register(
     assert act2.electricity_kwh == pytest.approx(120.0)
 
 
+def test_activity_from_series_takes_events_from_a_generator():
+    # the events are read twice (first data, then the totals): a one-shot iterable used to
+    # give its events to the first reading only, and the totals came out empty
+    events = [{"type": "harvest", "id": "h", "mass_t": 2.0, "ts_ms": 10 * M5}]
+    act = activity_from_series({}, (ev for ev in events), start_ms=0, end_ms=H)
+    assert act.events.harvest_t == 2.0
+    assert act.first_data_ms == 10 * M5
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     steps=st.lists(

@@ -95,6 +95,11 @@ def test_what_if_practices_never_worsen_and_organic_cuts_emissions():
     )
     with pytest.raises(InvalidProfileError):
         what_if(p, YEAR, act, FS, "burning", 10)
+    # a profile without an area and no area given: a named error, not a TypeError
+    # ('>=' between None and int) from apply_practice
+    factory = EntityProfile("f1", "factory")
+    with pytest.raises(InvalidProfileError, match="give area_mu"):
+        what_if_all(factory, YEAR, act, FS)
 
 
 def test_simulated_orchards_labels_consistent_with_inputs():

@@ -324,6 +324,18 @@ def test_overlapping_practices_share_land():
     assert s.sequestration_t["soil"] == pytest.approx(t_c * C_TO_CO2 * 365 / 365.25)
 
 
+@pytest.mark.parametrize("bad", [{}, {"practice": "mulching"}])
+def test_practice_record_without_a_known_practice_is_refused(bad):
+    # practice records passed to ActivityData by hand are not checked by summarize_events;
+    # one without a known practice used to end in a KeyError (None) deep in the soil lines
+    from accounting.errors import InvalidEventError
+
+    orchard = EntityProfile("o6", "orchard", area_mu=50, orchard_mature=True)
+    rec = {"type": "practice", "id": "p1", "ts": "2025-03-01", "area_mu": 10, **bad}
+    with pytest.raises(InvalidEventError, match="p1.*unknown practice"):
+        compute_statement(orchard, YEAR, _act(YEAR, practice_records=[rec]), FS)
+
+
 def test_activity_data_round_trip_and_validation():
     ev = [
         {"type": "fertilizer_applied", "id": "u", "product": "urea", "mass_kg": 200, "n_frac": 0.46}

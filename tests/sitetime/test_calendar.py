@@ -79,6 +79,19 @@ def test_invalid_periods_raise():
         Period(datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC), "day")
 
 
+def test_local_takes_datetimes_and_epoch_ms_and_refuses_flags():
+    cal = SiteCalendar()
+    at = datetime(2026, 10, 31, 16, tzinfo=UTC)
+    assert cal.local(at) == cal.local(int(at.timestamp() * 1000)) == at
+    assert cal.local_date(at) == date(2026, 11, 1)
+    # a bool is an int to Python but is no instant; it used to fail inside as_utc with an
+    # AttributeError ('bool' object has no attribute 'tzinfo')
+    with pytest.raises(TypeError, match="aware datetime or epoch ms"):
+        cal.local(True)
+    with pytest.raises(InvalidPeriodError, match="no time zone"):
+        cal.local(datetime(2026, 1, 1))
+
+
 @given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))
 def test_days_of_a_month_and_months_of_a_year_tile_it(d):
     cal = SiteCalendar()
