@@ -269,4 +269,9 @@ class MqttSource:
                     self.broker_dropped = int(msg.payload)
             return
         token = (self._generation, msg.mid) if msg.qos else None
-        self._deliver(Message(topic, msg.payload, clock.now_ms(), token))  # type: ignore[misc]
+        payload = msg.payload  # paho types it bytes | bytearray; a received one is bytes
+        if isinstance(payload, bytearray):
+            payload = bytes(payload)
+        deliver = self._deliver
+        assert deliver is not None, "the client connects only in start(), which sets it"
+        deliver(Message(topic, payload, clock.now_ms(), token))

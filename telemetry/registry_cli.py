@@ -358,10 +358,10 @@ def main(
             out.write(f"added {args.role} {args.id} of {args.entity} to {registry_path}\n")
             return EXIT_OK
         if args.command == "set-password":
-            device = reg.devices.get(args.id)
-            if device is None:
+            registered = reg.devices.get(args.id)
+            if registered is None:
                 raise UsageError(f"device {args.id!r} is not registered")
-            device.password_hash = _credentials(args, out, inp)
+            registered.password_hash = _credentials(args, out, inp)
             reg.save(registry_path)
             out.write(f"password of {args.id} changed; export and reload mosquitto to apply\n")
             return EXIT_OK
