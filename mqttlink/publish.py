@@ -92,11 +92,12 @@ def publish_confirmed(
                 for topic, payload in messages[start : start + PUBLISH_WINDOW]
             ]
             sent = {i.mid for i in infos if i.rc == paho.MQTT_ERR_SUCCESS}
+
+            def all_acked(sent: set[int] = sent) -> bool:
+                return sent <= acks.keys()
+
             with lock:
-                lock.wait_for(
-                    lambda sent=sent: sent <= acks.keys(),
-                    max(0.0, deadline - time.monotonic()),
-                )
+                lock.wait_for(all_acked, max(0.0, deadline - time.monotonic()))
                 got = dict(acks)
             for info in infos:
                 reason = got.get(info.mid)
