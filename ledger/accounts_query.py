@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import NoStatement, NotLabelable
@@ -38,7 +38,7 @@ ALL = Scope()
 
 def scope_clause(scope: Scope) -> Any:
     """SQL condition on :class:`~ledger.models.Account` matching ``scope`` (None: all)."""
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if scope.kinds is not None:
         conds.append(Account.kind.in_(sorted(scope.kinds)))
     if scope.entities is not None:

@@ -127,7 +127,7 @@ def purge_memo_statements(session: Session, period_kind: str, before: datetime) 
     ledger refers to them; booked statements are never deleted. Commits; returns the
     number of statement versions deleted.
     """
-    from sqlalchemy import delete
+    from sqlalchemy import CursorResult, delete
 
     with write_transaction(session):
         res = session.execute(
@@ -137,4 +137,5 @@ def purge_memo_statements(session: Session, period_kind: str, before: datetime) 
                 PostedStatement.period_end < as_utc(before),
             )
         )
+    assert isinstance(res, CursorResult)  # a DML statement's result: it has the rowcount
     return int(res.rowcount or 0)

@@ -146,7 +146,7 @@ def read_activities(
     """
     settle = DEFAULT_SETTLE[period.kind] if settle is None else settle
     start_ms, end_ms = _ms(period.start), _ms(period.end)
-    series: dict[str, dict[tuple[str, str], tuple[Any, Any]]] = defaultdict(dict)
+    series: dict[str, dict[str | tuple[str, str], tuple[Any, Any]]] = defaultdict(dict)
     events: dict[str, list[dict]] = defaultdict(list)
     surveys: dict[str, list[dict]] = defaultdict(list)
     inventories: dict[str, list[dict]] = defaultdict(list)

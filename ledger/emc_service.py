@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -151,7 +151,7 @@ def emc_statements(
     off = int(cal.utc_offset_h() * sv.HOUR_MS)
     local = data.hours + off
     hod = (local % sv.DAY_MS) // sv.HOUR_MS
-    unit = "D" if period == "day" else "M"
+    unit: Literal["D", "M"] = "D" if period == "day" else "M"
     hkey = (local // sv.DAY_MS).astype("datetime64[D]").astype(f"datetime64[{unit}]")
     try:
         pred = predict_hourly(model, data.hours, data.temp, data.output,

@@ -62,6 +62,16 @@ class _Prepared:
     coverage: float | None
 
 
+@dataclass
+class _Change:
+    """A prepared item that posts a new version: ``current`` is the one it supersedes."""
+
+    prepared: _Prepared
+    account: Account
+    current: PostedStatement | None
+    new: PostedStatement
+
+
 def _jsonable(value: Any) -> Any:
     """Turn a statement (numpy scalars/arrays, datetimes, dataclass-like) into plain JSON."""
     if isinstance(value, Mapping):
@@ -154,10 +164,9 @@ def _remember_factor_sets(session: Session, refs: Sequence[dict[str, Any]]) -> N
     new = [d for d in by_digest if session.get(FactorSetRecord, d) is None]
     if not new:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
     for d in new:
         ref = by_digest[d]
@@ -240,12 +249,13 @@ def post_statements(
             )
         }
         now = utcnow()
-        plan: list[tuple[_Prepared, Account, PostedStatement | None, PostedStatement | None]] = []
+        # in the items' order: a change, or the current statement an item leaves unchanged
+        plan: list[_Change | PostedStatement] = []
         for p in prepared:
             acct = accts[p.entity_id]
             cur = currents.get((acct.id, p.period.kind, p.period.start))
             if cur is not None and cur.digest == p.digest:
-                plan.append((p, acct, cur, None))
+                plan.append(cur)
                 continue
             if cur is not None:
                 cur.current = False
@@ -270,12 +280,13 @@ def post_statements(
                 reason=reason,
                 created_at=now,
             )
-            plan.append((p, acct, cur, new))
+            plan.append(_Change(p, acct, cur, new))
+        changes = [c for c in plan if isinstance(c, _Change)]
         # old versions stop being current before the new ones are inserted (partial unique
         # index): the unit of work emits a table's UPDATEs before its INSERTs
-        session.add_all([new for *_, new in plan if new is not None])
+        session.add_all([c.new for c in changes])
         session.flush()
-        superseded = {cur.id: new for _, _, cur, new in plan if new is not None and cur is not None}
+        superseded = {c.current.id: c.new for c in changes if c.current is not None}
         if superseded:
             for e in session.scalars(
                 select(LedgerEntry).where(
@@ -283,6 +294,7 @@ def post_statements(
                     LedgerEntry.kind.in_(("emission_debit", "removal_credit")),
                 )
             ):
+                assert e.statement_id is not None  # selected by it
                 session.add(
                     LedgerEntry(
                         account_id=e.account_id,
@@ -294,26 +306,27 @@ def post_statements(
                         posted_at=now,
                     )
                 )
-        for p, acct, cur, new in plan:
-            if new is None:
-                out.append(Posted(cur, "unchanged"))  # type: ignore[arg-type]
+        for step in plan:
+            if not isinstance(step, _Change):
+                out.append(Posted(step, "unchanged"))
                 continue
-            if new.booked:
+            p = step.prepared
+            if step.new.booked:
                 for kind, amount in (
                     ("emission_debit", -p.emissions_t),
                     ("removal_credit", p.removals_t),
                 ):
                     session.add(
                         LedgerEntry(
-                            account_id=acct.id,
-                            statement_id=new.id,
+                            account_id=step.account.id,
+                            statement_id=step.new.id,
                             kind=kind,
                             amount_t=amount,
                             effective_at=p.period.end,
                             posted_at=now,
                         )
                     )
-            out.append(Posted(new, "posted" if cur is None else "restated"))
+            out.append(Posted(step.new, "posted" if step.current is None else "restated"))
     return out
 
 

@@ -480,12 +480,14 @@ class SavingsService:
             data.output = np.full(data.hours.size, np.nan)
             warnings.append("savings.no_output_data: no output_units_total in the window")
         ref, ef = self.grid_factor(line)
-        windows = rolling_figures(
+        figures = rolling_figures(
             model, data.hours, data.energy, data.temp, data.output, now_ms=now_ms,
             intervention_ms=inter_ms, grid_ef_kg_per_kwh=ef, utc_offset_h=cal.utc_offset_h(),
         )  # fmt: skip
-        for w in windows.values():
-            w["uncertainty_kwh"] = window_uncertainty(model, w)
+        windows: dict[str, dict[str, Any]] = {
+            name: {**w, "uncertainty_kwh": window_uncertainty(model, w)}
+            for name, w in figures.items()
+        }
         if win.intervention is None:
             warnings.append("savings.no_intervention: no intervention_date; no since-intervention")
         return RollingSavings(model, win, windows, ref, ef, warnings)
