@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None, *, database_url: str) -> int:
                 return 0
             if args.command == "list":
                 rows = list_keys(session)
-                docs = [
+                docs: list[dict[str, Any]] = [
                     {
                         "id": r.id,
                         "name": r.name,
