@@ -216,7 +216,7 @@ def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list
 
     codes, overrides = benchmark_inputs(registry, eid)
     table = load_industry_benchmarks()
-    out = []
+    out: list[dict[str, Any]] = []
     for year, ps in sorted(ystmts.items()):
         if ps is None:
             out.append({"year": year, "k": None, "colour": None,
@@ -241,7 +241,7 @@ def _factory_benchmarks(registry: Any, eid: str, ystmts: dict[int, Any]) -> list
 
 
 def _orchard_labels(registry: Any, ystmts: dict[int, Any]) -> list[dict]:
-    out = []
+    out: list[dict[str, Any]] = []
     for year, ps in sorted(ystmts.items()):
         if ps is None:
             out.append({"year": year, "colour": None, "rated": False,

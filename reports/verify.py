@@ -54,7 +54,7 @@ def ledger_changes_after(session: Session, report: dict[str, Any]) -> dict[str, 
         )
         .order_by(PostedStatement.created_at)
     ).all()
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "period_kind": s.period_kind,
             "period_start": s.period_start.isoformat(),
