@@ -97,11 +97,11 @@ def plan_faults(
     span = (end_ms - start_ms) if end_ms is not None else 7 * 86_400_000
     rng = rng_for(seed, "faults")
     regs = list(register_devices)
-    order = rng.permutation(len(regs)) if regs else []
+    order = [int(i) for i in rng.permutation(len(regs))] if regs else []
     reset_dev = regs[order[0]] if "reset" in flags and regs else None
     swap_dev = regs[order[min(1, len(regs) - 1)]] if "swap" in flags and regs else None
     data = list(data_devices)
-    pick = rng.permutation(len(data)) if data else []
+    pick = [int(i) for i in rng.permutation(len(data))] if data else []
     offline_dev = data[pick[0]] if "offline" in flags and data else None
     skew_dev = data[pick[min(1, len(data) - 1)]] if "skew" in flags and data else None
     off_len = int(min(max(span * 0.02, 600_000), 3 * 86_400_000))

@@ -289,7 +289,11 @@ def orchard_events(spec: OrchardSpec, seed: int, year: int) -> list[tuple[int, d
             fuel="diesel",
             litres=round(jit(spec.diesel_l_per_mu * a / len(diesel_months)), 1),
         )
-    sprays = ((4, 25, "insecticide"), (6, 5, "fungicide"), (8, 5, "insecticide"))
+    sprays: tuple[tuple[int, int, str], ...] = (
+        (4, 25, "insecticide"),
+        (6, 5, "fungicide"),
+        (8, 5, "insecticide"),
+    )
     sprays += ((10, 10, "fungicide"),)
     if "grass_cover" not in spec.practices:
         sprays += ((5, 10, "herbicide"), (9, 10, "herbicide"))

@@ -24,9 +24,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from mqttlink import MqttUrlError, configure_client, parse_mqtt_url
 from simulators.messages import Message, encode, message_due_ms, now_ms
@@ -89,7 +92,8 @@ class _Client:
         self.refused: str | None = None
         self.client.on_connect = self._on_connect
         self.client.on_publish = self._on_publish
-        self.client.reconnect_delay_set(0.2, 5)
+        # paho annotates whole seconds; a fraction works (it adds it to the time and sleeps)
+        self.client.reconnect_delay_set(0.2, 5)  # type: ignore[arg-type]
         try:
             self.client.connect(target.host, target.port, keepalive=30)
         except OSError as exc:
@@ -106,12 +110,26 @@ class _Client:
                 "(check the user name and password in the URL)"
             )
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             self.refused = str(reason_code)
         self.connected.set()
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:  # noqa: ANN001
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
         with self.cond:
             self.acked += 1
             self.cond.notify_all()

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from simulators.fleet import Fleet
-from simulators.messages import now_ms
+from simulators.messages import Message, now_ms
 from simulators.publisher import PublishStats, publish
 
 MODES = ("backfill", "live", "demo")
@@ -68,7 +68,7 @@ def run_fleet(
     online = fleet.status_messages("online")
     offline = fleet.status_messages("offline")
 
-    def reporter(phase: str, lo: int, hi: int | None):  # noqa: ANN202
+    def reporter(phase: str, lo: int, hi: int | None) -> Callable[[int, int | None], None] | None:
         if progress is None:
             return None
 
@@ -83,6 +83,10 @@ def run_fleet(
 
         return report
 
+    # the window of each phase [epoch ms] (live: no end until ``stop``) and its messages
+    lo: int
+    hi: int | None
+    msgs: Iterator[Message]
     if mode in ("backfill", "demo"):
         span = int((days if days is not None else 365.0) * DAY_MS)
         if mode == "backfill" and start_ms is not None:
