@@ -200,11 +200,13 @@ def principal_from_request(request: Request) -> Principal:
     (a sync route or ``run_in_threadpool``), not from the event loop.
     """
     key = _key_from_headers(request)
+    if key is None:
+        return principal_for_key(request, None)  # raises the 401
     cache = _key_cache(request)
-    principal = cache.get(key) if key else None
+    principal = cache.get(key)
     if principal is None:
         principal = principal_for_key(request, key)
-        cache.put(key, principal)  # type: ignore[arg-type]  # key is set: else 401 above
+        cache.put(key, principal)
     refuse_lender(principal)
     request.state.principal = principal
     return principal

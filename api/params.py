@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, overload
 
 from fastapi import Path, Query, Request
 
@@ -38,6 +38,12 @@ def when_query(description: str) -> object:
     return Query(pattern=WHEN_PATTERN, max_length=40, description=f"{description}: {DATE_DOC}")
 
 
+@overload
+def parse_when(raw: str, name: str, *, end_of_day: bool = False) -> datetime: ...
+@overload
+def parse_when(raw: None, name: str, *, end_of_day: bool = False) -> None: ...
+@overload
+def parse_when(raw: str | None, name: str, *, end_of_day: bool = False) -> datetime | None: ...
 def parse_when(raw: str | None, name: str, *, end_of_day: bool = False) -> datetime | None:
     """An aware UTC datetime from ``YYYY-MM-DD`` or RFC 3339; 422 ``invalid_date`` otherwise.
 

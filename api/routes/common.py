@@ -39,7 +39,8 @@ def _floats(doc: Any) -> dict[str, float]:
 def statement_public(ps: PostedStatement) -> StatementPublic:
     """The API view of a posted statement: ledger figures plus the engine's breakdown."""
     doc = ps.statement if isinstance(ps.statement, dict) else {}
-    intensities = doc.get("intensities") if isinstance(doc.get("intensities"), dict) else {}
+    raw_intensities = doc.get("intensities")
+    intensities = raw_intensities if isinstance(raw_intensities, dict) else {}
     return StatementPublic(
         entity_id=ps.account.entity_id,
         period_kind=ps.period_kind,

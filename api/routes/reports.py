@@ -89,7 +89,9 @@ Lang = Annotated[Literal["zh", "en"], Query(description="language of the page")]
 
 #: :class:`reports.signing.SigningKeyError` and :class:`reports.pdf.PdfUnavailable` are
 #: answered 503 ``signing_key_unavailable`` / ``pdf_unavailable`` (``api.errors.DOMAIN_ERRORS``)
-_503 = {503: {"description": "the signing key or the PDF printer is unavailable (reason given)"}}
+_503: dict[int | str, dict[str, Any]] = {
+    503: {"description": "the signing key or the PDF printer is unavailable (reason given)"}
+}
 
 
 @router.get(

@@ -21,8 +21,9 @@ import os
 import re
 import socket
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Query, Request
 
@@ -55,7 +56,8 @@ from api.schemas import (
 from sitetime import clock
 from telemetry.contract import ContractError, age_limit_of, decode_event
 from telemetry.model import Event, Reject, RejectStamper
-from telemetry.store import StoreError, StoreUnavailable
+from telemetry.registry import Device, Entity
+from telemetry.store import StoredReject, StoreError, StoreUnavailable
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
@@ -64,6 +66,8 @@ HTTP_DEVICE = "http"
 MAX_TS_MS = 9_000_000_000_000
 _stampers: dict[int, RejectStamper] = {}
 _stampers_lock = threading.Lock()
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 def api_source() -> str:
@@ -83,11 +87,11 @@ def _stamper() -> RejectStamper:
         return _stampers[pid]
 
 
-def _entity_public(ent) -> EntityPublic:  # noqa: ANN001 - telemetry.registry.Entity
+def _entity_public(ent: Entity) -> EntityPublic:
     return EntityPublic(id=ent.id, kind=ent.kind, parent=ent.parent, name=ent.name, attrs=ent.attrs)
 
 
-def _device_public(dev) -> DevicePublic:  # noqa: ANN001 - telemetry.registry.Device
+def _device_public(dev: Device) -> DevicePublic:
     return DevicePublic(id=dev.id, entity=dev.entity, role=dev.role, attrs=dev.attrs)
 
 
@@ -101,7 +105,7 @@ def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def _store_call(fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+def _store_call(fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     try:
         return fn(*args, **kwargs)
     except StoreUnavailable as exc:
@@ -239,7 +243,7 @@ def latest(entity_id: VisibleEntity, store: StoreDep) -> list[LatestValuePublic]
     ]
 
 
-def _reject_public(r) -> RejectPublic:  # noqa: ANN001 - telemetry.store.StoredReject
+def _reject_public(r: StoredReject) -> RejectPublic:
     return RejectPublic(
         id=r.id,
         reason=r.reason,
@@ -324,7 +328,7 @@ def replay_rejects(
     )
 
 
-def _replay_http(store, rej) -> None:  # noqa: ANN001
+def _replay_http(store: Any, rej: StoredReject) -> None:
     """Decode a record that came over HTTP again (the registry or contract may have changed)."""
     doc = json.loads(rej.payload)
     if not isinstance(doc, dict) or rej.entity is None:
