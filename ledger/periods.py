@@ -30,6 +30,7 @@ def as_period(period: object) -> Period:
     """A calendar :class:`Period` from any object with ``kind``, ``start``, ``end``;
     a ``custom`` kind is refused (the ledger books calendar periods)."""
     try:
+        # duck-typed: an object without them is refused below
         kind, start, end = period.kind, period.start, period.end  # type: ignore[attr-defined]
     except AttributeError:
         raise InvalidPeriodError(

@@ -31,7 +31,7 @@ import sys
 import tomllib
 import unicodedata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from telemetry.contract import DEFAULT_PREFIX
 from telemetry.registry import (
@@ -55,7 +55,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
 
