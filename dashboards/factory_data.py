@@ -26,7 +26,7 @@ their own factors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -49,6 +49,15 @@ REGISTERS = {
 }
 #: width of a bucket of the 24-hour trend [s]
 TREND_EVERY_S = 300
+
+
+class _Amounts(TypedDict, total=False):
+    """The sources counted today, as :class:`ActivityData` attributes."""
+
+    electricity_kwh: float
+    gas_m3: float
+    steam_t: float
+    pv_kwh: float
 
 
 def local_midnight_ms(now_ms: int) -> int:
@@ -88,7 +97,7 @@ def _usage_today(store: Any, ids: list[str], midnight: int, now_ms: int) -> dict
     return out
 
 
-def _emissions(ent: Any, kind: str, parent: str | None, amounts: dict[str, float],
+def _emissions(ent: Any, kind: str, parent: str | None, amounts: _Amounts,
                ref: str, midnight: int, now_ms: int) -> dict[str, float]:  # fmt: skip
     """CO2 [t] by source of ``amounts`` (ActivityData attributes) with the closing's lines."""
     grid_key = (getattr(ent, "attrs", None) or {}).get("grid_factor_key", "electricity.grid")
@@ -142,7 +151,7 @@ def factory_summary(store: Any, registry: Any, factory_id: str, now_ms: int | No
         coverage = usage.get(ln.id, {}).get("electricity_kwh", (0.0, []))[1]
         ref = _factor_set_ref(ln, factory)
         factor = _grid_factor(ref, ln.attrs.get("grid_factor_key", "electricity.grid"))
-        amounts = {"electricity_kwh": kwh * import_share, "gas_m3": amount(ln.id, "gas_m3"),
+        amounts: _Amounts = {"electricity_kwh": kwh * import_share, "gas_m3": amount(ln.id, "gas_m3"),
                    "steam_t": amount(ln.id, "steam_t")}  # fmt: skip
         by = _emissions(ln, "line", factory_id, amounts, ref, midnight, now_ms)
         for k, v in by.items():
@@ -166,7 +175,7 @@ def factory_summary(store: Any, registry: Any, factory_id: str, now_ms: int | No
             }
         )
     # the factory's own meters (not a line's): its electricity share, gas, steam; PV at zero
-    own = {"electricity_kwh": amount(factory_id, "electricity_kwh") * import_share,
+    own: _Amounts = {"electricity_kwh": amount(factory_id, "electricity_kwh") * import_share,
            "gas_m3": amount(factory_id, "gas_m3"), "steam_t": amount(factory_id, "steam_t"),
            "pv_kwh": pv}  # fmt: skip
     for k, v in _emissions(factory, "factory", None, own, fs_ref, midnight, now_ms).items():

@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import html
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -30,6 +31,7 @@ from api.deps import ensure_visible, entity_lookup, principal_from_request
 from dashboards.auth import stream_entities
 from dashboards.factory_data import factory_summary
 from dashboards.stream import latest_stream
+from telemetry.store import LatestValue
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], include_in_schema=False)
 
@@ -181,7 +183,7 @@ async def stream(
     if store is None:
         raise HTTPException(503, "no telemetry store configured on this app")
 
-    def read(ids: list[str]) -> list[Any]:
+    def read(ids: Sequence[str]) -> list[LatestValue]:
         return store.latest(entities=ids)
 
     return StreamingResponse(

@@ -53,7 +53,9 @@ class Board:
             }
         )
 
-    def panel(self, kind: str, title: str, targets: list[dict], w: int = 12, h: int = 8, **extra):
+    def panel(
+        self, kind: str, title: str, targets: list[dict], w: int = 12, h: int = 8, **extra: Any
+    ) -> None:
         if self._x + w > 24:
             self._x, self._y, self._row_h = 0, self._y + self._row_h, 0
         p = {
