@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ from sitetime import clock
 from sitetime.calendar import site_calendar
 from tanzhang.settings import Settings
 from telemetry.redact import redact_url
+
+#: what ``tanzhang run`` started: (name, stop callable), stopped in reverse
+Started = list[tuple[str, Callable[[], object]]]
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +158,7 @@ def main(settings: Settings, argv: list[str]) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    started: list[tuple[str, Any]] = []  # (name, stop callable), stopped in reverse
+    started: Started = []
     from sqlalchemy.exc import SQLAlchemyError
 
     from ledger.errors import database_problem
@@ -177,7 +181,9 @@ def main(settings: Settings, argv: list[str]) -> int:
         print("tanzhang stopped.", file=sys.stderr)
 
 
-def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, started: list) -> int:
+def _run(
+    settings: Settings, args: argparse.Namespace, stop: threading.Event, started: Started
+) -> int:
     from gateway.service import build
     from ledger.book import ensure_accounts
     from ledger.closing import catch_up
@@ -259,7 +265,12 @@ def _run(settings: Settings, args: argparse.Namespace, stop: threading.Event, st
             daemon=True,
         )
         sim.start()
-        started.append(("simulators", lambda: (sim_stop.set(), sim.join(15))))
+
+        def stop_simulators() -> None:
+            sim_stop.set()
+            sim.join(15)
+
+        started.append(("simulators", stop_simulators))
         while not backfilled.wait(0.5):
             if stop.is_set() or not sim.is_alive():
                 break
