@@ -1,4 +1,4 @@
-"""The figures of a factory's live page that the ``/v1`` API does not hold: today so far.
+"""Today so far of a factory (a service of the live factory page): what the `/v1` API does not hold.
 
 ``GET /dashboards/data/factory/{factory_id}`` (same API key and visibility as ``/v1``) returns,
 for each line of the factory: the power now, the electricity used since local midnight, the
