@@ -18,9 +18,9 @@ import pytest
 from ledger.cli import close_main
 from ledger.db import make_engine, make_session_factory, upgrade
 from ledger.scheduler import run_close_job
+from tanzhang.settings import Settings
 from telemetry.registry import Registry
 from telemetry.stores import open_store_from_settings
-from tanzhang.settings import Settings
 from tests.servers import Influxd, free_port
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
