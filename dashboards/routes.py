@@ -29,8 +29,8 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from api.deps import ensure_visible, entity_lookup, principal_from_request
 from dashboards.auth import stream_entities
-from dashboards.factory_data import factory_summary
 from dashboards.stream import latest_stream
+from ledger.factory_today import factory_summary
 from telemetry.store import LatestValue
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], include_in_schema=False)
@@ -195,7 +195,7 @@ async def stream(
 
 @router.get("/data/factory/{factory_id}")
 def factory_data(request: Request, factory_id: str) -> dict[str, Any]:
-    """Today's figures of a factory's lines (see :mod:`dashboards.factory_data`); JSON."""
+    """Today's figures of a factory's lines (see :mod:`ledger.factory_today`); JSON."""
     _check_id(factory_id)
     principal = principal_from_request(request)
     ensure_visible(principal, factory_id, entity_lookup(request))

@@ -43,6 +43,7 @@ module                 holds
 ``benchmark_service``  factory benchmarking (service)
 ``savings_service``    line savings against baselines: ``SavingsService`` (service)
 ``emc_service``        EMC savings in money: ``EmcService`` (service)
+``factory_today``      a factory's figures today so far (service of the live page)
 =====================  ===========================================================
 
 See docs/ledger.md. ``ledger`` may import ``accounting`` (pure computation) and

@@ -128,6 +128,9 @@ def run_close_job(
             if ents:
                 ensure_accounts(session, ents)
             try:
+                # as the gateway and `tanzhang close` do: the store's database is made when
+                # missing, so a scheduler started before any gateway still closes
+                store.ensure_ready()
                 results = catch_up(
                     session, store, ents, kind, now=now, tz=tz, factor_set=factor_set
                 )

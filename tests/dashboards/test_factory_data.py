@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboards.factory_data import factory_summary, local_midnight_ms
+from ledger.factory_today import factory_summary, local_midnight_ms
 from telemetry.model import Reading
 from telemetry.registry import Registry
 

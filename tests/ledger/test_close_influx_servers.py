@@ -1,4 +1,5 @@
-"""``tanzhang close`` against a real influxd whose database no gateway has created yet.
+"""``tanzhang close`` and the scheduled close against a real influxd whose database no gateway
+has created yet.
 
 The close makes the store ready as the gateway does (``CREATE DATABASE``, idempotent in
 InfluxDB 1.x); when it cannot — the server unreachable, or the database missing and the user
@@ -15,7 +16,11 @@ import httpx
 import pytest
 
 from ledger.cli import close_main
+from ledger.db import make_engine, make_session_factory, upgrade
+from ledger.scheduler import run_close_job
 from tanzhang.settings import Settings
+from telemetry.registry import Registry
+from telemetry.stores import open_store_from_settings
 from tests.servers import Influxd, free_port
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
@@ -60,6 +65,27 @@ def test_close_creates_the_missing_database(
         "line-a1 day 2026-01-05: posted v1 net +0.000000 t CO2e",
     ]
     assert out.err == ""
+
+
+def test_scheduled_close_creates_the_missing_database(
+    tmp_path: Path, influxd_session: Influxd
+) -> None:
+    """A scheduler started before any gateway: its hourly job makes the database and closes
+    (before, every run failed with "database not found" until a gateway came up)."""
+    db = f"sched_{uuid.uuid4().hex[:8]}"
+    settings = _settings(tmp_path, influxd_session.url, db)
+    engine = make_engine(settings.accounts_url)
+    upgrade(engine)
+    store = open_store_from_settings(settings)
+    try:
+        ents = list(Registry.load(settings.registry_path).entities.values())
+        results = run_close_job(make_session_factory(engine), store, lambda: ents, "day")
+    finally:
+        store.close()
+        engine.dispose()
+    assert db in _databases(influxd_session.url)
+    assert results is not None
+    assert all(r.error is None for r in results), results
 
 
 def test_unreachable_influxdb_is_one_line(

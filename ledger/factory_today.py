@@ -1,4 +1,4 @@
-"""The figures of a factory's live page that the ``/v1`` API does not hold: today so far.
+"""Today so far of a factory (a service of the live factory page): what the `/v1` API does not hold.
 
 ``GET /dashboards/data/factory/{factory_id}`` (same API key and visibility as ``/v1``) returns,
 for each line of the factory: the power now, the electricity used since local midnight, the
@@ -151,8 +151,11 @@ def factory_summary(store: Any, registry: Any, factory_id: str, now_ms: int | No
         coverage = usage.get(ln.id, {}).get("electricity_kwh", (0.0, []))[1]
         ref = _factor_set_ref(ln, factory)
         factor = _grid_factor(ref, ln.attrs.get("grid_factor_key", "electricity.grid"))
-        amounts: _Amounts = {"electricity_kwh": kwh * import_share, "gas_m3": amount(ln.id, "gas_m3"),
-                   "steam_t": amount(ln.id, "steam_t")}  # fmt: skip
+        amounts: _Amounts = {
+            "electricity_kwh": kwh * import_share,
+            "gas_m3": amount(ln.id, "gas_m3"),
+            "steam_t": amount(ln.id, "steam_t"),
+        }
         by = _emissions(ln, "line", factory_id, amounts, ref, midnight, now_ms)
         for k, v in by.items():
             total_by[k] = total_by.get(k, 0.0) + v
