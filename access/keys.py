@@ -112,6 +112,19 @@ def principal_of(row: ApiKey) -> Principal:
     return Principal(row.id, row.name, row.role, frozenset(row.entities or ()), row.lender_id)
 
 
+def check_key_shape(key: str) -> None:
+    """ValueError, without the key in its message, unless ``key`` has the shape of generated
+    keys: ``tzk_<8 characters>_<at least 32 characters>``."""
+    parts = key.split("_", 2)
+    if (
+        not key.startswith(KEY_PREFIX)
+        or len(parts) != 3
+        or len(parts[1]) != 8
+        or len(parts[2]) < 32
+    ):
+        raise ValueError("the key must look like tzk_<8 hex>_<32+ characters> (generate_key())")
+
+
 def register_key(
     session: Session,
     key: str,
@@ -129,14 +142,8 @@ def register_key(
     The key must have the shape of generated keys (``tzk_<8 hex>_<at least 32 chars>``):
     make one with ``python -c "from access.keys import generate_key; print(generate_key()[0])"``.
     """
+    check_key_shape(key)
     parts = key.split("_", 2)
-    if (
-        not key.startswith(KEY_PREFIX)
-        or len(parts) != 3
-        or len(parts[1]) != 8
-        or len(parts[2]) < 32
-    ):
-        raise ValueError("the key must look like tzk_<8 hex>_<32+ characters> (generate_key())")
     found = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
     if found is not None:
         if development_only and not found.development_only:

@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from access.keys import check_key_shape
 from mqttlink import MqttUrlError, parse_mqtt_url
 from sitetime.calendar import SiteCalendar, set_site_calendar
 from sitetime.clock import OffsetClock, parse_instant, set_clock
@@ -112,6 +113,18 @@ class Settings(BaseSettings):
                 parse_mqtt_url(v)  # the one parser the gateway, API and simulators use
             except MqttUrlError as exc:
                 raise ValueError(f"TANZHANG_MQTT_URL: {exc}") from None
+        return v
+
+    @field_validator("demo_api_key")
+    @classmethod
+    def _demo_key_shape(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                check_key_shape(v)
+            except ValueError as exc:
+                raise ValueError(
+                    f"TANZHANG_DEMO_API_KEY: {exc}; or leave it unset and `tanzhang run` makes one"
+                ) from None
         return v
 
     @field_validator("influx_url")

@@ -43,3 +43,13 @@ def test_unreachable_accounts_database_is_one_line_without_its_password(tmp_path
     assert len(lines) == 1, run.stderr
     assert "cannot open the accounts database" in lines[0] and "tanzhang:***@" in lines[0]
     assert "not-to-be-shown" not in run.stderr and "Traceback" not in run.stderr
+
+
+def test_malformed_demo_key_is_one_line_without_the_key(tmp_path: Path) -> None:
+    bad = "tzk_short_not-a-real-key"
+    run = _api(tmp_path, TANZHANG_DATA_DIR=str(tmp_path), TANZHANG_DEMO_API_KEY=bad)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "TANZHANG_DEMO_API_KEY" in lines[0] and "tzk_<8 hex>_<32+ characters>" in lines[0]
+    assert bad not in run.stderr and "Traceback" not in run.stderr
