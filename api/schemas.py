@@ -6,10 +6,10 @@ these; the OpenAPI page documents exactly these.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from api.params import ID_PATTERN, MAX_LIMIT  # noqa: F401  (re-exported)
 
@@ -365,3 +365,125 @@ class BenchmarksPublic(BaseModel):
     results: list[FactoryBenchmarkPublic]
     poor_performers: list[str] = Field(description="K above the red band, worst first")
     low_green_share: list[str] = Field(description="green-energy share below 10 %, lowest first")
+
+
+# -- energy-management contracts (EMC) of lines -------------------------------------------
+class EmcStatementPublic(BaseModel):
+    """One period of an EMC: avoided energy and its value, each party's share (CNY)."""
+
+    period_start: datetime
+    period_end: datetime
+    n_days: int
+    predicted_kwh: float
+    metered_kwh: float
+    avoided_kwh: float
+    uncertainty_kwh: float = Field(description="ASHRAE G14, at the savings' confidence")
+    price_cny_per_kwh: float = Field(
+        description="tariff weighted by the baseline-predicted hourly load [CNY/kWh]"
+    )
+    value_cny: float = Field(description="avoided kWh × price, rounded to the fen")
+    uncertainty_cny: float
+    partner_share: float = Field(description="the partner's share in force [-]")
+    partner_share_cny: float
+    owner_share_cny: float = Field(description="value − partner's share: they add up exactly")
+    significant: bool = Field(description="|value| > its uncertainty")
+
+
+class EmcToDatePublic(BaseModel):
+    """The contract to date: sums of the statements; uncertainty of the whole period."""
+
+    period_start: datetime
+    period_end: datetime
+    periods: int
+    n_days: int
+    avoided_kwh: float
+    uncertainty_kwh: float
+    price_cny_per_kwh: float
+    value_cny: float
+    uncertainty_cny: float
+    partner_share_cny: float
+    owner_share_cny: float
+
+
+class EmcPublic(BaseModel):
+    """A line's EMC contract and its savings in money to date."""
+
+    entity_id: str
+    contract: dict[str, Any]
+    currency: str = "CNY"
+    confidence: float
+    factor_set: str
+    this_month: EmcStatementPublic | None
+    to_date: EmcToDatePublic | None
+    method: str
+    warnings: list[str]
+
+
+# -- consent: an entity grants a lender its credit report ----------------------------------
+class ConsentIn(BaseModel):
+    lender: str = Field(min_length=1, max_length=200, description="the lender's name")
+    purpose: str = Field(
+        min_length=1, max_length=500, description='e.g. "green loan application 2026-117"'
+    )
+    valid_from: AwareDatetime | None = Field(None, description="default: now")
+    valid_until: AwareDatetime = Field(description="end of the grant (exclusive), required")
+
+    @field_validator("lender", "purpose")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(ord(ch) < 32 and ch not in "\t\n" for ch in value):
+            raise ValueError("control characters are not allowed")
+        return value
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _storable(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range") from None
+        if not 1970 <= utc.year <= 9000:
+            raise ValueError("out of range (years 1970-9000)")
+        return utc
+
+
+class ConsentPublic(BaseModel):
+    id: int
+    entity_id: str
+    lender_id: int
+    lender: str
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    granted_at: datetime
+    granted_by_key_id: int
+    revoked_at: datetime | None
+    revoked_by_key_id: int | None
+    status: str = Field(description="active, not_yet_valid, expired or revoked (now)")
+
+
+class ConsentList(BaseModel):
+    items: list[ConsentPublic]
+    total: int
+
+
+class AccessPublic(BaseModel):
+    id: int
+    at: datetime
+    entity_id: str
+    lender_id: int | None
+    lender: str | None
+    key_id: int
+    granted: bool
+    consent_id: int | None
+    path: str
+    reason: str = Field(description='why it was refused; "" when granted')
+
+
+class AccessList(BaseModel):
+    items: list[AccessPublic]
+    limit: int
+    offset: int
+    total: int

@@ -9,11 +9,10 @@ routes) and lender keys 403 (``api.deps.authenticate``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from access import consent
 from access.models import ReportAccess, ReportConsent
@@ -21,6 +20,7 @@ from access.roles import Principal
 from api.deps import SessionDep, VisibleEntity, require_roles
 from api.errors import AUTH_ERRORS, ApiError, error_responses
 from api.params import Limit, Offset
+from api.schemas import AccessList, AccessPublic, ConsentIn, ConsentList, ConsentPublic
 from sitetime import clock
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS, tags=["consent"])
@@ -28,75 +28,6 @@ router = APIRouter(prefix="/v1", responses=AUTH_ERRORS, tags=["consent"])
 #: roles that manage an entity's consents and read its access log (within what they see)
 CONSENT_ROLES = ("admin", "operator", "account_holder")
 _Manager = Annotated[Principal, Depends(require_roles(*CONSENT_ROLES))]
-
-
-class ConsentIn(BaseModel):
-    lender: str = Field(min_length=1, max_length=200, description="the lender's name")
-    purpose: str = Field(
-        min_length=1, max_length=500, description='e.g. "green loan application 2026-117"'
-    )
-    valid_from: AwareDatetime | None = Field(None, description="default: now")
-    valid_until: AwareDatetime = Field(description="end of the grant (exclusive), required")
-
-    @field_validator("lender", "purpose")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if any(ord(ch) < 32 and ch not in "\t\n" for ch in value):
-            raise ValueError("control characters are not allowed")
-        return value
-
-    @field_validator("valid_from", "valid_until")
-    @classmethod
-    def _storable(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            utc = value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("out of range") from None
-        if not 1970 <= utc.year <= 9000:
-            raise ValueError("out of range (years 1970-9000)")
-        return utc
-
-
-class ConsentPublic(BaseModel):
-    id: int
-    entity_id: str
-    lender_id: int
-    lender: str
-    purpose: str
-    valid_from: datetime
-    valid_until: datetime
-    granted_at: datetime
-    granted_by_key_id: int
-    revoked_at: datetime | None
-    revoked_by_key_id: int | None
-    status: str = Field(description="active, not_yet_valid, expired or revoked (now)")
-
-
-class ConsentList(BaseModel):
-    items: list[ConsentPublic]
-    total: int
-
-
-class AccessPublic(BaseModel):
-    id: int
-    at: datetime
-    entity_id: str
-    lender_id: int | None
-    lender: str | None
-    key_id: int
-    granted: bool
-    consent_id: int | None
-    path: str
-    reason: str = Field(description='why it was refused; "" when granted')
-
-
-class AccessList(BaseModel):
-    items: list[AccessPublic]
-    limit: int
-    offset: int
-    total: int
 
 
 def _consent_public(row: ReportConsent, names: dict[int, str], now: datetime) -> ConsentPublic:

@@ -4,70 +4,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from api.deps import EmcDep, VisibleLine
 from api.errors import AUTH_ERRORS, error_responses
 from api.routes.common import EndQ, StartQ, window
+from api.schemas import EmcPublic, EmcStatementPublic, EmcToDatePublic
 from ledger import emc_service, savings_service
 from sitetime.calendar import site_calendar
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
-
-
-class EmcStatementPublic(BaseModel):
-    """One period of an EMC: avoided energy and its value, each party's share (CNY)."""
-
-    period_start: datetime
-    period_end: datetime
-    n_days: int
-    predicted_kwh: float
-    metered_kwh: float
-    avoided_kwh: float
-    uncertainty_kwh: float = Field(description="ASHRAE G14, at the savings' confidence")
-    price_cny_per_kwh: float = Field(
-        description="tariff weighted by the baseline-predicted hourly load [CNY/kWh]"
-    )
-    value_cny: float = Field(description="avoided kWh × price, rounded to the fen")
-    uncertainty_cny: float
-    partner_share: float = Field(description="the partner's share in force [-]")
-    partner_share_cny: float
-    owner_share_cny: float = Field(description="value − partner's share: they add up exactly")
-    significant: bool = Field(description="|value| > its uncertainty")
-
-
-class EmcToDatePublic(BaseModel):
-    """The contract to date: sums of the statements; uncertainty of the whole period."""
-
-    period_start: datetime
-    period_end: datetime
-    periods: int
-    n_days: int
-    avoided_kwh: float
-    uncertainty_kwh: float
-    price_cny_per_kwh: float
-    value_cny: float
-    uncertainty_cny: float
-    partner_share_cny: float
-    owner_share_cny: float
-
-
-class EmcPublic(BaseModel):
-    """A line's EMC contract and its savings in money to date."""
-
-    entity_id: str
-    contract: dict[str, Any]
-    currency: str = "CNY"
-    confidence: float
-    factor_set: str
-    this_month: EmcStatementPublic | None
-    to_date: EmcToDatePublic | None
-    method: str
-    warnings: list[str]
 
 
 METHOD = (
