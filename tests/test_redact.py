@@ -57,7 +57,7 @@ def test_describe_masks_every_secret(monkeypatch: pytest.MonkeyPatch) -> None:
         influx_token="influx-token-5",
         database_url="postgresql+psycopg://tanzhang:pg-pass-6@db:5432/tanzhang",
         gateway_health_url="http://ops:health-pass-7@gateway-1:9101/health",
-        demo_api_key="tzk_00000000_demo-key-8",
+        demo_api_key="tzk_00000000_demo-key-8-of-the-right-length-000000",
         report_signing_key="/run/secrets/report-signing-key.pem",
     )
     shown = s.describe_text()
