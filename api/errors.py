@@ -2,8 +2,9 @@
 
 ``install(app)`` (called by ``tanzhang.app``) turns it, request validation problems and
 the services' named errors into ``{"error": {"code": ..., "message": ...}}``: the errors of
-:data:`DOMAIN_ERRORS` by class, and every :class:`ledger.errors.ServiceError` by its
-``kind`` (:data:`SERVICE_STATUS`) with its own ``code``, ``message`` and ``details``.
+:data:`DOMAIN_ERRORS` by class, and every :class:`ledger.errors.ServiceError` and
+:class:`telemetry.errors.TelemetryServiceError` by its ``kind`` (:data:`SERVICE_STATUS`)
+with its own ``code``, ``message`` and ``details``.
 Services never raise :class:`ApiError`; routes and dependencies do.
 """
 
@@ -25,6 +26,7 @@ from ledger import errors as acc
 from reports.pdf import PdfUnavailable
 from reports.signing import SigningKeyError
 from sitetime.calendar import InvalidPeriodError
+from telemetry.errors import TelemetryServiceError
 
 log = logging.getLogger("tanzhang.api")
 
@@ -100,7 +102,8 @@ DOMAIN_ERRORS: list[tuple[type[Exception], int, str]] = [
     (PdfUnavailable, 503, "pdf_unavailable"),
 ]
 
-#: HTTP status of each kind of :class:`ledger.errors.ServiceError`
+#: HTTP status of each kind of :class:`ledger.errors.ServiceError` (and of
+#: :class:`telemetry.errors.TelemetryServiceError`)
 SERVICE_STATUS: dict[str, int] = {
     "not_found": 404,
     "conflict": 409,
@@ -176,7 +179,8 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(exc_type, _fixed(status, code))
 
     @app.exception_handler(acc.ServiceError)
-    async def _service(_: Request, exc: acc.ServiceError) -> JSONResponse:
+    @app.exception_handler(TelemetryServiceError)
+    async def _service(_: Request, exc: acc.ServiceError | TelemetryServiceError) -> JSONResponse:
         return error_json(
             SERVICE_STATUS.get(exc.kind, 400), exc.code, exc.message, details=exc.details
         )

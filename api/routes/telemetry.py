@@ -1,29 +1,19 @@
 """HTTP routes of the telemetry domain: registry, field records, latest readings, rejects.
 
-Field records posted over HTTP (``POST /v1/entities/{id}/records``) go through the same
-:func:`telemetry.contract.decode_event` as the MQTT ``event`` channel and are written with
-``store.write(events=...)``, so the same id and timestamp overwrite the same point
-(idempotent); refused records are quarantined like refused MQTT messages (topic
-``http:/v1/entities/{id}/records``) and listed in the answer.
-
-Replaying a reject republishes its message's raw payload (once per message) on its original
-topic through ``app.state.publisher`` (MQTT 5, QoS 1), so it passes through the gateway
-again; a reject that came over HTTP is decoded and written again directly. With ``delete``
-the message's entries leave the quarantine only after the broker confirmed the publish with
-reason code Success; a refusal (135 "Not authorized" ...) keeps them and is reported in
-``failed``.
+Field records posted over HTTP (``POST /v1/entities/{id}/records``) are decoded, written and
+quarantined by :func:`telemetry.records.write_records` (the same contract as the MQTT
+``event`` channel; refused records are listed in the answer). Replaying rejects
+(``POST /v1/rejects/replay``) is :func:`telemetry.replay.replay_rejects`, which republishes
+MQTT messages through ``app.state.publisher`` (MQTT 5, QoS 1) and re-decodes HTTP records.
+Their named errors are answered by ``api.errors``; the store's failures by
+:func:`_store_call` (503 ``store_unavailable`` / ``store_error``).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import socket
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Query, Request
 
@@ -54,37 +44,17 @@ from api.schemas import (
     ReplayResultPublic,
 )
 from sitetime import clock
-from telemetry.contract import ContractError, age_limit_of, decode_event
-from telemetry.model import Event, Reject, RejectStamper
+from telemetry import replay
+from telemetry.records import write_records
 from telemetry.registry import Device, Entity
 from telemetry.store import StoredReject, StoreError, StoreUnavailable
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
-HTTP_DEVICE = "http"
 #: the latest time a store can hold (int64 nanoseconds) [ms]
 MAX_TS_MS = 9_000_000_000_000
-_stampers: dict[int, RejectStamper] = {}
-_stampers_lock = threading.Lock()
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
-
-
-def api_source() -> str:
-    """The quarantine source of this API process: ``api-{host}-{pid}``. Reject ids are
-    ``{source}:{ns}``, unique per source only, so several API processes (workers, hosts)
-    writing to one store each need their own."""
-    host = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-") or "host"
-    return f"api-{host}-{os.getpid()}"
-
-
-def _stamper() -> RejectStamper:
-    """This process's stamper (a forked worker makes its own: the pid is in the source)."""
-    pid = os.getpid()
-    with _stampers_lock:
-        if pid not in _stampers:
-            _stampers[pid] = RejectStamper(api_source())
-        return _stampers[pid]
 
 
 def _entity_public(ent: Entity) -> EntityPublic:
@@ -191,40 +161,16 @@ def post_records(
     registry: RegistryDep,
     store: StoreDep,
 ) -> RecordsResultPublic:
-    device = body.device or HTTP_DEVICE
-    if body.device is not None and registry.entity_of(body.device) != entity_id:
-        raise ApiError(
-            422,
-            "device_entity_mismatch",
-            f"device {body.device!r} is not registered to entity {entity_id!r}: "
-            "leave `device` out or name one of the entity's devices",
-        )
-    now_ms = clock.now_ms()
-    limit = age_limit_of(store)  # as the gateway: the oldest the store keeps
-    topic = f"http:/v1/entities/{entity_id}/records"
-    events: list[Event] = []
-    rejects: list[Reject] = []
-    problems: list[RecordRejectPublic] = []
-    for index, doc in enumerate(body.records):
-        try:
-            events.append(decode_event(entity_id, device, doc, now_ms, limit.ms, limit.text))
-        except ContractError as exc:
-            rid = doc.get("id") if isinstance(doc.get("id"), str) else None
-            problems.append(
-                RecordRejectPublic(index=index, id=rid, reason=exc.reason, detail=exc.detail)
-            )
-            payload = json.dumps(doc, ensure_ascii=False, default=str).encode()
-            rej = Reject(exc.reason, exc.detail, topic, payload, now_ms, index, entity_id, device)
-            rejects += _stamper().stamp([rej], payload)  # each record is a message of its own
-    _store_call(store.write, events=events, rejects=rejects)
-    if not events:
-        raise ApiError(
-            422,
-            "records_rejected",
-            f"none of the {len(problems)} records was accepted: {problems[0].detail}",
-            details=[p.model_dump() for p in problems],
-        )
-    return RecordsResultPublic(accepted=[e.id for e in events], rejected=problems)
+    result = _store_call(
+        write_records, store, registry, entity_id, body.device, body.records, clock.now_ms()
+    )
+    return RecordsResultPublic(
+        accepted=result.accepted,
+        rejected=[
+            RecordRejectPublic(index=p.index, id=p.id, reason=p.reason, detail=p.detail)
+            for p in result.rejected
+        ],
+    )
 
 
 @router.get(
@@ -287,54 +233,9 @@ def list_rejects(
 def replay_rejects(
     body: ReplayCreate, request: Request, _: AdminDep, store: StoreDep
 ) -> ReplayResultPublic:
-    wanted = list(dict.fromkeys(body.ids))
-    want = set(wanted)
-    # by key: the named rejects and the other entries of their messages (deleted with them)
-    scanned = _store_call(store.rejects_by_id, wanted, whole_messages=True)
-    found = {r.id: r for r in scanned if r.id in want}
-    # a message is replayed once, however many of its item rejects were named
-    messages: dict[str, list[str]] = {}
-    for rid in wanted:
-        if rid in found:
-            messages.setdefault(found[rid].message or rid, []).append(rid)
-    publisher = request.app.state.publisher
-    replayed: list[str] = []
-    done_messages: set[str] = set()
-    failed: dict[str, str] = {}
-    for message, ids in messages.items():
-        rej = found[ids[0]]
-        try:
-            why = rej.replay_problem()
-            if why:
-                raise ContractError("payload_too_large", why)
-            if rej.topic.startswith("http:"):
-                _replay_http(store, rej)
-            else:
-                publisher(rej.topic, rej.payload)  # raises unless the broker said Success
-        except ContractError as exc:
-            failed.update({rid: f"{exc.reason}: {exc.detail}" for rid in ids})
-            continue
-        except Exception as exc:  # refused, broker down, store down: keep the reject
-            failed.update({rid: f"{type(exc).__name__}: {exc}" for rid in ids})
-            continue
-        replayed += ids
-        done_messages.add(message)
-    if body.delete and replayed:
-        # every entry of a replayed message goes: the gateway quarantines anew what is still bad
-        gone = [r.id for r in scanned if (r.message or r.id) in done_messages]
-        _store_call(store.delete_rejects, sorted(set(gone) | set(replayed)))
+    result = _store_call(
+        replay.replay_rejects, store, body.ids, request.app.state.publisher, delete=body.delete
+    )
     return ReplayResultPublic(
-        replayed=replayed, not_found=[r for r in wanted if r not in found], failed=failed
+        replayed=result.replayed, not_found=result.not_found, failed=result.failed
     )
-
-
-def _replay_http(store: Any, rej: StoredReject) -> None:
-    """Decode a record that came over HTTP again (the registry or contract may have changed)."""
-    doc = json.loads(rej.payload)
-    if not isinstance(doc, dict) or rej.entity is None:
-        raise ContractError("payload_not_object", "the quarantined record is not a JSON object")
-    limit = age_limit_of(store)
-    event = decode_event(
-        rej.entity, rej.device or HTTP_DEVICE, doc, clock.now_ms(), limit.ms, limit.text
-    )
-    store.write(events=[event])

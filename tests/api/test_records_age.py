@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from api.routes.telemetry import api_source
 from sitetime import clock
+from telemetry.records import api_source
 from tests.api.conftest import World
 
 DAY_MS = 86_400_000
