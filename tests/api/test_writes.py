@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from sitetime.clock import Clock, OffsetClock, use_clock
+from telemetry.store import StoreError, StoreUnavailable
 from tests.api.conftest import T0, T0_MS, World
 
 FUEL = {"type": "fuel_used", "fuel": "diesel", "litres": 12.5, "ts": T0_MS + 5 * 3_600_000}
@@ -113,6 +114,30 @@ def test_replay_of_http_reject_after_fix(world: World) -> None:
     body = r.json()
     assert body["not_found"] == ["missing"]
     assert rid in body["failed"] and "event_field_invalid" in body["failed"][rid]
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (StoreUnavailable, "store_unavailable", "the telemetry store is unavailable: down"),
+        (StoreError, "store_error", "the telemetry store failed: down"),
+    ],
+)
+def test_store_failures_on_records_and_replay_are_503(
+    world: World, monkeypatch: pytest.MonkeyPatch, error: type[Exception], code: str, message: str
+) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error("down")
+
+    monkeypatch.setattr(world.store, "write", fail)
+    monkeypatch.setattr(world.store, "rejects_by_id", fail)
+    answers = [
+        _post(world, "admin", "orchard-2", [{**FUEL, "id": "s1"}]),
+        world.client.post("/v1/rejects/replay", json={"ids": ["x"]}, headers=world.h("admin")),
+    ]
+    for r in answers:
+        assert r.status_code == 503
+        assert r.json() == {"error": {"code": code, "message": message}}
 
 
 def _redeem(world: World, role: str, entity: str, amount: float, key: str):
