@@ -27,6 +27,7 @@ from reports.pdf import PdfUnavailable
 from reports.signing import SigningKeyError
 from sitetime.calendar import InvalidPeriodError
 from telemetry.errors import TelemetryServiceError
+from telemetry.store import StoreError, StoreUnavailable
 
 log = logging.getLogger("tanzhang.api")
 
@@ -174,6 +175,16 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and message == "Not Found":
             message = "no such route: see /docs for the routes of this API"
         return error_json(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(StoreError)
+    async def _store(_: Request, exc: StoreError) -> JSONResponse:
+        # any route whose service reads the telemetry store (records, savings, the live
+        # factory page): a store that is down is a 503 that says so, never a 500
+        if isinstance(exc, StoreUnavailable):
+            return error_json(
+                503, "store_unavailable", f"the telemetry store is unavailable: {exc}"
+            )
+        return error_json(503, "store_error", f"the telemetry store failed: {exc}")
 
     for exc_type, status, code in DOMAIN_ERRORS:
         app.add_exception_handler(exc_type, _fixed(status, code))

@@ -6,12 +6,11 @@ quarantined by :func:`telemetry.records.write_records` (the same contract as the
 (``POST /v1/rejects/replay``) is :func:`telemetry.replay.replay_rejects`, which republishes
 MQTT messages through ``app.state.publisher`` (MQTT 5, QoS 1) and re-decodes HTTP records.
 Their named errors are answered by ``api.errors``; the store's failures by
-:func:`_store_call` (503 ``store_unavailable`` / ``store_error``).
+:mod:`api.errors` too (503 ``store_unavailable`` / ``store_error``, for every route).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -47,7 +46,7 @@ from sitetime import clock
 from telemetry import replay
 from telemetry.records import write_records
 from telemetry.registry import Device, Entity
-from telemetry.store import StoredReject, StoreError, StoreUnavailable
+from telemetry.store import StoredReject
 
 router = APIRouter(prefix="/v1", responses=AUTH_ERRORS)
 
@@ -73,17 +72,6 @@ def _ms(dt: datetime) -> int:
 
 def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def _store_call(fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-    try:
-        return fn(*args, **kwargs)
-    except StoreUnavailable as exc:
-        raise ApiError(
-            503, "store_unavailable", f"the telemetry store is unavailable: {exc}"
-        ) from None
-    except StoreError as exc:
-        raise ApiError(503, "store_error", f"the telemetry store failed: {exc}") from None
 
 
 @router.get("/entities", tags=["registry"], summary="Entities visible to this key")
@@ -161,9 +149,7 @@ def post_records(
     registry: RegistryDep,
     store: StoreDep,
 ) -> RecordsResultPublic:
-    result = _store_call(
-        write_records, store, registry, entity_id, body.device, body.records, clock.now_ms()
-    )
+    result = write_records(store, registry, entity_id, body.device, body.records, clock.now_ms())
     return RecordsResultPublic(
         accepted=result.accepted,
         rejected=[
@@ -180,7 +166,7 @@ def post_records(
     responses=error_responses(404, 503),
 )
 def latest(entity_id: VisibleEntity, store: StoreDep) -> list[LatestValuePublic]:
-    values = _store_call(store.latest, entities=[entity_id])
+    values = store.latest(entities=[entity_id])
     return [
         LatestValuePublic(
             entity=v.entity, device=v.device, field=v.field, ts=_dt(v.ts_ms), value=v.value
@@ -219,7 +205,7 @@ def list_rejects(
     since_dt = parse_when(since, "since")
     # stores keep nanosecond int64 timestamps: 1970 .. 2262
     since_ms = min(max(_ms(since_dt), 0), MAX_TS_MS) if since_dt is not None else None
-    rows = _store_call(store.rejects, since_ms=since_ms, reason=reason, limit=limit + offset)
+    rows = store.rejects(since_ms=since_ms, reason=reason, limit=limit + offset)
     items = [_reject_public(r) for r in rows[offset : offset + limit]]
     return Page[RejectPublic](items=items, limit=limit, offset=offset)
 
@@ -233,9 +219,7 @@ def list_rejects(
 def replay_rejects(
     body: ReplayCreate, request: Request, _: AdminDep, store: StoreDep
 ) -> ReplayResultPublic:
-    result = _store_call(
-        replay.replay_rejects, store, body.ids, request.app.state.publisher, delete=body.delete
-    )
+    result = replay.replay_rejects(store, body.ids, request.app.state.publisher, delete=body.delete)
     return ReplayResultPublic(
         replayed=result.replayed, not_found=result.not_found, failed=result.failed
     )

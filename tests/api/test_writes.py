@@ -140,6 +140,30 @@ def test_store_failures_on_records_and_replay_are_503(
         assert r.json() == {"error": {"code": code, "message": message}}
 
 
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (StoreUnavailable, "store_unavailable", "the telemetry store is unavailable: down"),
+        (StoreError, "store_error", "the telemetry store failed: down"),
+    ],
+)
+def test_store_failures_under_the_factory_page_are_503(
+    world: World, monkeypatch: pytest.MonkeyPatch, error: type[Exception], code: str, message: str
+) -> None:
+    """A service that reads the store (today's factory figures) fails as the records route
+    does: a 503 that names the store, not a 500 "unexpected error" (api/errors.py maps the
+    store's errors once for every route)."""
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error("down")
+
+    for name in ("series", "downsample", "latest"):
+        monkeypatch.setattr(world.store, name, fail)
+    r = world.client.get("/dashboards/data/factory/factory-a", headers=world.h("em"))
+    assert r.status_code == 503, r.text
+    assert r.json() == {"error": {"code": code, "message": message}}
+
+
 def _redeem(world: World, role: str, entity: str, amount: float, key: str):
     return world.client.post(
         f"/v1/accounts/{entity}/redemptions",
