@@ -127,14 +127,10 @@ class KeyCache:
         self._items[hash_key(key)] = (time.monotonic(), principal)
 
 
-def _key_from_headers(request: Request) -> str | None:
-    """The key of the request; 401 when the two headers carry different keys."""
-    keys = set()
-    if request.headers.get("x-api-key", "").strip():
-        keys.add(request.headers["x-api-key"].strip())
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        keys.add(value.strip())
+def _one_key(header: str | None, bearer: str | None) -> str | None:
+    """The key sent in ``X-API-Key`` and/or ``Authorization: Bearer``; 401 when the two
+    headers carry different keys."""
+    keys = {k.strip() for k in (header, bearer) if k and k.strip()}
     if len(keys) > 1:
         raise ApiError(
             401,
@@ -143,6 +139,12 @@ def _key_from_headers(request: Request) -> str | None:
             headers=_CHALLENGE,
         )
     return keys.pop() if keys else None
+
+
+def _key_from_headers(request: Request) -> str | None:
+    """The key of the request (:func:`_one_key`), read from the raw headers."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return _one_key(request.headers.get("x-api-key"), value if scheme.lower() == "bearer" else None)
 
 
 def principal_for_key(request: Request, key: str | None) -> Principal:
@@ -239,15 +241,7 @@ async def authenticate_lender_too(
 ) -> Principal:
     """The caller of this request, a ``lender`` key included: only for a dependency that
     then checks the lender's consent (``api.routes.reports.report_reader``)."""
-    keys = {k.strip() for k in (header, bearer.credentials if bearer else None) if k}
-    if len(keys) > 1:
-        raise ApiError(
-            401,
-            "conflicting_api_keys",
-            "'Authorization: Bearer' and 'X-API-Key' carry different keys: send one of them",
-            headers=_CHALLENGE,
-        )
-    key = keys.pop() if keys else None
+    key = _one_key(header, bearer.credentials if bearer else None)
     if key is None:
         return principal_for_key(request, None)  # raises the 401
     cache = _key_cache(request)
