@@ -1,15 +1,18 @@
 """Every InfluxQL query of the Grafana dashboards runs against a real influxd.
 
 Grafana's macros and template variables are replaced by the values Grafana would put there
-(``$timeFilter`` -> ``time >= now() - 24h``, ``$__interval`` -> ``1m``, a multi-value variable
-``$entity`` -> ``(a|b)``) after demo data was written with :class:`telemetry.influx.InfluxStore`.
+for an absolute range, the 24 hours up to a fixed instant (``$timeFilter`` ->
+``time >= <from>ms and time <= <to>ms``, ``$__interval`` -> ``1m``, a multi-value variable
+``$entity`` -> ``(a|b)``) after demo data up to that instant was written with
+:class:`telemetry.influx.InfluxStore` (retention left alone, so the fixed-date points are kept
+whatever the machine's date).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,9 @@ pytestmark = [
 ]
 
 GRAFANA = Path(build.__file__).parent
+#: the end of the dashboards' time range and of the demo data [ms since the epoch]
+NOW_MS = int(datetime(2026, 6, 10, 4, 0, tzinfo=UTC).timestamp() * 1000)
+DAY_MS = 86_400_000
 DB = "grafana_check"
 VARIABLES = {
     "entity": "(line-a1|line-a2)",
@@ -53,13 +59,11 @@ def all_queries() -> list[tuple[str, str, str]]:
 
 
 def concrete(query: str) -> str:
-    """The query as Grafana would send it for the last 24 h with all variables selected."""
-    q = query.replace("$timeFilter", "time >= now() - 24h")
+    """The query as Grafana sends it for the 24 h up to :data:`NOW_MS` (an absolute range)
+    with all variables selected."""
+    q = query.replace("$timeFilter", f"time >= {NOW_MS - DAY_MS}ms and time <= {NOW_MS}ms")
     q = q.replace("$__interval_ms", "60000").replace("$__interval", "1m")
-    # Grafana and InfluxQL's now() run on the machine clock: so does this test (its outcome
-    # does not depend on the date)
-    q = q.replace("$__from", str(int(time.time() * 1000) - 86_400_000))
-    q = q.replace("$__to", str(int(time.time() * 1000)))
+    q = q.replace("$__from", str(NOW_MS - DAY_MS)).replace("$__to", str(NOW_MS))
     for name, value in VARIABLES.items():
         q = q.replace("${" + name + "}", value).replace("$" + name, value)
     return q
@@ -68,9 +72,9 @@ def concrete(query: str) -> str:
 @pytest.fixture(scope="module")
 def influx(influxd_session):
     """The session's influxd with an hour of factory, orchard, reject and gateway data."""
-    store = InfluxStore(influxd_session.url, db=DB)
+    store = InfluxStore(influxd_session.url, db=DB, retention=None)
     store.ensure_ready()
-    now = int(time.time() * 1000)
+    now = NOW_MS
     readings = demo.day_of_readings(now, hours=2)
     for i in range(36):  # three hours, every 5 min
         t = now - i * 300_000

@@ -47,7 +47,10 @@ def _name(cn: str) -> x509.Name:
 def make_ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a server certificate for 127.0.0.1 / localhost signed by it:
     ``(ca.pem, server.pem, server.key)``."""
-    now = dt.datetime.now(dt.UTC)
+    # OpenSSL checks validity against the machine clock: a fixed span that holds whatever
+    # the date (no test reads the wall clock)
+    valid_from = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    valid_until = dt.datetime(2099, 12, 31, tzinfo=dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()
@@ -55,8 +58,8 @@ def make_ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
         .issuer_name(_name("tanzhang test CA"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_until)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(False, False, False, False, False, True, True, False, False),
@@ -71,8 +74,8 @@ def make_ca_and_server_cert(folder: Path) -> tuple[Path, Path, Path]:
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_until)
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
