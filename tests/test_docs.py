@@ -98,14 +98,35 @@ def test_markdown_links_resolve(doc: str) -> None:
 
 
 def test_nothing_points_outside_the_repo() -> None:
-    outside = re.compile(
-        r"\.\./shared|METHODOLOGY\.md|DESIGN\.md|STYLE\.md|METHODOLOGY §|DESIGN trap"
-    )
-    hits = [
-        f"{name}:{i}"
-        for name, text in texts().items()
-        if name != "tests/test_docs.py"
-        for i, line in enumerate(text.splitlines(), 1)
-        if outside.search(line)
-    ]
-    assert not hits, f"references to notes outside the repository: {hits}"
+    """Every markdown file named anywhere is one of the repo's, no relative path climbs out of
+    the repo, and a section or trap is cited with the repo file that holds it (a bare
+    upper-case name with a section sign or a trap number names notes a newcomer does not
+    have)."""
+    docs = {p.relative_to(ROOT) for p in tracked() if p.suffix == ".md"}
+    names = {p.name for p in docs}
+    md = re.compile(r"(?<![\w/.:-])((?:\.\./|\./)*[\w/-]*[\w-]+\.md)\b")
+    climb = re.compile(r"(?<![\w/.-])((?:\.\./)+[\w./-]+)")
+    bare_citation = re.compile(r"\b[A-Z][A-Z_-]{2,}(?:\.md)? ?(?:§ ?\d|trap \d)")
+    hits = []
+    for name, text in texts().items():
+        here = (ROOT / name).parent
+        for i, line in enumerate(text.splitlines(), 1):
+            if "://" in line and not md.search(line.split("://", 1)[0]):
+                line = line.split("://", 1)[0]
+            for m in md.finditer(line):
+                ref = m.group(1)
+                ok = (
+                    ref in names
+                    if "/" not in ref
+                    else any(
+                        (base / ref).resolve() in {ROOT / d for d in docs} for base in (ROOT, here)
+                    )
+                )
+                if not ok:
+                    hits.append(f"{name}:{i}: {ref}")
+            for m in climb.finditer(line):
+                if ROOT not in (here / m.group(1)).resolve().parents:
+                    hits.append(f"{name}:{i}: {m.group(1)}")
+            if bare_citation.search(line):
+                hits.append(f"{name}:{i}: {bare_citation.search(line).group(0)}")
+    assert not hits, "references to files that are not in the repository:\n" + "\n".join(hits)
