@@ -10,66 +10,18 @@ contract not started yet a 409.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
 
-from access.keys import create_key
-from ledger.db import make_engine
-from simulators.fleet import Fleet, demo_fleet
-from simulators.messages import date_ms, encode
 from sitetime import clock
-from sitetime.calendar import site_calendar
-from tanzhang.app import create_app
-from tanzhang.settings import Settings
-from telemetry.contract import Decoder
-from telemetry.registry import Registry
-from telemetry.sqlite import SqliteStore
-from tests.api.conftest import TestClient
-
-TODAY = date(2026, 12, 3)
-HISTORY_DAYS = 455
-SEED = 42
+from tests.api.factory_b_demo import TODAY, FactoryBDemo
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    now = site_calendar().midnight(TODAY) + timedelta(hours=10)
-    with clock.use_clock(now):
-        tmp: Path = tmp_path_factory.mktemp("demo-emc")
-        full = demo_fleet(SEED, today=TODAY, history_days=HISTORY_DAYS)
-        fleet = Fleet(SEED, factories=(full.factories[1],))
-        (tmp / "registry.toml").write_text(fleet.registry_toml(passwords="none"), "utf-8")
-        registry = Registry.load(tmp / "registry.toml")
-        store = SqliteStore(tmp / "telemetry.sqlite", retention=None)
-        store.ensure_ready()
-        decoder = Decoder(registry, max_age_ms=10 * 366 * 86_400_000)
-        start, end = date_ms(TODAY - timedelta(days=HISTORY_DAYS)), clock.now_ms()
-        readings = []
-        for msg in fleet.messages(start, end, 3600):
-            out = decoder.decode(msg.topic, encode(msg.payload), end + 60_000)
-            assert not out.rejects, out.rejects[0]
-            readings += out.readings
-        store.write(readings=readings)
-        engine = make_engine(f"sqlite:///{tmp / 'accounts.sqlite3'}")
-        app = create_app(Settings(data_dir=tmp, gateway_http_port=0), store=store,
-                         registry=registry, engine=engine, publisher=lambda t, p: None)  # fmt: skip
-        keys = {}
-        with Session(engine) as session:
-            keys["admin"] = create_key(session, role="admin", name="tests")[1]
-            keys["operator"] = create_key(session, role="operator", name="ops")[1]
-            keys["em-b"] = create_key(
-                session, role="energy_manager", entities=["factory-b"], name="em-b"
-            )[1]
-            keys["em-a"] = create_key(
-                session, role="energy_manager", entities=["factory-a"], name="em-a"
-            )[1]
-        yield TestClient(app), keys, registry, now
-        store.close()
-        engine.dispose()
+def demo(factory_b_demo: FactoryBDemo):  # noqa: ANN201
+    d = factory_b_demo
+    return (d.client, d.keys, d.registry, d.now)
 
 
 def _get(demo, path: str, key: str = "admin", status: int = 200):

@@ -9,60 +9,20 @@ baseline is days 455 .. 91 before TODAY); ~100 k readings, a few seconds.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session
 
-from access.keys import create_key
-from ledger.db import make_engine
 from simulators.factory import line_energy_truth
-from simulators.fleet import Fleet, demo_fleet
-from simulators.messages import date_ms, encode
+from simulators.messages import date_ms
 from sitetime import clock
-from sitetime.calendar import site_calendar
-from tanzhang.app import create_app
-from tanzhang.settings import Settings
-from telemetry.contract import Decoder
-from telemetry.registry import Registry
-from telemetry.sqlite import SqliteStore
-from tests.api.conftest import TestClient
-
-TODAY = date(2026, 12, 3)
-HISTORY_DAYS = 455
-SEED = 42
+from tests.api.factory_b_demo import SEED, FactoryBDemo
 
 
 @pytest.fixture(scope="module")
-def demo_b(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    now = site_calendar().midnight(TODAY) + timedelta(
-        hours=10
-    )  # as the acceptance run: 10:00 local
-    with clock.use_clock(now):
-        tmp: Path = tmp_path_factory.mktemp("demo-savings")
-        full = demo_fleet(SEED, today=TODAY, history_days=HISTORY_DAYS)
-        fleet = Fleet(SEED, factories=(full.factories[1],))
-        (tmp / "registry.toml").write_text(fleet.registry_toml(passwords="none"), "utf-8")
-        registry = Registry.load(tmp / "registry.toml")
-        store = SqliteStore(tmp / "telemetry.sqlite", retention=None)
-        store.ensure_ready()
-        decoder = Decoder(registry, max_age_ms=10 * 366 * 86_400_000)
-        start, end = date_ms(TODAY - timedelta(days=HISTORY_DAYS)), clock.now_ms()
-        readings = []
-        for msg in fleet.messages(start, end, 3600):
-            out = decoder.decode(msg.topic, encode(msg.payload), end + 60_000)
-            assert not out.rejects, out.rejects[0]
-            readings += out.readings
-        store.write(readings=readings)
-        engine = make_engine(f"sqlite:///{tmp / 'accounts.sqlite3'}")
-        app = create_app(Settings(data_dir=tmp, gateway_http_port=0), store=store,
-                         registry=registry, engine=engine, publisher=lambda t, p: None)  # fmt: skip
-        with Session(engine) as session:
-            key = create_key(session, role="admin", name="tests")[1]
-        yield TestClient(app), {"X-API-Key": key}, fleet, now
-        store.close()
-        engine.dispose()
+def demo_b(factory_b_demo: FactoryBDemo):  # noqa: ANN201
+    d = factory_b_demo
+    return (d.client, {"X-API-Key": d.keys["admin"]}, d.fleet, d.now)
 
 
 def _get(demo_b, line: str) -> dict:
