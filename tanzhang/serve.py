@@ -22,14 +22,14 @@ def ensure_demo_key(settings: Settings, engine: Any) -> str | None:
 
     Only in development, and marked development-only: an API outside development refuses it
     (:func:`refuse_demo_keys`). Outside development nothing is created and None is returned.
+    The accounts database is upgraded already (both callers do it first, to report a database
+    problem in one line).
     """
     from sqlalchemy.orm import Session
 
     from access.keys import register_key
     from access.models import DEMO_KEY_NAME
-    from ledger.db import upgrade
 
-    upgrade(engine)
     if settings.environment != "development":
         refuse_demo_keys(settings, engine)
         return None

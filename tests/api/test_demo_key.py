@@ -165,6 +165,7 @@ def test_demo_key_is_never_made_outside_development(tmp_path: Path) -> None:
     assert _demo_key(prod) == key  # only what was configured: nothing written
     assert not (tmp_path / "demo_api_key").exists()
     engine = create_engine(f"sqlite:///{tmp_path / 'accounts.db'}")
+    upgrade(engine)  # as `tanzhang api` and `tanzhang run` do before they store the key
     assert ensure_demo_key(prod, engine) is None
     with Session(engine) as session:
         assert find_key(session, key) is None
