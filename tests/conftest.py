@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.api.factory_b_demo import factory_b_demo  # noqa: F401 - a session fixture
 from tests.servers import Influxd, Mosquitto
 
 

@@ -191,7 +191,3 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield w
     w.store.close()
     w.app.state.engine.dispose()
-
-
-# the demo factory-b world (session-wide, read-only) of the savings and EMC demo tests
-from tests.api.factory_b_demo import factory_b_demo  # noqa: E402, F401

@@ -3,11 +3,13 @@ history, behind the assembled API: one world for the savings and EMC demo tests.
 
 Built once per session on a fixed clock (10:00 local on :data:`TODAY`, as the acceptance
 run): ``SEED`` 42's fleet, :data:`HISTORY_DAYS` of hourly readings decoded by the gateway's
-decoder (none rejected) into the embedded store; the tests only read it.
+decoder (none rejected) into the embedded store; the tests only read it. Registered for every
+test folder by tests/conftest.py.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,6 +17,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
+
+with warnings.catch_warnings():
+    # starlette warns at import when httpx2 is not installed; the httpx fallback works
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 from access.keys import create_key
 from ledger.db import make_engine
@@ -27,7 +34,6 @@ from tanzhang.settings import Settings
 from telemetry.contract import Decoder
 from telemetry.registry import Registry
 from telemetry.sqlite import SqliteStore
-from tests.api.conftest import TestClient
 
 TODAY = date(2026, 12, 3)
 HISTORY_DAYS = 455
@@ -76,6 +82,8 @@ def factory_b_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Factory
                     session, role="energy_manager", entities=["factory-a"], name="em-a"
                 )[1],
             }
-        yield FactoryBDemo(TestClient(app), keys, registry, fleet, now)
-        store.close()
-        engine.dispose()
+    # yielded outside the fixed clock: the tests that read this world set it themselves, and
+    # a session fixture must not leave its clock to every test that follows
+    yield FactoryBDemo(TestClient(app), keys, registry, fleet, now)
+    store.close()
+    engine.dispose()

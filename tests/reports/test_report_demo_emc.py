@@ -9,11 +9,12 @@ import pytest
 
 from ledger.book import ensure_accounts
 from sitetime import clock
-from tests.api.test_demo_emc import demo as demo  # noqa: F401 - the fixture
+from tests.api.factory_b_demo import FactoryBDemo
 
 
-def test_report_carries_line_savings_and_emc_in_money(demo):  # noqa: F811
-    client, keys, registry, now = demo
+def test_report_carries_line_savings_and_emc_in_money(factory_b_demo: FactoryBDemo) -> None:
+    d = factory_b_demo
+    client, keys, registry, now = d.client, d.keys, d.registry, d.now
     with clock.use_clock(now), client.app.state.sessions() as session:  # accounts, no closing
         ensure_accounts(session, [{"id": e.id, "kind": e.kind, "parent": e.parent}
                                   for e in registry.entities.values()])  # fmt: skip
