@@ -2,8 +2,8 @@
 
 ``install(app)`` (called by ``tanzhang.app``) turns it, request validation problems and
 the services' named errors into ``{"error": {"code": ..., "message": ...}}``: the errors of
-:data:`DOMAIN_ERRORS` by class, and every :class:`ledger.errors.ServiceError` and
-:class:`telemetry.errors.TelemetryServiceError` by its ``kind`` (:data:`SERVICE_STATUS`)
+:data:`DOMAIN_ERRORS` by class, and every :class:`telemetry.errors.ServiceError` (the base
+of the ledger's and telemetry's service errors) by its ``kind`` (:data:`SERVICE_STATUS`)
 with its own ``code``, ``message`` and ``details``.
 Services never raise :class:`ApiError`; routes and dependencies do.
 """
@@ -26,7 +26,7 @@ from ledger import errors as acc
 from reports.pdf import PdfUnavailable
 from reports.signing import SigningKeyError
 from sitetime.calendar import InvalidPeriodError
-from telemetry.errors import TelemetryServiceError
+from telemetry.errors import ServiceError
 from telemetry.store import StoreError, StoreUnavailable
 
 log = logging.getLogger("tanzhang.api")
@@ -103,8 +103,7 @@ DOMAIN_ERRORS: list[tuple[type[Exception], int, str]] = [
     (PdfUnavailable, 503, "pdf_unavailable"),
 ]
 
-#: HTTP status of each kind of :class:`ledger.errors.ServiceError` (and of
-#: :class:`telemetry.errors.TelemetryServiceError`)
+#: HTTP status of each kind of :class:`telemetry.errors.ServiceError`
 SERVICE_STATUS: dict[str, int] = {
     "not_found": 404,
     "conflict": 409,
@@ -189,9 +188,8 @@ def install(app: FastAPI) -> None:
     for exc_type, status, code in DOMAIN_ERRORS:
         app.add_exception_handler(exc_type, _fixed(status, code))
 
-    @app.exception_handler(acc.ServiceError)
-    @app.exception_handler(TelemetryServiceError)
-    async def _service(_: Request, exc: acc.ServiceError | TelemetryServiceError) -> JSONResponse:
+    @app.exception_handler(ServiceError)
+    async def _service(_: Request, exc: ServiceError) -> JSONResponse:
         return error_json(
             SERVICE_STATUS.get(exc.kind, 400), exc.code, exc.message, details=exc.details
         )

@@ -12,6 +12,8 @@ a stable ``code`` it answers with (``api.errors``).
 from __future__ import annotations
 
 from sitetime.calendar import InvalidPeriodError
+from telemetry.errors import SERVICE_ERROR_KINDS as SERVICE_ERROR_KINDS
+from telemetry.errors import ServiceError as ServiceError
 
 
 class AccountsError(Exception):
@@ -81,28 +83,8 @@ def database_problem(url: str, exc: BaseException) -> str:
 
 
 # -- answers of the services -----------------------------------------------------------------
-#: what a :class:`ServiceError` means to a caller, whatever the transport
-SERVICE_ERROR_KINDS = ("not_found", "conflict", "invalid", "unavailable")
-
-
-class ServiceError(Exception):
-    """A service cannot give what was asked: ``kind`` (one of :data:`SERVICE_ERROR_KINDS`),
-    a stable snake_case ``code``, a ``message`` a person can act on and optional ``details``
-    (JSON-able). The API maps ``kind`` to an HTTP status (``api.errors``); the credit report
-    shows ``code`` and ``message`` as the reason a figure is missing.
-
-    Subclasses fix ``kind`` and ``code``; an instance may override ``code``.
-    """
-
-    kind = "invalid"
-    code = "service_error"
-
-    def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        self.details = details
+# The one base of every service's named errors (ServiceError, SERVICE_ERROR_KINDS) lives in
+# the lowest service layer, telemetry.errors; imported above and re-exported for the ledger's.
 
 
 class UnknownEntity(ServiceError):
